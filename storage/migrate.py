@@ -1,0 +1,41 @@
+"""Schema migrations (Alembic), shipped inside the package so they run from any folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, inspect
+
+from storage.db import normalize_url
+
+_INI = Path(__file__).with_name("alembic.ini")
+
+
+def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+    config = Config(str(_INI))
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    if url:
+        # ConfigParser treats % specially; URLs may contain it (escaped passwords).
+        config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to `revision` (default: the newest)."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection=connection), revision)
+
+
+def is_current(engine: Engine) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return False
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads

@@ -1,0 +1,342 @@
+"""Typed SQLAlchemy models of account plans.
+
+Every table carries `team_id` (the Slack workspace) so that every query can be scoped
+to the workspace it came from without a join. Children carry `plan_id` too, so that a
+plan's whole tree, its progress and its deletion are one indexed query per table.
+Ordered children have a `position` (0-based, dense within the parent).
+Records that people edit have a `version` (SQLAlchemy's version counter): an UPDATE
+that lost a race matches no row and raises instead of silently overwriting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Field sizes, chosen to fit Slack's input and display limits (plain_text_input
+# max_length, section text 3000, option text 75 for titles shown in menus after
+# truncation).
+NAME_MAX = 150
+TITLE_MAX = 255
+TEXT_MAX = 3000
+SLACK_ID_MAX = 32
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTC(TypeDecorator):
+    """Timezone-aware UTC datetimes on every database (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store UTC with tzinfo")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class PlanStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    ARCHIVED = "archived"
+
+
+class ItemStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class SwotKind(enum.StrEnum):
+    STRENGTH = "strength"
+    WEAKNESS = "weakness"
+    OPPORTUNITY = "opportunity"
+    THREAT = "threat"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    # VARCHAR + CHECK on every database: no native PostgreSQL ENUM types to migrate.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Versioned:
+    """Optimistic concurrency: `version` goes up by one on every UPDATE."""
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTC, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTC, nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("team_id", "name", name="team_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    created_at: Mapped[dt.datetime] = mapped_column(UTC, default=utcnow)
+
+    plans: Mapped[list[AccountPlan]] = relationship(back_populates="account")
+
+
+class AccountPlan(Versioned, Base):
+    __tablename__ = "account_plans"
+    __table_args__ = (
+        Index("ix_account_plans_team_status", "team_id", "status"),
+        Index("ix_account_plans_team_owner", "team_id", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[PlanStatus] = mapped_column(
+        _enum(PlanStatus, "plan_status"), default=PlanStatus.DRAFT
+    )
+    owner_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX))
+    vision: Mapped[str] = mapped_column(Text, default="")
+    customer_goals: Mapped[str] = mapped_column(Text, default="")
+    our_goals: Mapped[str] = mapped_column(Text, default="")
+    copied_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account_plans.id", ondelete="SET NULL"), nullable=True
+    )
+    last_review_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+    account: Mapped[Account] = relationship(back_populates="plans", lazy="joined")
+    members: Mapped[list[PlanMember]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanMember.user_id"
+    )
+    strategies: Mapped[list[Strategy]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="Strategy.position"
+    )
+    swot_entries: Mapped[list[SwotEntry]] = relationship(
+        back_populates="plan",
+        cascade="all, delete-orphan",
+        order_by="(SwotEntry.kind, SwotEntry.position)",
+    )
+    reviews: Mapped[list[QbrReview]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="QbrReview.held_on"
+    )
+
+    __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
+
+    @property
+    def member_ids(self) -> list[str]:
+        return [m.user_id for m in self.members]
+
+
+class PlanMember(Base):
+    __tablename__ = "plan_members"
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("account_plans.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX))
+
+    plan: Mapped[AccountPlan] = relationship(back_populates="members")
+
+    __table_args__ = (Index("ix_plan_members_team_user", "team_id", "user_id"),)
+
+
+class Strategy(Versioned, Base):
+    __tablename__ = "strategies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX))
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("account_plans.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    plan: Mapped[AccountPlan] = relationship(back_populates="strategies")
+    objectives: Mapped[list[Objective]] = relationship(
+        back_populates="strategy", cascade="all, delete-orphan", order_by="Objective.position"
+    )
+
+    __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
+
+
+class Objective(Versioned, Base):
+    """Qualitative, or measurable when `target` is set ("3 of 5 IDNs")."""
+
+    __tablename__ = "objectives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX))
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("account_plans.id", ondelete="CASCADE"), index=True
+    )
+    strategy_id: Mapped[int] = mapped_column(
+        ForeignKey("strategies.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    description: Mapped[str] = mapped_column(Text, default="")
+    measure_unit: Mapped[str] = mapped_column(String(NAME_MAX), default="")
+    target_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4), nullable=True)
+    current_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4), nullable=True)
+
+    strategy: Mapped[Strategy] = relationship(back_populates="objectives")
+    action_items: Mapped[list[ActionItem]] = relationship(
+        back_populates="objective", cascade="all, delete-orphan", order_by="ActionItem.position"
+    )
+
+    __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
+
+    @property
+    def is_measurable(self) -> bool:
+        return self.target_value is not None
+
+
+class ActionItem(Versioned, Base):
+    __tablename__ = "action_items"
+    __table_args__ = (
+        Index("ix_action_items_team_assignee_status", "team_id", "assignee_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX))
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("account_plans.id", ondelete="CASCADE"), index=True
+    )
+    objective_id: Mapped[int] = mapped_column(
+        ForeignKey("objectives.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    assignee_id: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
+    due_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[ItemStatus] = mapped_column(
+        _enum(ItemStatus, "item_status"), default=ItemStatus.OPEN
+    )
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTC, nullable=True)
+    done_by: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
+    team_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
+
+    objective: Mapped[Objective] = relationship(back_populates="action_items")
+
+    __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == ItemStatus.DONE
+
+
+class SwotEntry(Versioned, Base):
+    """SWOT is team-only unless someone decides otherwise: it never reaches customers."""
+
+    __tablename__ = "swot_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX))
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("account_plans.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[SwotKind] = mapped_column(_enum(SwotKind, "swot_kind"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+    team_only: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    plan: Mapped[AccountPlan] = relationship(back_populates="swot_entries")
+
+    __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
+
+
+class QbrReview(Base):
+    """A quarterly business review held with the customer."""
+
+    __tablename__ = "qbr_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX))
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("account_plans.id", ondelete="CASCADE"), index=True
+    )
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    attendees: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    decisions: Mapped[str] = mapped_column(Text, default="")
+    next_qbr_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(SLACK_ID_MAX))
+    created_at: Mapped[dt.datetime] = mapped_column(UTC, default=utcnow)
+
+    plan: Mapped[AccountPlan] = relationship(back_populates="reviews")
+
+
+class ChangeLogEntry(Base):
+    """Who changed what, when: feeds "what changed since" in digests."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (Index("ix_change_log_plan_at", "plan_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX), index=True)
+    # No foreign key: the log outlives the records it speaks of.
+    plan_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX))
+    at: Mapped[dt.datetime] = mapped_column(UTC, default=utcnow)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    action: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(String(TEXT_MAX), default="")
+    details: Mapped[dict | None] = mapped_column(JSON, nullable=True)

@@ -1,0 +1,1043 @@
+"""Plan operations: the rules of account plans, with no Slack inside.
+
+Every function takes a SQLAlchemy session and the acting user (`Actor`: workspace and
+user). Reads are scoped to the actor's workspace; changes also require the actor to be
+the plan's owner or on its team. Functions flush but never commit: the caller owns the
+transaction (one per Slack request or CLI command), so a failure leaves nothing
+half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from storage.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from storage.models import (
+    NAME_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    Account,
+    AccountPlan,
+    ActionItem,
+    ChangeLogEntry,
+    ItemStatus,
+    Objective,
+    PlanMember,
+    PlanStatus,
+    QbrReview,
+    Strategy,
+    SwotEntry,
+    SwotKind,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    team_id: str
+    user_id: str
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass
+class PlanInput:
+    name: str
+    account: str
+    start_date: dt.date | None
+    end_date: dt.date | None
+    status: PlanStatus | str = PlanStatus.DRAFT
+    owner_id: str | None = None  # None: the acting user
+    team: Sequence[str] = ()
+    vision: str = ""
+    customer_goals: str = ""
+    our_goals: str = ""
+
+
+@dataclass
+class ObjectiveInput:
+    title: str
+    description: str = ""
+    measure_unit: str = ""
+    target_value: Decimal | float | int | str | None = None
+    current_value: Decimal | float | int | str | None = None
+
+
+@dataclass
+class ActionItemInput:
+    title: str
+    assignee_id: str | None
+    due_date: dt.date | None = None
+    notes: str = ""
+    team_only: bool = False
+
+
+@dataclass
+class CopyOptions:
+    """What a deep copy carries into the new plan. A level only comes with its parent."""
+
+    name: str
+    start_date: dt.date | None
+    end_date: dt.date | None
+    account: str | None = None  # None: the same account (next cycle)
+    strategies: bool = True
+    objectives: bool = True
+    action_items: bool = True
+    swot: bool = True
+    team: bool = True
+
+
+@dataclass
+class ReviewInput:
+    held_on: dt.date | None
+    attendees: str = ""
+    notes: str = ""
+    decisions: str = ""
+    next_qbr_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int = 0
+    total: int = 0
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    def __add__(self, other: Progress) -> Progress:
+        return Progress(self.done + other.done, self.total + other.total)
+
+
+@dataclass
+class PlanProgress:
+    plan: Progress = field(default_factory=Progress)
+    strategies: dict[int, Progress] = field(default_factory=dict)
+    objectives: dict[int, Progress] = field(default_factory=dict)
+
+    def strategy(self, strategy_id: int) -> Progress:
+        return self.strategies.get(strategy_id, Progress())
+
+    def objective(self, objective_id: int) -> Progress:
+        return self.objectives.get(objective_id, Progress())
+
+
+# ---------------------------------------------------------------------------
+# Validation helpers: each raises ValidationError naming the field.
+
+
+def clean_text(value: str | None, field_name: str, *, max_len: int, required: bool) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise ValidationError(field_name, "required")
+    if len(text) > max_len:
+        raise ValidationError(field_name, f"must be at most {max_len} characters")
+    return text
+
+
+def clean_status(value: PlanStatus | str | None) -> PlanStatus:
+    try:
+        return PlanStatus(str(value or PlanStatus.DRAFT).strip().lower())
+    except ValueError:
+        allowed = ", ".join(s.value for s in PlanStatus)
+        raise ValidationError("status", f"must be one of {allowed}") from None
+
+
+def clean_swot_kind(value: SwotKind | str | None) -> SwotKind:
+    try:
+        return SwotKind(str(value or "").strip().lower())
+    except ValueError:
+        allowed = ", ".join(k.value for k in SwotKind)
+        raise ValidationError("kind", f"must be one of {allowed}") from None
+
+
+def clean_user_id(value: str | None, field_name: str, *, required: bool) -> str | None:
+    user = (value or "").strip()
+    if not user:
+        if required:
+            raise ValidationError(field_name, "required")
+        return None
+    if len(user) > 32 or not user.isalnum():
+        raise ValidationError(field_name, "must be a Slack user id such as U0123ABCD")
+    return user
+
+
+def clean_decimal(value, field_name: str) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValidationError(field_name, "must be a number") from None
+    if not number.is_finite() or abs(number) >= Decimal("1e14"):
+        raise ValidationError(field_name, "must be a number") from None
+    return number
+
+
+def check_dates(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    if start is None:
+        raise ValidationError("start_date", "required")
+    if end is None:
+        raise ValidationError("end_date", "required")
+    if end < start:
+        raise ValidationError("end_date", "must be on or after the start date")
+    return start, end
+
+
+def check_due_date(plan: AccountPlan, due: dt.date | None) -> None:
+    if due is not None and not (plan.start_date <= due <= plan.end_date):
+        raise ValidationError(
+            "due_date",
+            f"must be within the plan ({plan.start_date.isoformat()} to "
+            f"{plan.end_date.isoformat()})",
+        )
+
+
+# ---------------------------------------------------------------------------
+# Internals
+
+
+def _log(
+    session: Session,
+    actor: Actor,
+    plan_id: int | None,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    summary: str,
+) -> None:
+    session.add(
+        ChangeLogEntry(
+            team_id=actor.team_id,
+            plan_id=plan_id,
+            actor_id=actor.user_id,
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            summary=summary[:TEXT_MAX],
+        )
+    )
+
+
+def _flush(session: Session) -> None:
+    """Flush; a versioned UPDATE that matched no row means someone else saved first."""
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        raise Conflict("Someone else changed this while you were editing; nothing was saved.") from None
+
+
+def _check_version(record, expected_version: int | None) -> None:
+    if expected_version is not None and record.version != expected_version:
+        raise Conflict(
+            "Someone else changed this while you were editing; nothing was saved. "
+            "Open it again to see their changes."
+        )
+
+
+def _get(session: Session, model, team_id: str, record_id: int, what: str):
+    record = session.scalars(
+        select(model).where(model.id == record_id, model.team_id == team_id)
+    ).one_or_none()
+    if record is None:
+        raise NotFound(f"No {what} with id {record_id} in this workspace.")
+    return record
+
+
+def can_edit(plan: AccountPlan, user_id: str) -> bool:
+    return user_id == plan.owner_id or user_id in plan.member_ids
+
+
+def _require_editor(plan: AccountPlan, actor: Actor) -> None:
+    if not can_edit(plan, actor.user_id):
+        raise PermissionDenied(
+            f"Only the owner and team of “{plan.name}” can change it; you can read it."
+        )
+
+
+def _editable_plan(session: Session, actor: Actor, plan_id: int) -> AccountPlan:
+    plan = get_plan(session, actor.team_id, plan_id)
+    _require_editor(plan, actor)
+    return plan
+
+
+def _account(session: Session, team_id: str, name: str) -> Account:
+    account = session.scalars(
+        select(Account).where(Account.team_id == team_id, Account.name == name)
+    ).one_or_none()
+    if account is None:
+        account = Account(team_id=team_id, name=name)
+        session.add(account)
+    return account
+
+
+def _set_members(session: Session, plan: AccountPlan, user_ids: Iterable[str]) -> None:
+    wanted: list[str] = []
+    for raw in user_ids:
+        user = clean_user_id(raw, "team", required=False)
+        if user and user != plan.owner_id and user not in wanted:
+            wanted.append(user)
+    current = {m.user_id: m for m in plan.members}
+    for user, member in current.items():
+        if user not in wanted:
+            plan.members.remove(member)
+    for user in wanted:
+        if user not in current:
+            plan.members.append(PlanMember(user_id=user, team_id=plan.team_id))
+
+
+def _next_position(session: Session, model, parent_col, parent_id: int) -> int:
+    highest = session.scalar(select(func.max(model.position)).where(parent_col == parent_id))
+    return 0 if highest is None else highest + 1
+
+
+def _renumber(records: Sequence) -> None:
+    for index, record in enumerate(records):
+        if record.position != index:
+            record.position = index
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+def get_plan(session: Session, team_id: str, plan_id: int) -> AccountPlan:
+    return _get(session, AccountPlan, team_id, plan_id, "plan")
+
+
+def load_plan_tree(session: Session, team_id: str, plan_id: int) -> AccountPlan:
+    """The plan with its whole hierarchy, SWOT, team and reviews: a fixed 7 queries."""
+    plan = session.scalars(
+        select(AccountPlan)
+        .where(AccountPlan.id == plan_id, AccountPlan.team_id == team_id)
+        .options(
+            selectinload(AccountPlan.members),
+            selectinload(AccountPlan.swot_entries),
+            selectinload(AccountPlan.reviews),
+            selectinload(AccountPlan.strategies)
+            .selectinload(Strategy.objectives)
+            .selectinload(Objective.action_items),
+        )
+    ).unique().one_or_none()
+    if plan is None:
+        raise NotFound(f"No plan with id {plan_id} in this workspace.")
+    return plan
+
+
+def plans_query(
+    team_id: str,
+    *,
+    user_id: str | None = None,
+    status: PlanStatus | None = None,
+    account: str | None = None,
+) -> Select:
+    """Plans of a workspace, optionally only those a user owns or is on the team of."""
+    query = select(AccountPlan).where(AccountPlan.team_id == team_id)
+    if user_id:
+        member_of = select(PlanMember.plan_id).where(
+            PlanMember.team_id == team_id, PlanMember.user_id == user_id
+        )
+        query = query.where(or_(AccountPlan.owner_id == user_id, AccountPlan.id.in_(member_of)))
+    if status:
+        query = query.where(AccountPlan.status == status)
+    if account:
+        query = query.join(Account).where(func.lower(Account.name).contains(account.lower()))
+    return query.order_by(AccountPlan.start_date.desc(), AccountPlan.name, AccountPlan.id)
+
+
+def list_plans(
+    session: Session,
+    team_id: str,
+    *,
+    user_id: str | None = None,
+    status: PlanStatus | None = None,
+    account: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[AccountPlan]:
+    query = plans_query(team_id, user_id=user_id, status=status, account=account)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def find_plans(session: Session, team_id: str, text: str, *, limit: int = 10) -> list[AccountPlan]:
+    """PLAN as people type it: an id ("42", "#42") or a fragment of the name."""
+    text = text.strip()
+    if not text:
+        return []
+    if text.lstrip("#").isdigit():
+        plan = session.scalars(
+            select(AccountPlan).where(
+                AccountPlan.team_id == team_id, AccountPlan.id == int(text.lstrip("#"))
+            )
+        ).one_or_none()
+        if plan is not None:
+            return [plan]
+    exact = list(
+        session.scalars(
+            select(AccountPlan)
+            .where(AccountPlan.team_id == team_id, func.lower(AccountPlan.name) == text.lower())
+            .order_by(AccountPlan.id)
+            .limit(limit)
+        )
+    )
+    if exact:
+        return exact
+    return list(
+        session.scalars(
+            select(AccountPlan)
+            .where(
+                AccountPlan.team_id == team_id,
+                func.lower(AccountPlan.name).contains(text.lower(), autoescape=True),
+            )
+            .order_by(AccountPlan.start_date.desc(), AccountPlan.id)
+            .limit(limit)
+        )
+    )
+
+
+def plan_progress(session: Session, team_id: str, plan_id: int) -> PlanProgress:
+    """Done/total action items per objective, rolled up: one query whatever the size."""
+    done = func.sum(case((ActionItem.status == ItemStatus.DONE, 1), else_=0))
+    rows = session.execute(
+        select(Objective.id, Objective.strategy_id, func.count(ActionItem.id), done)
+        .outerjoin(ActionItem, ActionItem.objective_id == Objective.id)
+        .where(Objective.plan_id == plan_id, Objective.team_id == team_id)
+        .group_by(Objective.id, Objective.strategy_id)
+    )
+    result = PlanProgress()
+    for objective_id, strategy_id, total, done_count in rows:
+        progress = Progress(int(done_count or 0), int(total or 0))
+        result.objectives[objective_id] = progress
+        result.strategies[strategy_id] = result.strategy(strategy_id) + progress
+        result.plan = result.plan + progress
+    return result
+
+
+def progress_by_plan(
+    session: Session, team_id: str, plan_ids: Sequence[int]
+) -> dict[int, Progress]:
+    """Overall progress of many plans (lists, App Home) in one query."""
+    if not plan_ids:
+        return {}
+    done = func.sum(case((ActionItem.status == ItemStatus.DONE, 1), else_=0))
+    rows = session.execute(
+        select(ActionItem.plan_id, func.count(ActionItem.id), done)
+        .where(ActionItem.team_id == team_id, ActionItem.plan_id.in_(plan_ids))
+        .group_by(ActionItem.plan_id)
+    )
+    found = {plan_id: Progress(int(d or 0), int(t or 0)) for plan_id, t, d in rows}
+    return {plan_id: found.get(plan_id, Progress()) for plan_id in plan_ids}
+
+
+def open_items_for(session: Session, team_id: str, user_id: str, *, limit: int = 100) -> list[ActionItem]:
+    """A person's open action items, overdue and soonest first, undated last."""
+    return list(
+        session.scalars(
+            select(ActionItem)
+            .where(
+                ActionItem.team_id == team_id,
+                ActionItem.assignee_id == user_id,
+                ActionItem.status == ItemStatus.OPEN,
+            )
+            .order_by(ActionItem.due_date.is_(None), ActionItem.due_date, ActionItem.id)
+            .limit(limit)
+        )
+    )
+
+
+def changes_since(
+    session: Session, team_id: str, plan_id: int, since: dt.datetime | None, *, limit: int = 50
+) -> list[ChangeLogEntry]:
+    query = select(ChangeLogEntry).where(
+        ChangeLogEntry.team_id == team_id, ChangeLogEntry.plan_id == plan_id
+    )
+    if since is not None:
+        query = query.where(ChangeLogEntry.at > since)
+    return list(session.scalars(query.order_by(ChangeLogEntry.at, ChangeLogEntry.id).limit(limit)))
+
+
+# ---------------------------------------------------------------------------
+# Plans
+
+
+def create_plan(session: Session, actor: Actor, data: PlanInput) -> AccountPlan:
+    name = clean_text(data.name, "name", max_len=NAME_MAX, required=True)
+    account_name = clean_text(data.account, "account", max_len=NAME_MAX, required=True)
+    start, end = check_dates(data.start_date, data.end_date)
+    owner = clean_user_id(data.owner_id or actor.user_id, "owner", required=True)
+    plan = AccountPlan(
+        team_id=actor.team_id,
+        account=_account(session, actor.team_id, account_name),
+        name=name,
+        start_date=start,
+        end_date=end,
+        status=clean_status(data.status),
+        owner_id=owner,
+        vision=clean_text(data.vision, "vision", max_len=TEXT_MAX, required=False),
+        customer_goals=clean_text(
+            data.customer_goals, "customer_goals", max_len=TEXT_MAX, required=False
+        ),
+        our_goals=clean_text(data.our_goals, "our_goals", max_len=TEXT_MAX, required=False),
+    )
+    session.add(plan)
+    _set_members(session, plan, data.team)
+    _flush(session)
+    _log(session, actor, plan.id, "plan", plan.id, "created", f"created plan “{name}”")
+    return plan
+
+
+def update_plan(
+    session: Session,
+    actor: Actor,
+    plan_id: int,
+    data: PlanInput,
+    *,
+    expected_version: int | None = None,
+) -> AccountPlan:
+    plan = _editable_plan(session, actor, plan_id)
+    _check_version(plan, expected_version)
+    name = clean_text(data.name, "name", max_len=NAME_MAX, required=True)
+    account_name = clean_text(data.account, "account", max_len=NAME_MAX, required=True)
+    start, end = check_dates(data.start_date, data.end_date)
+    owner = clean_user_id(data.owner_id or plan.owner_id, "owner", required=True)
+    if owner != plan.owner_id and actor.user_id != plan.owner_id:
+        raise PermissionDenied("Only the plan's owner can hand it to someone else.")
+    early, late = session.execute(
+        select(func.min(ActionItem.due_date), func.max(ActionItem.due_date)).where(
+            ActionItem.plan_id == plan.id
+        )
+    ).one()
+    if early is not None and early < start:
+        raise ValidationError(
+            "start_date", f"an action item is due {early.isoformat()}, before this date"
+        )
+    if late is not None and late > end:
+        raise ValidationError("end_date", f"an action item is due {late.isoformat()}, after this date")
+
+    if plan.account.name != account_name:
+        plan.account = _account(session, actor.team_id, account_name)
+    plan.name = name
+    plan.start_date, plan.end_date = start, end
+    plan.status = clean_status(data.status)
+    plan.owner_id = owner
+    plan.vision = clean_text(data.vision, "vision", max_len=TEXT_MAX, required=False)
+    plan.customer_goals = clean_text(
+        data.customer_goals, "customer_goals", max_len=TEXT_MAX, required=False
+    )
+    plan.our_goals = clean_text(data.our_goals, "our_goals", max_len=TEXT_MAX, required=False)
+    _set_members(session, plan, data.team)
+    _flush(session)
+    _log(session, actor, plan.id, "plan", plan.id, "updated", f"edited plan “{name}”")
+    return plan
+
+
+def set_plan_status(
+    session: Session, actor: Actor, plan_id: int, status: PlanStatus | str
+) -> AccountPlan:
+    plan = _editable_plan(session, actor, plan_id)
+    plan.status = clean_status(status)
+    _flush(session)
+    _log(session, actor, plan.id, "plan", plan.id, "status", f"set status to {plan.status.value}")
+    return plan
+
+
+def delete_plan(session: Session, actor: Actor, plan_id: int) -> None:
+    plan = _editable_plan(session, actor, plan_id)
+    if actor.user_id != plan.owner_id:
+        raise PermissionDenied("Only the plan's owner can delete it.")
+    _log(session, actor, plan.id, "plan", plan.id, "deleted", f"deleted plan “{plan.name}”")
+    session.delete(plan)
+    _flush(session)
+
+
+# ---------------------------------------------------------------------------
+# Strategies
+
+
+def add_strategy(
+    session: Session, actor: Actor, plan_id: int, title: str, description: str = ""
+) -> Strategy:
+    plan = _editable_plan(session, actor, plan_id)
+    strategy = Strategy(
+        team_id=actor.team_id,
+        plan_id=plan.id,
+        title=clean_text(title, "title", max_len=TITLE_MAX, required=True),
+        description=clean_text(description, "description", max_len=TEXT_MAX, required=False),
+        position=_next_position(session, Strategy, Strategy.plan_id, plan.id),
+    )
+    session.add(strategy)
+    _flush(session)
+    _log(session, actor, plan.id, "strategy", strategy.id, "created", f"added strategy “{strategy.title}”")
+    return strategy
+
+
+def update_strategy(
+    session: Session,
+    actor: Actor,
+    strategy_id: int,
+    title: str,
+    description: str = "",
+    *,
+    expected_version: int | None = None,
+) -> Strategy:
+    strategy = _get(session, Strategy, actor.team_id, strategy_id, "strategy")
+    _editable_plan(session, actor, strategy.plan_id)
+    _check_version(strategy, expected_version)
+    strategy.title = clean_text(title, "title", max_len=TITLE_MAX, required=True)
+    strategy.description = clean_text(description, "description", max_len=TEXT_MAX, required=False)
+    _flush(session)
+    _log(session, actor, strategy.plan_id, "strategy", strategy.id, "updated", f"edited strategy “{strategy.title}”")
+    return strategy
+
+
+def delete_strategy(session: Session, actor: Actor, strategy_id: int) -> None:
+    strategy = _get(session, Strategy, actor.team_id, strategy_id, "strategy")
+    _editable_plan(session, actor, strategy.plan_id)
+    _log(session, actor, strategy.plan_id, "strategy", strategy.id, "deleted", f"deleted strategy “{strategy.title}”")
+    siblings = _siblings(session, strategy)
+    session.delete(strategy)
+    _renumber([s for s in siblings if s.id != strategy.id])
+    _flush(session)
+
+
+# ---------------------------------------------------------------------------
+# Objectives
+
+
+def _objective_fields(data: ObjectiveInput) -> dict:
+    target = clean_decimal(data.target_value, "target_value")
+    current = clean_decimal(data.current_value, "current_value")
+    if current is not None and target is None:
+        raise ValidationError("target_value", "set a target to track a current value")
+    return dict(
+        title=clean_text(data.title, "title", max_len=TITLE_MAX, required=True),
+        description=clean_text(data.description, "description", max_len=TEXT_MAX, required=False),
+        measure_unit=clean_text(data.measure_unit, "measure_unit", max_len=NAME_MAX, required=False),
+        target_value=target,
+        current_value=current,
+    )
+
+
+def add_objective(
+    session: Session, actor: Actor, strategy_id: int, data: ObjectiveInput
+) -> Objective:
+    strategy = _get(session, Strategy, actor.team_id, strategy_id, "strategy")
+    _editable_plan(session, actor, strategy.plan_id)
+    objective = Objective(
+        team_id=actor.team_id,
+        plan_id=strategy.plan_id,
+        strategy_id=strategy.id,
+        position=_next_position(session, Objective, Objective.strategy_id, strategy.id),
+        **_objective_fields(data),
+    )
+    session.add(objective)
+    _flush(session)
+    _log(session, actor, strategy.plan_id, "objective", objective.id, "created", f"added objective “{objective.title}”")
+    return objective
+
+
+def update_objective(
+    session: Session,
+    actor: Actor,
+    objective_id: int,
+    data: ObjectiveInput,
+    *,
+    expected_version: int | None = None,
+) -> Objective:
+    objective = _get(session, Objective, actor.team_id, objective_id, "objective")
+    _editable_plan(session, actor, objective.plan_id)
+    _check_version(objective, expected_version)
+    for name, value in _objective_fields(data).items():
+        setattr(objective, name, value)
+    _flush(session)
+    _log(session, actor, objective.plan_id, "objective", objective.id, "updated", f"edited objective “{objective.title}”")
+    return objective
+
+
+def delete_objective(session: Session, actor: Actor, objective_id: int) -> None:
+    objective = _get(session, Objective, actor.team_id, objective_id, "objective")
+    _editable_plan(session, actor, objective.plan_id)
+    _log(session, actor, objective.plan_id, "objective", objective.id, "deleted", f"deleted objective “{objective.title}”")
+    siblings = _siblings(session, objective)
+    session.delete(objective)
+    _renumber([o for o in siblings if o.id != objective.id])
+    _flush(session)
+
+
+# ---------------------------------------------------------------------------
+# Action items
+
+
+def _item_fields(plan: AccountPlan, data: ActionItemInput) -> dict:
+    check_due_date(plan, data.due_date)
+    return dict(
+        title=clean_text(data.title, "title", max_len=TITLE_MAX, required=True),
+        notes=clean_text(data.notes, "notes", max_len=TEXT_MAX, required=False),
+        assignee_id=clean_user_id(data.assignee_id, "assignee", required=True),
+        due_date=data.due_date,
+        team_only=bool(data.team_only),
+    )
+
+
+def add_action_item(
+    session: Session, actor: Actor, objective_id: int, data: ActionItemInput
+) -> ActionItem:
+    objective = _get(session, Objective, actor.team_id, objective_id, "objective")
+    plan = _editable_plan(session, actor, objective.plan_id)
+    item = ActionItem(
+        team_id=actor.team_id,
+        plan_id=plan.id,
+        objective_id=objective.id,
+        position=_next_position(session, ActionItem, ActionItem.objective_id, objective.id),
+        created_by=actor.user_id,
+        **_item_fields(plan, data),
+    )
+    session.add(item)
+    _flush(session)
+    _log(session, actor, plan.id, "action_item", item.id, "created", f"added action item “{item.title}”")
+    return item
+
+
+def update_action_item(
+    session: Session,
+    actor: Actor,
+    item_id: int,
+    data: ActionItemInput,
+    *,
+    expected_version: int | None = None,
+) -> ActionItem:
+    item = _get(session, ActionItem, actor.team_id, item_id, "action item")
+    plan = _editable_plan(session, actor, item.plan_id)
+    _check_version(item, expected_version)
+    for name, value in _item_fields(plan, data).items():
+        setattr(item, name, value)
+    _flush(session)
+    _log(session, actor, plan.id, "action_item", item.id, "updated", f"edited action item “{item.title}”")
+    return item
+
+
+def set_action_item_done(
+    session: Session, actor: Actor, item_id: int, done: bool = True
+) -> ActionItem:
+    """Mark done (or reopen). The assignee may do this even when not on the plan's team."""
+    item = _get(session, ActionItem, actor.team_id, item_id, "action item")
+    plan = get_plan(session, actor.team_id, item.plan_id)
+    if actor.user_id != item.assignee_id:
+        _require_editor(plan, actor)
+    if done == item.is_done:
+        return item  # a second click changes nothing
+    if done:
+        item.status, item.done_at, item.done_by = ItemStatus.DONE, utcnow(), actor.user_id
+    else:
+        item.status, item.done_at, item.done_by = ItemStatus.OPEN, None, None
+    _flush(session)
+    verb = "completed" if done else "reopened"
+    _log(session, actor, plan.id, "action_item", item.id, verb, f"{verb} “{item.title}”")
+    return item
+
+
+def delete_action_item(session: Session, actor: Actor, item_id: int) -> None:
+    item = _get(session, ActionItem, actor.team_id, item_id, "action item")
+    _editable_plan(session, actor, item.plan_id)
+    _log(session, actor, item.plan_id, "action_item", item.id, "deleted", f"deleted action item “{item.title}”")
+    siblings = _siblings(session, item)
+    session.delete(item)
+    _renumber([i for i in siblings if i.id != item.id])
+    _flush(session)
+
+
+def get_action_item(session: Session, team_id: str, item_id: int) -> ActionItem:
+    return _get(session, ActionItem, team_id, item_id, "action item")
+
+
+# ---------------------------------------------------------------------------
+# SWOT
+
+
+def add_swot_entry(
+    session: Session,
+    actor: Actor,
+    plan_id: int,
+    kind: SwotKind | str,
+    text: str,
+    *,
+    team_only: bool = True,
+) -> SwotEntry:
+    plan = _editable_plan(session, actor, plan_id)
+    swot_kind = clean_swot_kind(kind)
+    entry = SwotEntry(
+        team_id=actor.team_id,
+        plan_id=plan.id,
+        kind=swot_kind,
+        text=clean_text(text, "text", max_len=TEXT_MAX, required=True),
+        team_only=team_only,
+        position=_next_position_swot(session, plan.id, swot_kind),
+    )
+    session.add(entry)
+    _flush(session)
+    _log(session, actor, plan.id, "swot", entry.id, "created", f"added {swot_kind.value}")
+    return entry
+
+
+def _next_position_swot(session: Session, plan_id: int, kind: SwotKind) -> int:
+    highest = session.scalar(
+        select(func.max(SwotEntry.position)).where(
+            SwotEntry.plan_id == plan_id, SwotEntry.kind == kind
+        )
+    )
+    return 0 if highest is None else highest + 1
+
+
+def update_swot_entry(
+    session: Session,
+    actor: Actor,
+    entry_id: int,
+    kind: SwotKind | str,
+    text: str,
+    *,
+    team_only: bool = True,
+    expected_version: int | None = None,
+) -> SwotEntry:
+    entry = _get(session, SwotEntry, actor.team_id, entry_id, "SWOT entry")
+    _editable_plan(session, actor, entry.plan_id)
+    _check_version(entry, expected_version)
+    new_kind = clean_swot_kind(kind)
+    entry.text = clean_text(text, "text", max_len=TEXT_MAX, required=True)
+    entry.team_only = team_only
+    if new_kind != entry.kind:
+        entry.kind = new_kind
+        entry.position = _next_position_swot(session, entry.plan_id, new_kind)
+    _flush(session)
+    _log(session, actor, entry.plan_id, "swot", entry.id, "updated", f"edited {entry.kind.value}")
+    return entry
+
+
+def delete_swot_entry(session: Session, actor: Actor, entry_id: int) -> None:
+    entry = _get(session, SwotEntry, actor.team_id, entry_id, "SWOT entry")
+    _editable_plan(session, actor, entry.plan_id)
+    _log(session, actor, entry.plan_id, "swot", entry.id, "deleted", f"deleted {entry.kind.value}")
+    siblings = _siblings(session, entry)
+    session.delete(entry)
+    _renumber([e for e in siblings if e.id != entry.id])
+    _flush(session)
+
+
+# ---------------------------------------------------------------------------
+# Moving: up/down among siblings, or (objectives, action items) to another parent
+# in the same plan.
+
+_MOVABLE = {
+    "strategy": Strategy,
+    "objective": Objective,
+    "action_item": ActionItem,
+    "swot": SwotEntry,
+}
+
+
+def _siblings(session: Session, record) -> list:
+    model = type(record)
+    if model is Strategy:
+        where = [Strategy.plan_id == record.plan_id]
+    elif model is Objective:
+        where = [Objective.strategy_id == record.strategy_id]
+    elif model is ActionItem:
+        where = [ActionItem.objective_id == record.objective_id]
+    else:
+        where = [SwotEntry.plan_id == record.plan_id, SwotEntry.kind == record.kind]
+    return list(session.scalars(select(model).where(*where).order_by(model.position, model.id)))
+
+
+def move(
+    session: Session,
+    actor: Actor,
+    entity: str,
+    record_id: int,
+    *,
+    offset: int = 0,
+    to_parent_id: int | None = None,
+):
+    """Move a record `offset` places (-1 up, +1 down), or to the end of another parent."""
+    model = _MOVABLE.get(entity)
+    if model is None:
+        raise ValidationError("entity", f"cannot move a {entity}")
+    record = _get(session, model, actor.team_id, record_id, entity.replace("_", " "))
+    _editable_plan(session, actor, record.plan_id)
+
+    if to_parent_id is not None:
+        if model is Objective:
+            parent = _get(session, Strategy, actor.team_id, to_parent_id, "strategy")
+            parent_attr, parent_col = "strategy_id", Objective.strategy_id
+        elif model is ActionItem:
+            parent = _get(session, Objective, actor.team_id, to_parent_id, "objective")
+            parent_attr, parent_col = "objective_id", ActionItem.objective_id
+        else:
+            raise ValidationError("parent", f"a {entity} stays in its plan")
+        if parent.plan_id != record.plan_id:
+            raise ValidationError("parent", "can only move within the same plan")
+        if getattr(record, parent_attr) != parent.id:
+            old_siblings = [s for s in _siblings(session, record) if s.id != record.id]
+            record.position = _next_position(session, model, parent_col, parent.id)
+            setattr(record, parent_attr, parent.id)
+            _renumber(old_siblings)
+    elif offset:
+        siblings = _siblings(session, record)
+        index = next(i for i, s in enumerate(siblings) if s.id == record.id)
+        new_index = max(0, min(len(siblings) - 1, index + offset))
+        siblings.insert(new_index, siblings.pop(index))
+        _renumber(siblings)
+    _flush(session)
+    _log(session, actor, record.plan_id, entity, record.id, "moved", f"moved a {entity.replace('_', ' ')}")
+    return record
+
+
+# ---------------------------------------------------------------------------
+# QBR reviews
+
+
+def add_review(session: Session, actor: Actor, plan_id: int, data: ReviewInput) -> QbrReview:
+    plan = _editable_plan(session, actor, plan_id)
+    if data.held_on is None:
+        raise ValidationError("held_on", "required")
+    if data.next_qbr_date is not None and data.next_qbr_date <= data.held_on:
+        raise ValidationError("next_qbr_date", "must be after the review date")
+    review = QbrReview(
+        team_id=actor.team_id,
+        plan_id=plan.id,
+        held_on=data.held_on,
+        attendees=clean_text(data.attendees, "attendees", max_len=TEXT_MAX, required=False),
+        notes=clean_text(data.notes, "notes", max_len=TEXT_MAX, required=False),
+        decisions=clean_text(data.decisions, "decisions", max_len=TEXT_MAX, required=False),
+        next_qbr_date=data.next_qbr_date,
+        created_by=actor.user_id,
+    )
+    session.add(review)
+    if plan.last_review_date is None or data.held_on > plan.last_review_date:
+        plan.last_review_date = data.held_on
+    _flush(session)
+    _log(session, actor, plan.id, "review", review.id, "created", f"logged QBR of {data.held_on.isoformat()}")
+    return review
+
+
+# ---------------------------------------------------------------------------
+# Deep copy
+
+
+def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOptions) -> AccountPlan:
+    """Copy a plan into a new cycle (or onto another account) in one transaction.
+
+    Due dates move by the same offset as the start date (and stay inside the new plan);
+    statuses and measured values reset; the person copying owns the copy. Anyone in the
+    workspace may copy a plan they can read: the original is untouched.
+    """
+    if options.action_items and not options.objectives:
+        raise ValidationError("action_items", "action items come only with their objectives")
+    if options.objectives and not options.strategies:
+        raise ValidationError("objectives", "objectives come only with their strategies")
+    source = load_plan_tree(session, actor.team_id, plan_id)
+    name = clean_text(options.name, "name", max_len=NAME_MAX, required=True)
+    account_name = clean_text(
+        options.account or source.account.name, "account", max_len=NAME_MAX, required=True
+    )
+    start, end = check_dates(options.start_date, options.end_date)
+    shift = start - source.start_date
+
+    copy = AccountPlan(
+        team_id=actor.team_id,
+        account=_account(session, actor.team_id, account_name),
+        name=name,
+        start_date=start,
+        end_date=end,
+        status=PlanStatus.DRAFT,
+        owner_id=actor.user_id,
+        vision=source.vision,
+        customer_goals=source.customer_goals,
+        our_goals=source.our_goals,
+        copied_from_id=source.id,
+    )
+    session.add(copy)
+    if options.team:
+        team = [source.owner_id, *source.member_ids]
+        copy.members = [
+            PlanMember(user_id=user, team_id=actor.team_id)
+            for user in dict.fromkeys(team)
+            if user != actor.user_id
+        ]
+    if options.swot:
+        copy.swot_entries = [
+            SwotEntry(
+                team_id=actor.team_id,
+                kind=e.kind,
+                position=e.position,
+                text=e.text,
+                team_only=e.team_only,
+            )
+            for e in source.swot_entries
+        ]
+    if options.strategies:
+        # Children get their plan_id through the plan relationship chain once flushed;
+        # set it explicitly after the plan row exists.
+        session.flush()
+        for s in source.strategies:
+            strategy = Strategy(
+                team_id=actor.team_id,
+                plan_id=copy.id,
+                position=s.position,
+                title=s.title,
+                description=s.description,
+            )
+            copy.strategies.append(strategy)
+            if not options.objectives:
+                continue
+            for o in s.objectives:
+                objective = Objective(
+                    team_id=actor.team_id,
+                    plan_id=copy.id,
+                    position=o.position,
+                    title=o.title,
+                    description=o.description,
+                    measure_unit=o.measure_unit,
+                    target_value=o.target_value,
+                    current_value=Decimal(0) if o.target_value is not None else None,
+                )
+                strategy.objectives.append(objective)
+                if not options.action_items:
+                    continue
+                for a in o.action_items:
+                    due = a.due_date + shift if a.due_date else None
+                    if due is not None:
+                        due = min(max(due, start), end)
+                    objective.action_items.append(
+                        ActionItem(
+                            team_id=actor.team_id,
+                            plan_id=copy.id,
+                            position=a.position,
+                            title=a.title,
+                            notes=a.notes,
+                            assignee_id=a.assignee_id,
+                            due_date=due,
+                            status=ItemStatus.OPEN,
+                            team_only=a.team_only,
+                            created_by=actor.user_id,
+                        )
+                    )
+    _flush(session)
+    _log(
+        session,
+        actor,
+        copy.id,
+        "plan",
+        copy.id,
+        "copied",
+        f"copied “{source.name}” into “{copy.name}”",
+    )
+    return copy

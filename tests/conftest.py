@@ -1,0 +1,114 @@
+"""Shared fixtures: a fresh database per test, on SQLite and on PostgreSQL.
+
+PostgreSQL: TEST_POSTGRES_URL (default: the local server on 127.0.0.1:5432, database
+`test`). Each test run works in a schema of its own, so runs never see each other.
+When no server answers, PostgreSQL tests skip with the reason, unless
+REQUIRE_POSTGRES=1 (as in .ci/run), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import make_engine, make_session_factory
+from storage.models import Base
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_admin_engine() -> Engine:
+    return make_engine(POSTGRES_URL, pool_size=2, max_overflow=2)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """A schema of this test run's own on the PostgreSQL server (or skip/fail)."""
+    engine = _postgres_admin_engine()
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception as error:  # noqa: BLE001 - any failure means "no server"
+        engine.dispose()
+        reason = f"PostgreSQL not reachable at {POSTGRES_URL}: {type(error).__name__}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(reason + " (REQUIRE_POSTGRES=1)", pytrace=False)
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with engine.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    try:
+        yield schema
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'drop schema "{schema}" cascade'))
+        engine.dispose()
+
+
+def postgres_engine_in(schema: str, **kwargs) -> Engine:
+    engine = make_engine(POSTGRES_URL, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _search_path(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f'set search_path to "{schema}"')
+        cursor.close()
+        dbapi_connection.commit()
+
+    return engine
+
+
+def _fresh_postgres_schema(request) -> str:
+    """A new empty schema for one test, inside this run's schema namespace."""
+    base = request.getfixturevalue("postgres_schema")
+    schema = f"{base}_{uuid.uuid4().hex[:6]}"
+    admin = _postgres_admin_engine()
+    with admin.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    admin.dispose()
+
+    def drop() -> None:
+        admin = _postgres_admin_engine()
+        with admin.begin() as connection:
+            connection.execute(text(f'drop schema "{schema}" cascade'))
+        admin.dispose()
+
+    request.addfinalizer(drop)
+    return schema
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_engine(request, tmp_path) -> Iterator[Engine]:
+    """An engine on an empty database (no tables): for migration tests."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    else:
+        engine = postgres_engine_in(_fresh_postgres_schema(request), pool_size=5, max_overflow=5)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    """An engine on a database with the current schema, on SQLite and PostgreSQL."""
+    Base.metadata.create_all(empty_engine)
+    return empty_engine
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(session_factory) -> Iterator[Session]:
+    """One session, in one transaction that the test may commit."""
+    with session_factory() as session:
+        yield session
