@@ -229,11 +229,16 @@ def _log(
 
 
 def _flush(session: Session) -> None:
-    """Flush; a versioned UPDATE that matched no row means someone else saved first."""
+    """Flush; a versioned UPDATE that matched no row means someone else saved first.
+
+    The failed flush has already rolled the database transaction back; the session then
+    refuses further work until the caller rolls it back (its transaction block does).
+    No rollback here: that would end the caller's transaction behind its back, and work
+    it did after catching Conflict would be committed without what came before.
+    """
     try:
         session.flush()
     except StaleDataError:
-        session.rollback()
         raise Conflict("Someone else changed this while you were editing; nothing was saved.") from None
 
 
