@@ -411,16 +411,26 @@ def find_plans(session: Session, team_id: str, text: str, *, limit: int = 10) ->
 
 
 def plan_progress(session: Session, team_id: str, plan_id: int) -> PlanProgress:
-    """Done/total action items per objective, rolled up: one query whatever the size."""
+    """Done/total action items per objective, rolled up: one query whatever the size.
+
+    The query starts from the plan row so that a plan of another workspace (or none)
+    is NotFound, like every other read, rather than an empty 0 %.
+    """
     done = func.sum(case((ActionItem.status == ItemStatus.DONE, 1), else_=0))
     rows = session.execute(
         select(Objective.id, Objective.strategy_id, func.count(ActionItem.id), done)
+        .select_from(AccountPlan)
+        .outerjoin(Objective, Objective.plan_id == AccountPlan.id)
         .outerjoin(ActionItem, ActionItem.objective_id == Objective.id)
-        .where(Objective.plan_id == plan_id, Objective.team_id == team_id)
+        .where(AccountPlan.id == plan_id, AccountPlan.team_id == team_id)
         .group_by(Objective.id, Objective.strategy_id)
-    )
+    ).all()
+    if not rows:
+        raise NotFound(f"No plan with id {plan_id} in this workspace.")
     result = PlanProgress()
     for objective_id, strategy_id, total, done_count in rows:
+        if objective_id is None:  # the plan has no objectives yet
+            continue
         progress = Progress(int(done_count or 0), int(total or 0))
         result.objectives[objective_id] = progress
         result.strategies[strategy_id] = result.strategy(strategy_id) + progress
