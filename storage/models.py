@@ -6,6 +6,9 @@ plan's whole tree, its progress and its deletion are one indexed query per table
 Ordered children have a `position` (0-based, dense within the parent).
 Records that people edit have a `version` (SQLAlchemy's version counter): an UPDATE
 that lost a race matches no row and raises instead of silently overwriting.
+Children are deleted by the database (ON DELETE CASCADE, `passive_deletes`): deleting a
+plan of hundreds of items is a few statements, not one load per objective. SQLite
+enforces this only with PRAGMA foreign_keys=ON, which storage.db.make_engine sets.
 """
 
 from __future__ import annotations
@@ -159,18 +162,28 @@ class AccountPlan(Versioned, Base):
 
     account: Mapped[Account] = relationship(back_populates="plans", lazy="joined")
     members: Mapped[list[PlanMember]] = relationship(
-        back_populates="plan", cascade="all, delete-orphan", order_by="PlanMember.user_id"
+        back_populates="plan",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="PlanMember.user_id",
     )
     strategies: Mapped[list[Strategy]] = relationship(
-        back_populates="plan", cascade="all, delete-orphan", order_by="Strategy.position"
+        back_populates="plan",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Strategy.position",
     )
     swot_entries: Mapped[list[SwotEntry]] = relationship(
         back_populates="plan",
         cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="(SwotEntry.kind, SwotEntry.position)",
     )
     reviews: Mapped[list[QbrReview]] = relationship(
-        back_populates="plan", cascade="all, delete-orphan", order_by="QbrReview.held_on"
+        back_populates="plan",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="QbrReview.held_on",
     )
 
     __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
@@ -208,7 +221,10 @@ class Strategy(Versioned, Base):
 
     plan: Mapped[AccountPlan] = relationship(back_populates="strategies")
     objectives: Mapped[list[Objective]] = relationship(
-        back_populates="strategy", cascade="all, delete-orphan", order_by="Objective.position"
+        back_populates="strategy",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Objective.position",
     )
 
     __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
@@ -236,7 +252,10 @@ class Objective(Versioned, Base):
 
     strategy: Mapped[Strategy] = relationship(back_populates="objectives")
     action_items: Mapped[list[ActionItem]] = relationship(
-        back_populates="objective", cascade="all, delete-orphan", order_by="ActionItem.position"
+        back_populates="objective",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ActionItem.position",
     )
 
     __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
