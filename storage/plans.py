@@ -250,7 +250,18 @@ def _check_version(record, expected_version: int | None) -> None:
         )
 
 
+# Ids are 32-bit INTEGER columns. Ids come from Slack payloads and typed text, so an
+# out-of-range number is "not found", not a database error (SQLite cannot even bind it).
+MAX_ID = 2**31 - 1
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def _get(session: Session, model, team_id: str, record_id: int, what: str):
+    if not _is_id(record_id):
+        raise NotFound(f"No {what} with id {record_id} in this workspace.")
     record = session.scalars(
         select(model).where(model.id == record_id, model.team_id == team_id)
     ).one_or_none()
@@ -343,7 +354,7 @@ def plans_query(
     team_id: str,
     *,
     user_id: str | None = None,
-    status: PlanStatus | None = None,
+    status: PlanStatus | str | None = None,
     account: str | None = None,
 ) -> Select:
     """Plans of a workspace, optionally only those a user owns or is on the team of."""
@@ -354,9 +365,12 @@ def plans_query(
         )
         query = query.where(or_(AccountPlan.owner_id == user_id, AccountPlan.id.in_(member_of)))
     if status:
-        query = query.where(AccountPlan.status == status)
+        query = query.where(AccountPlan.status == clean_status(status))
     if account:
-        query = query.join(Account).where(func.lower(Account.name).contains(account.lower()))
+        # A fragment as typed: % and _ are letters here, not wildcards.
+        query = query.join(Account).where(
+            func.lower(Account.name).contains(account.lower(), autoescape=True)
+        )
     return query.order_by(AccountPlan.start_date.desc(), AccountPlan.name, AccountPlan.id)
 
 
@@ -365,7 +379,7 @@ def list_plans(
     team_id: str,
     *,
     user_id: str | None = None,
-    status: PlanStatus | None = None,
+    status: PlanStatus | str | None = None,
     account: str | None = None,
     limit: int = 50,
     offset: int = 0,
@@ -379,11 +393,10 @@ def find_plans(session: Session, team_id: str, text: str, *, limit: int = 10) ->
     text = text.strip()
     if not text:
         return []
-    if text.lstrip("#").isdigit():
+    digits = text.removeprefix("#")
+    if digits.isascii() and digits.isdigit() and _is_id(int(digits)):
         plan = session.scalars(
-            select(AccountPlan).where(
-                AccountPlan.team_id == team_id, AccountPlan.id == int(text.lstrip("#"))
-            )
+            select(AccountPlan).where(AccountPlan.team_id == team_id, AccountPlan.id == int(digits))
         ).one_or_none()
         if plan is not None:
             return [plan]
