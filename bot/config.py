@@ -1,0 +1,182 @@
+"""Settings from the environment (see RUN_CONTRACT.md), each mistake one clear error.
+
+`Settings.from_env()` reads and checks everything at once, so `accountplan serve` can
+stop before it opens a socket with one line that names the variable and says what to
+do. Nothing here talks to Slack or to the database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from storage.db import DEFAULT_DATABASE_URL
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_PORT = 3000
+DEFAULT_TIMEZONE = "UTC"
+
+BOT_TOKEN_PREFIXES = ("xoxb-", "xoxe.xoxb-")
+APP_TOKEN_PREFIX = "xapp-"
+
+
+class ConfigError(Exception):
+    """Missing or contradictory configuration; the message is one line for people."""
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    bot_token: str | None = None
+    signing_secret: str | None = None
+    app_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    port: int = DEFAULT_PORT
+    timezone: str = DEFAULT_TIMEZONE
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+    @property
+    def oauth(self) -> bool:
+        """Multi-workspace: installations come from the OAuth flow, kept in the database."""
+        return self.client_id is not None
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def __repr__(self) -> str:
+        def secret(value: str | None) -> str:
+            return "<set>" if value else "None"
+
+        url = make_url(self.database_url).render_as_string(hide_password=True)
+        return (
+            f"Settings(bot_token={secret(self.bot_token)}, "
+            f"signing_secret={secret(self.signing_secret)}, "
+            f"app_token={secret(self.app_token)}, client_id={self.client_id!r}, "
+            f"client_secret={secret(self.client_secret)}, "
+            f"slack_api_url={self.slack_api_url!r}, database_url={url!r}, "
+            f"port={self.port}, timezone={self.timezone!r})"
+        )
+
+    __str__ = __repr__
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        def get(name: str) -> str | None:
+            value = (environ.get(name) or "").strip()
+            return value or None
+
+        bot_token = get("SLACK_BOT_TOKEN")
+        signing_secret = get("SLACK_SIGNING_SECRET")
+        app_token = get("SLACK_APP_TOKEN")
+        client_id = get("SLACK_CLIENT_ID")
+        client_secret = get("SLACK_CLIENT_SECRET")
+
+        if client_id and not client_secret:
+            raise ConfigError(
+                "SLACK_CLIENT_SECRET is not set but SLACK_CLIENT_ID is: set both for OAuth "
+                "installs (Basic Information > App Credentials), or neither"
+            )
+        if client_secret and not client_id:
+            raise ConfigError(
+                "SLACK_CLIENT_ID is not set but SLACK_CLIENT_SECRET is: set both for OAuth "
+                "installs (Basic Information > App Credentials), or neither"
+            )
+        if bot_token and client_id:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: unset SLACK_BOT_TOKEN for "
+                "OAuth installs, or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET for one workspace"
+            )
+        if not bot_token and not client_id:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set: set it to the bot token (xoxb-…) for one "
+                "workspace, or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth installs"
+            )
+        if bot_token and not bot_token.startswith(BOT_TOKEN_PREFIXES):
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not a bot token: use the Bot User OAuth Token, "
+                "which starts with xoxb-"
+            )
+        if app_token and not app_token.startswith(APP_TOKEN_PREFIX):
+            raise ConfigError(
+                "SLACK_APP_TOKEN is not an app-level token: use one that starts with xapp- "
+                "(Basic Information > App-Level Tokens, scope connections:write), or unset it"
+            )
+        if app_token and client_id:
+            raise ConfigError(
+                "SLACK_APP_TOKEN (Socket Mode) cannot serve the OAuth install pages that "
+                "SLACK_CLIENT_ID asks for: unset SLACK_APP_TOKEN to serve HTTP"
+            )
+        if not app_token and not signing_secret:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "
+                "from Slack (Basic Information > App Credentials), or set SLACK_APP_TOKEN "
+                "for Socket Mode"
+            )
+
+        return cls(
+            bot_token=bot_token,
+            signing_secret=signing_secret,
+            app_token=app_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            slack_api_url=_api_url(get("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+            database_url=_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+            port=_port(get("PORT")),
+            timezone=_timezone(get("ACCOUNTPLAN_TIMEZONE") or DEFAULT_TIMEZONE),
+        )
+
+
+def _api_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"SLACK_API_URL is not an http(s) URL ({url!r}): set it to the base of the "
+            f"Slack Web API, such as {DEFAULT_SLACK_API_URL}, or unset it"
+        )
+    # WebClient appends the method name to base_url as is.
+    return url if url.endswith("/") else url + "/"
+
+
+def _database_url(url: str) -> str:
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL: use e.g. postgresql://user:password@host/db "
+            "or sqlite:///accountplan.db"
+        ) from None
+    return url
+
+
+def _port(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_PORT
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise ConfigError(
+            f"PORT must be a whole number from 1 to 65535 (got {value!r}): set it to the "
+            "HTTP port to listen on, or unset it for 3000"
+        )
+    return int(value)
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(
+            f"ACCOUNTPLAN_TIMEZONE is not a known time zone ({name!r}): use an IANA name "
+            "such as Europe/Berlin or America/New_York, or unset it for UTC"
+        ) from None
+    return name
