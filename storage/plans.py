@@ -840,11 +840,16 @@ def update_swot_entry(
     _editable_plan(session, actor, entry.plan_id)
     _check_version(entry, expected_version)
     new_kind = clean_swot_kind(kind)
-    entry.text = clean_text(text, "text", max_len=TEXT_MAX, required=True)
-    entry.team_only = team_only
+    new_text = clean_text(text, "text", max_len=TEXT_MAX, required=True)
     if new_kind != entry.kind:
-        entry.kind = new_kind
+        # Read before changing anything (autoflush would write the entry half-moved, and
+        # bump its version twice); the kind it leaves closes ranks.
+        left_behind = [e for e in _siblings(session, entry) if e.id != entry.id]
         entry.position = _next_position_swot(session, entry.plan_id, new_kind)
+        entry.kind = new_kind
+        _renumber(left_behind)
+    entry.text = new_text
+    entry.team_only = team_only
     _flush(session)
     _log(session, actor, entry.plan_id, "swot", entry.id, "updated", f"edited {entry.kind.value}")
     return entry
