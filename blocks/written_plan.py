@@ -1,0 +1,224 @@
+"""The written plan: one Markdown document of a whole account plan, for people.
+
+A pure function of plain data: a plan as storage.plans.load_plan_tree gives it (or any
+object with the same attributes: blocks never imports storage) and, optionally, its
+PlanProgress. Every piece of user text goes through blocks/text.py's Markdown escaping.
+
+Slack user ids are shown through `names` ({user_id: display name}); an id without a
+name is shown as is, so the document reads the same outside Slack.
+
+With `include_team_only=False` (for customer channels) team-only action items and
+team-only SWOT entries are left out, progress counts only what is shown, and the
+document says that some team-only parts are not shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
+
+from blocks.text import Trusted, escape_markdown, markdown_lines, render
+
+TEMPLATE = "plan.md.j2"
+SWOT_SECTIONS = (
+    ("strength", "Strengths"),
+    ("weakness", "Weaknesses"),
+    ("opportunity", "Opportunities"),
+    ("threat", "Threats"),
+)
+TEAM_ONLY_NOTE = "Some team-only parts are not shown."
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_day(day: dt.date | None) -> str:
+    """`1 Mar 2025`: unambiguous in every locale."""
+    if day is None:
+        return ""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def format_number(value) -> str:
+    """`5`, `2.5`, `1250000`: no trailing zeros, no exponent."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if number == number.to_integral_value():
+        return str(int(number))
+    return format(number.normalize(), "f")
+
+
+def format_progress(done: int, total: int) -> str:
+    if not total:
+        return "no action items yet"
+    percent = round(100 * done / total)
+    noun = "action item" if total == 1 else "action items"
+    return f"{done} of {total} {noun} done ({percent}%)"
+
+
+def _value(enum_or_text) -> str:
+    return str(getattr(enum_or_text, "value", enum_or_text) or "")
+
+
+def _measure(objective) -> str:
+    """"3 of 5 IDNs (60%)" for a measurable objective, "" otherwise."""
+    target = getattr(objective, "target_value", None)
+    if target is None:
+        return ""
+    current = getattr(objective, "current_value", None) or 0
+    unit = getattr(objective, "measure_unit", "") or ""
+    text = f"{format_number(current)} of {format_number(target)}"
+    if unit:
+        text += f" {unit}"
+    try:
+        if Decimal(str(target)) > 0:
+            text += f" ({round(100 * Decimal(str(current)) / Decimal(str(target)))}%)"
+    except (InvalidOperation, ValueError):
+        pass
+    return text
+
+
+def _indented(text: str, spaces: int) -> Trusted:
+    """Escaped multi-line text indented to continue a Markdown list item."""
+    pad = " " * spaces
+    return Trusted("\n".join(pad + line if line else "" for line in markdown_lines(text).split("\n")))
+
+
+def plan_view(
+    plan,
+    progress=None,
+    *,
+    names: Mapping[str, str] | None = None,
+    include_team_only: bool = True,
+) -> SimpleNamespace:
+    """The plain data the template shows (all user text still raw: the template escapes)."""
+    names = names or {}
+
+    def person(user_id: str | None) -> str:
+        return names.get(user_id, user_id) if user_id else ""
+
+    hidden = False
+    use_given = progress is not None and include_team_only
+    plan_done = plan_total = 0
+    strategies = []
+    for s_index, strategy in enumerate(plan.strategies, start=1):
+        objectives = []
+        s_done = s_total = 0
+        for o_index, objective in enumerate(strategy.objectives, start=1):
+            items = []
+            for item in objective.action_items:
+                if getattr(item, "team_only", False) and not include_team_only:
+                    hidden = True
+                    continue
+                done = _value(item.status) == "done"
+                done_at = getattr(item, "done_at", None)
+                items.append(
+                    SimpleNamespace(
+                        done=done,
+                        title=item.title,
+                        assignee=person(getattr(item, "assignee_id", None)),
+                        due=format_day(getattr(item, "due_date", None)),
+                        done_on=format_day(done_at) if done and done_at else "",
+                        team_only=bool(getattr(item, "team_only", False)),
+                        notes=_indented(item.notes, 2) if getattr(item, "notes", "") else "",
+                    )
+                )
+            if use_given:
+                counted = progress.objective(objective.id)
+                o_done, o_total = counted.done, counted.total
+            else:
+                o_done, o_total = sum(i.done for i in items), len(items)
+            s_done, s_total = s_done + o_done, s_total + o_total
+            objectives.append(
+                SimpleNamespace(
+                    number=Trusted(f"{s_index}.{o_index}"),
+                    title=objective.title,
+                    description=getattr(objective, "description", "") or "",
+                    measure=_measure(objective),
+                    progress=format_progress(o_done, o_total),
+                    items=items,
+                )
+            )
+        if use_given:
+            counted = progress.strategy(strategy.id)
+            s_done, s_total = counted.done, counted.total
+        plan_done, plan_total = plan_done + s_done, plan_total + s_total
+        strategies.append(
+            SimpleNamespace(
+                number=Trusted(str(s_index)),
+                title=strategy.title,
+                description=getattr(strategy, "description", "") or "",
+                progress=format_progress(s_done, s_total),
+                objectives=objectives,
+            )
+        )
+    if use_given:
+        plan_done, plan_total = progress.plan.done, progress.plan.total
+
+    swot = {kind: [] for kind, _ in SWOT_SECTIONS}
+    for entry in sorted(plan.swot_entries, key=lambda e: getattr(e, "position", 0)):
+        if getattr(entry, "team_only", True) and not include_team_only:
+            hidden = True
+            continue
+        # Continuation lines indented under the bullet, so long entries stay in it.
+        swot.setdefault(_value(entry.kind), []).append(Trusted(_indented(entry.text, 2).lstrip()))
+    show_swot = include_team_only or any(swot.values())
+
+    reviews = [
+        SimpleNamespace(
+            held_on=format_day(review.held_on),
+            attendees=review.attendees or "",
+            notes=review.notes or "",
+            decisions=review.decisions or "",
+            next_qbr=format_day(getattr(review, "next_qbr_date", None)),
+        )
+        for review in sorted(plan.reviews, key=lambda r: r.held_on)
+    ]
+    member_ids = getattr(plan, "member_ids", None)
+    if member_ids is None:
+        member_ids = [m.user_id for m in plan.members]
+
+    return SimpleNamespace(
+        name=plan.name,
+        account=plan.account.name,
+        dates=f"{format_day(plan.start_date)} – {format_day(plan.end_date)}",
+        status=_value(plan.status).capitalize(),
+        owner=person(plan.owner_id),
+        team=", ".join(person(u) for u in member_ids),
+        progress=format_progress(plan_done, plan_total),
+        vision=plan.vision or "",
+        customer_goals=plan.customer_goals or "",
+        our_goals=plan.our_goals or "",
+        strategies=strategies,
+        swot=[SimpleNamespace(title=title, entries=swot[kind]) for kind, title in SWOT_SECTIONS],
+        show_swot=show_swot,
+        reviews=reviews,
+        team_only_note=TEAM_ONLY_NOTE if hidden else "",
+    )
+
+
+def render_written_plan(
+    plan,
+    progress=None,
+    *,
+    names: Mapping[str, str] | None = None,
+    include_team_only: bool = True,
+) -> str:
+    """The whole plan as one Markdown document."""
+    view = plan_view(plan, progress, names=names, include_team_only=include_team_only)
+    return render(TEMPLATE, plan=view)
+
+
+__all__ = [
+    "TEAM_ONLY_NOTE",
+    "escape_markdown",
+    "format_day",
+    "format_number",
+    "format_progress",
+    "plan_view",
+    "render_written_plan",
+]
