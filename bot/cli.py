@@ -1,0 +1,320 @@
+"""`accountplan`: the console script (RUN_CONTRACT "Commands").
+
+    accountplan serve [--no-scheduler]
+    accountplan tick [--now ISO-8601]
+    accountplan db upgrade
+    accountplan demo [--team TEAM_ID]
+    accountplan export PLAN [--format md|json|yaml] [--team TEAM_ID]
+    accountplan import FILE [--team TEAM_ID]
+
+The database is DATABASE_URL (default sqlite:///accountplan.db). SQLite is migrated on
+start; PostgreSQL must be current (`accountplan db upgrade`) for every other command.
+The workspace of demo/export/import is --team, or else the only one in the database,
+or else T0LOCAL, a local workspace for using the CLI without Slack.
+Every error is one line on stderr and exit code 1 (2 for bad usage), no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import sys
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import Engine, make_url, select
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from storage import migrate
+from storage.db import database_url, is_sqlite, make_engine, make_session_factory, transaction
+from storage.errors import PlanError
+from storage.models import AccountPlan
+
+LOCAL_TEAM = "T0LOCAL"
+SAMPLE = "newton_2025.yaml"
+SAMPLE_PLAN_NAME = "Newton Memorial Hospital 2025 Strategic Plan"
+LISTED = 50  # plans listed by name after an import
+
+
+class CliError(Exception):
+    """A one-line message for the user; exit code 1."""
+
+
+def _say(message: str) -> None:
+    print(f"accountplan: {message}", file=sys.stderr)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+# ---------------------------------------------------------------------------
+# Database and workspace
+
+
+def _url(engine: Engine | None = None) -> str:
+    """The database URL without its password, for messages."""
+    if engine is not None:
+        return engine.url.render_as_string(hide_password=True)
+    try:
+        return make_url(database_url()).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "DATABASE_URL"
+
+
+def _engine() -> Engine:
+    try:
+        return make_engine()
+    except ArgumentError:
+        # SQLAlchemy's message repeats the URL, password and all: not printed.
+        raise CliError(
+            "DATABASE_URL is not a database URL (expected postgresql://… or sqlite:///…)"
+        ) from None
+    except ModuleNotFoundError as error:
+        raise CliError(f"DATABASE_URL needs the database driver {error.name}, not installed") from None
+
+
+def _open_database(*, migrate_sqlite: bool = True) -> Engine:
+    engine = _engine()
+    try:
+        if is_sqlite(engine):
+            if migrate_sqlite:
+                migrate.upgrade(engine)
+        elif not migrate.is_current(engine):
+            engine.dispose()
+            raise CliError(
+                f"the database schema at {_url(engine)} is not up to date: "
+                "run `accountplan db upgrade`"
+            )
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise CliError(_database_problem(error)) from None
+    return engine
+
+
+def _database_problem(error: BaseException) -> str:
+    original = getattr(error, "orig", None) or error
+    reason = str(original).strip().splitlines()[0] if str(original).strip() else ""
+    return f"database error at {_url()} ({type(original).__name__}: {reason})"
+
+
+def resolve_team(session, team: str | None) -> tuple[str, bool]:
+    """(team id, True when it is T0LOCAL because --team was not given and the database
+    holds no plans yet)."""
+    if team and team.strip():
+        return team.strip(), False
+    teams = list(
+        session.scalars(select(AccountPlan.team_id).distinct().order_by(AccountPlan.team_id))
+    )
+    if not teams:
+        return LOCAL_TEAM, True
+    if len(teams) > 1:
+        raise CliError(
+            f"this database holds plans of several workspaces ({', '.join(teams)}): "
+            "choose one with --team TEAM_ID"
+        )
+    return teams[0], False
+
+
+# ---------------------------------------------------------------------------
+# Commands
+
+
+def cmd_db_upgrade(args) -> int:
+    engine = _engine()
+    try:
+        migrate.upgrade(engine)
+    except SQLAlchemyError as error:
+        raise CliError(_database_problem(error)) from None
+    finally:
+        engine.dispose()
+    print(f"database at {_url(engine)} is up to date")
+    return 0
+
+
+def _written_plan(session, team_id: str, plan_id: int) -> str:
+    from blocks.written_plan import render_written_plan
+    from storage.plans import load_plan_tree, plan_progress
+
+    plan = load_plan_tree(session, team_id, plan_id)
+    return render_written_plan(plan, plan_progress(session, team_id, plan_id))
+
+
+def cmd_demo(args) -> int:
+    from storage.planfile import import_plan_file
+
+    engine = _open_database()
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            team_id, _ = resolve_team(session, args.team)
+            plan_id = session.scalars(
+                select(AccountPlan.id)
+                .where(AccountPlan.team_id == team_id, AccountPlan.name == SAMPLE_PLAN_NAME)
+                .order_by(AccountPlan.id)
+                .limit(1)
+            ).first()
+            if plan_id is None:
+                text = resources.files("storage").joinpath("samples", SAMPLE).read_text("utf-8")
+                (plan_id,) = import_plan_file(session, team_id, text, "yaml")
+                where = " (a local workspace for the CLI)" if team_id == LOCAL_TEAM else ""
+                _say(f"loaded the sample plan as #{plan_id} into workspace {team_id}{where}")
+            document = _written_plan(session, team_id, plan_id)
+    finally:
+        engine.dispose()
+    sys.stdout.write(document)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from storage.planfile import export_plans
+    from storage.plans import find_plans
+
+    engine = _open_database()
+    try:
+        with make_session_factory(engine)() as session:
+            team_id, _ = resolve_team(session, args.team)
+            found = find_plans(session, team_id, args.plan, limit=20)
+            if not found:
+                raise CliError(f"no plan matches “{args.plan}” in workspace {team_id}")
+            if len(found) > 1:
+                _say(f"several plans match “{args.plan}”; name one by its id:")
+                for plan in found:
+                    print(f"  {plan.id}\t{plan.name}", file=sys.stderr)
+                return 1
+            plan_id = found[0].id
+            if args.format == "md":
+                output = _written_plan(session, team_id, plan_id)
+            else:
+                output = export_plans(session, team_id, [plan_id], args.format)
+    finally:
+        engine.dispose()
+    sys.stdout.write(output)
+    return 0
+
+
+def cmd_import(args) -> int:
+    from storage.planfile import guess_format, import_plan_file
+
+    try:
+        if args.file == "-":
+            text = sys.stdin.read()
+        else:
+            text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CliError(f"cannot read {args.file}: {getattr(error, 'strerror', None) or error}") from None
+    fmt = guess_format(text, None if args.file == "-" else args.file)
+
+    engine = _open_database()
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            team_id, fallback = resolve_team(session, args.team)
+            if fallback:
+                _say(
+                    f"no workspace given and none in the database: importing into {LOCAL_TEAM}, "
+                    "a local workspace for the CLI (use --team TEAM_ID for a Slack workspace)"
+                )
+            plan_ids = import_plan_file(session, team_id, text, fmt)
+            shown = plan_ids[:LISTED]
+            rows = session.execute(
+                select(AccountPlan.id, AccountPlan.name).where(AccountPlan.id.in_(shown))
+            )
+            names = {plan_id: name for plan_id, name in rows}
+    finally:
+        engine.dispose()
+    noun = "plan" if len(plan_ids) == 1 else "plans"
+    print(f"imported {len(plan_ids)} {noun} into workspace {team_id}")
+    for plan_id in shown:
+        print(f"  {plan_id}\t{names[plan_id]}")
+    if len(plan_ids) > LISTED:
+        print(f"  … and {len(plan_ids) - LISTED} more")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    server = importlib.import_module("bot.server")  # Slack and the web server load only here
+    return int(server.serve(no_scheduler=args.no_scheduler) or 0)
+
+
+def _parse_now(text: str | None) -> dt.datetime:
+    if not text:
+        return dt.datetime.now(dt.timezone.utc)
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CliError(f"--now {text!r} is not an ISO 8601 time such as 2025-03-01T09:00:00Z") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def cmd_tick(args) -> int:
+    now = _parse_now(args.now)
+    _open_database().dispose()  # migrate SQLite / insist PostgreSQL is current
+    try:
+        scheduler = importlib.import_module("bot.scheduler")
+    except ModuleNotFoundError as error:
+        if error.name != "bot.scheduler":
+            raise
+        raise CliError("tick is not available in this version (no bot.scheduler)") from None
+    result = scheduler.tick(now)
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+
+# ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="accountplan",
+        description="Account plans for key account managers, written together in Slack.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the Slack app (and the scheduler)")
+    serve.add_argument("--no-scheduler", action="store_true", help="do not send reminders and digests")
+    serve.set_defaults(run=cmd_serve)
+
+    tick = commands.add_parser("tick", help="send everything that is due, once, then exit")
+    tick.add_argument("--now", metavar="ISO-8601", help="act as if it were this time (default: now)")
+    tick.set_defaults(run=cmd_tick)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    upgrade = db_commands.add_parser("upgrade", help="bring the schema up to date")
+    upgrade.set_defaults(run=cmd_db_upgrade)
+
+    team_help = "Slack workspace id (default: the only one in the database, else T0LOCAL)"
+    demo = commands.add_parser("demo", help="load the sample plan and print it")
+    demo.add_argument("--team", metavar="TEAM_ID", help=team_help)
+    demo.set_defaults(run=cmd_demo)
+
+    export = commands.add_parser("export", help="print a plan as a document or a plan file")
+    export.add_argument("plan", metavar="PLAN", help="plan id or part of its name")
+    export.add_argument("--format", choices=("md", "json", "yaml"), default="md")
+    export.add_argument("--team", metavar="TEAM_ID", help=team_help)
+    export.set_defaults(run=cmd_export)
+
+    import_ = commands.add_parser("import", help="create the plans of a plan file (all or nothing)")
+    import_.add_argument("file", metavar="FILE", help="a JSON or YAML plan file, or - for stdin")
+    import_.add_argument("--team", metavar="TEAM_ID", help=team_help)
+    import_.set_defaults(run=cmd_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (CliError, PlanError) as error:
+        _say(_one_line(error))
+        return 1
+    except SQLAlchemyError as error:
+        _say(_one_line(_database_problem(error)))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
