@@ -1,0 +1,50 @@
+"""App Home: my open action items (overdue first) with "Mark done", my plans, "New plan"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from blocks.ids import Action
+from blocks.kit import actions, button, context, divider, esc, header, section
+from blocks.messages import plan_line
+from blocks.plan_view import item_line
+
+HOME_BLOCKS_MAX = 100
+ITEMS_MAX = 40
+PLANS_MAX = 30
+
+
+def home_view(
+    items: Sequence[tuple[Any, str]],
+    plans: Sequence[Any],
+    progress: dict[int, Any],
+    *,
+    today: dt.date,
+    more_items: int = 0,
+    more_plans: int = 0,
+) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [
+        header("Account plans"),
+        actions(button("New plan", Action.NEW_PLAN, style="primary"), block_id="home_actions"),
+        header("My open action items"),
+    ]
+    if not items:
+        blocks.append(context("Nothing open. :tada:"))
+    for item, plan_name in items[:ITEMS_MAX]:
+        blocks.append(section(
+            f"{item_line(item, today=today)}\n_{esc(plan_name, 200)}_",
+            accessory=button("Mark done", Action.MARK_DONE, str(item.id), style="primary"),
+        ))
+    if more_items:
+        blocks.append(context(f"…and {more_items} more: `/accountplan mine` lists them."))
+    blocks += [divider(), header("My plans")]
+    if not plans:
+        blocks.append(context("You own or share no plan yet: *New plan* starts one."))
+    for plan in plans[:PLANS_MAX]:
+        blocks.append(section(plan_line(plan, progress.get(plan.id)),
+                              accessory=button("Open", Action.OPEN_PLAN, str(plan.id))))
+    if more_plans:
+        blocks.append(context(f"…and {more_plans} more: `/accountplan list mine` lists them."))
+    return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}

@@ -1,0 +1,60 @@
+"""Action and callback ids: the contract between the views (blocks/) and the
+listeners (bot/). They live here because bot/ imports blocks/, never the reverse.
+
+Overflow menus carry "<verb>:<record id>" values (see `menu_value`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    NEW_PLAN = "plan_new"
+    OPEN_PLAN = "plan_open"
+    EDIT_PLAN = "plan_edit"
+    COPY_PLAN = "plan_copy"
+    PREVIOUS_PAGE = "page_previous"
+    NEXT_PAGE = "page_next"
+    SHOW_SWOT = "swot_show"
+    BACK_TO_PLAN = "plan_back"
+    ADD_STRATEGY = "strategy_add"
+    ADD_OBJECTIVE = "objective_add"
+    ADD_ACTION_ITEM = "item_add"
+    ADD_SWOT = "swot_add"
+    STRATEGY_MENU = "strategy_menu"
+    OBJECTIVE_MENU = "objective_menu"
+    ITEM_MENU = "item_menu"
+    SWOT_MENU = "swot_menu"
+    MARK_DONE = "item_done"
+
+
+class Callback(StrEnum):
+    PLAN_NEW = "plan_new_form"
+    PLAN_EDIT = "plan_edit_form"
+    PLAN_VIEW = "plan_view"
+    STRATEGY_FORM = "strategy_form"
+    OBJECTIVE_FORM = "objective_form"
+    ACTION_ITEM_FORM = "action_item_form"
+    SWOT_FORM = "swot_form"
+    COPY_FORM = "copy_form"
+    DELETE_FORM = "delete_form"
+
+
+class Verb(StrEnum):
+    ADD = "add"
+    EDIT = "edit"
+    UP = "up"
+    DOWN = "down"
+    DELETE = "delete"
+    DONE = "done"
+    REOPEN = "reopen"
+
+
+def menu_value(verb: Verb, record_id: int) -> str:
+    return f"{verb.value}:{record_id}"
+
+
+def parse_menu_value(value: str) -> tuple[Verb, int]:
+    verb, _, record_id = value.partition(":")
+    return Verb(verb), int(record_id)

@@ -1,0 +1,80 @@
+"""Ephemeral answers to one person: plan lists, "which plan?", my action items."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from blocks.ids import Action
+from blocks.kit import button, context, day, esc, section, user
+from blocks.plan_view import item_line
+
+MESSAGE_BLOCKS_MAX = 50
+LIST_MAX = 20  # plans or items in one message: 2 blocks of room each, under 50
+
+
+def message(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A message payload: `text` is the notification fallback, escaped like the rest."""
+    payload: dict[str, Any] = {"text": text}
+    if blocks is not None:
+        payload["blocks"] = blocks[:MESSAGE_BLOCKS_MAX]
+    return payload
+
+
+def notice(text: str) -> dict[str, Any]:
+    """A short plain answer (errors, confirmations). `text` must be escaped already."""
+    return message(text, [section(text)])
+
+
+def plan_line(plan, progress) -> str:
+    share = f" · {progress.percent}% done" if progress and progress.total else ""
+    return (
+        f"*{esc(plan.name)}*\n{esc(plan.account.name)} · {plan.status.value.capitalize()}"
+        f" · {day(plan.start_date)} – {day(plan.end_date)} · owner {user(plan.owner_id)}{share}"
+    )
+
+
+def plan_list(
+    title: str,
+    plans: Sequence[Any],
+    progress: dict[int, Any],
+    *,
+    more: int = 0,
+    empty: str = "No plans yet. Create one with `/accountplan new`.",
+) -> dict[str, Any]:
+    if not plans:
+        return notice(empty)
+    blocks = [section(f"*{esc(title)}*")]
+    for plan in plans[:LIST_MAX]:
+        blocks.append(section(plan_line(plan, progress.get(plan.id)),
+                              accessory=button("Open", Action.OPEN_PLAN, str(plan.id))))
+    if more:
+        blocks.append(context(f"…and {more} more. Narrow the list: `/accountplan list ACCOUNT`."))
+    return message(f"{title}: {len(plans)} plans", blocks)
+
+
+def plan_choices(query: str, plans: Sequence[Any]) -> dict[str, Any]:
+    """Several plans match what someone typed: let them pick one."""
+    blocks = [section(f"Several plans match “{esc(query, 200)}”. Which one?")]
+    for plan in plans[:LIST_MAX]:
+        blocks.append(section(plan_line(plan, None),
+                              accessory=button("Open", Action.OPEN_PLAN, str(plan.id))))
+    return message(f"Several plans match {query}", blocks)
+
+
+def my_items(
+    items: Sequence[tuple[Any, str]], *, today: dt.date, more: int = 0
+) -> dict[str, Any]:
+    """(item, plan name) pairs, overdue first, each with "Mark done"."""
+    if not items:
+        return notice("You have no open action items. :tada:")
+    blocks = [section("*Your open action items*")]
+    for item, plan_name in items[:LIST_MAX]:
+        blocks.append(section(
+            f"{item_line(item, today=today)}\n_{esc(plan_name, 200)}_",
+            accessory=button("Mark done", Action.MARK_DONE, str(item.id), style="primary"),
+        ))
+    if more:
+        blocks.append(context(f"…and {more} more on your App Home."))
+    return message(f"You have {len(items)} open action items", blocks)

@@ -1,0 +1,362 @@
+"""Modals that create and edit plans and their parts.
+
+Labels are plain and human ("Plan name", "Due date"): people and the Slack client
+simulator find inputs by them. Block ids are the plan operations' field names, so a
+ValidationError(field) lands on its input. Record ids and versions travel in
+private_metadata, never in labels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    CheckboxesElement,
+    DatePickerElement,
+    InputBlock,
+    NumberInputElement,
+    OptionGroup,
+    PlainTextInputElement,
+    StaticSelectElement,
+    UserMultiSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from blocks.forms import encode_metadata
+from blocks.kit import esc, option, plain, section
+
+# Field sizes mirror the storage limits; repeated here because blocks/ does not
+# import storage (the storage layer re-checks everything anyway).
+NAME_MAX = 150
+TITLE_MAX = 255
+TEXT_MAX = 3000
+
+PLAN_STATUSES = [("Draft", "draft"), ("Active", "active"), ("Completed", "completed"), ("Archived", "archived")]
+SWOT_KINDS = [
+    ("Strength", "strength"),
+    ("Weakness", "weakness"),
+    ("Opportunity", "opportunity"),
+    ("Threat", "threat"),
+]
+CARRY_OVER = [
+    ("Strategies", "strategies"),
+    ("Objectives", "objectives"),
+    ("Action items", "action_items"),
+    ("SWOT", "swot"),
+    ("Team", "team"),
+]
+TEAM_ONLY = "team_only"
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+
+
+def text_input(
+    block_id: str,
+    label: str,
+    *,
+    initial: str | None = None,
+    max_length: int = TITLE_MAX,
+    multiline: bool = False,
+    optional: bool = False,
+    placeholder: str | None = None,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    element = PlainTextInputElement(
+        action_id="value",
+        initial_value=(initial or None),
+        max_length=max_length,
+        multiline=multiline,
+        placeholder=plain(placeholder, 150) if placeholder else None,
+    )
+    return InputBlock(
+        block_id=block_id,
+        label=plain(label, 2000),
+        element=element,
+        optional=optional,
+        hint=plain(hint, 2000) if hint else None,
+    ).to_dict()
+
+
+def date_input(
+    block_id: str, label: str, *, initial: dt.date | None = None, optional: bool = False
+) -> dict[str, Any]:
+    element = DatePickerElement(
+        action_id="value", initial_date=initial.isoformat() if initial else None
+    )
+    return InputBlock(
+        block_id=block_id, label=plain(label, 2000), element=element, optional=optional
+    ).to_dict()
+
+
+def select_input(
+    block_id: str,
+    label: str,
+    choices: Sequence[tuple[str, str]],
+    *,
+    initial: str | None = None,
+    optional: bool = False,
+) -> dict[str, Any]:
+    options = [option(text, value) for text, value in choices][:100]
+    initial_option = next((o for o in options if o.value == initial), None)
+    element = StaticSelectElement(action_id="value", options=options, initial_option=initial_option)
+    return InputBlock(
+        block_id=block_id, label=plain(label, 2000), element=element, optional=optional
+    ).to_dict()
+
+
+def grouped_select_input(
+    block_id: str,
+    label: str,
+    groups: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+    *,
+    initial: str | None = None,
+) -> dict[str, Any]:
+    """A select with option groups (e.g. objectives under their strategy)."""
+    option_groups = []
+    initial_option = None
+    budget = 100  # a select holds at most 100 options in all
+    for group_label, choices in groups:
+        options = [option(text, value) for text, value in choices][:budget]
+        if not options:
+            continue
+        budget -= len(options)
+        initial_option = initial_option or next((o for o in options if o.value == initial), None)
+        option_groups.append(OptionGroup(label=plain(group_label, 75), options=options))
+        if budget <= 0:
+            break
+    element = StaticSelectElement(
+        action_id="value", option_groups=option_groups[:100], initial_option=initial_option
+    )
+    return InputBlock(block_id=block_id, label=plain(label, 2000), element=element).to_dict()
+
+
+def user_input(
+    block_id: str, label: str, *, initial: str | None = None, optional: bool = False
+) -> dict[str, Any]:
+    element = UserSelectElement(action_id="value", initial_user=initial or None)
+    return InputBlock(
+        block_id=block_id, label=plain(label, 2000), element=element, optional=optional
+    ).to_dict()
+
+
+def users_input(
+    block_id: str, label: str, *, initial: Sequence[str] = (), optional: bool = True
+) -> dict[str, Any]:
+    element = UserMultiSelectElement(action_id="value", initial_users=list(initial) or None)
+    return InputBlock(
+        block_id=block_id, label=plain(label, 2000), element=element, optional=optional
+    ).to_dict()
+
+
+def number_input(
+    block_id: str, label: str, *, initial: Decimal | None = None, hint: str | None = None
+) -> dict[str, Any]:
+    element = NumberInputElement(
+        action_id="value",
+        is_decimal_allowed=True,
+        initial_value=_number(initial) if initial is not None else None,
+    )
+    return InputBlock(
+        block_id=block_id,
+        label=plain(label, 2000),
+        element=element,
+        optional=True,
+        hint=plain(hint, 2000) if hint else None,
+    ).to_dict()
+
+
+def checkboxes_input(
+    block_id: str,
+    label: str,
+    choices: Sequence[tuple[str, str]],
+    *,
+    checked: Sequence[str] = (),
+    hint: str | None = None,
+) -> dict[str, Any]:
+    options = [option(text, value) for text, value in choices]
+    initial = [o for o in options if o.value in checked]
+    element = CheckboxesElement(action_id="value", options=options, initial_options=initial or None)
+    return InputBlock(
+        block_id=block_id,
+        label=plain(label, 2000),
+        element=element,
+        optional=True,
+        hint=plain(hint, 2000) if hint else None,
+    ).to_dict()
+
+
+def _number(value: Decimal) -> str:
+    text = format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
+    return text
+
+
+def modal(
+    callback_id: str,
+    title: str,
+    blocks: list[dict[str, Any]],
+    *,
+    submit: str | None = "Save",
+    close: str = "Cancel",
+    private_metadata: str = "",
+) -> dict[str, Any]:
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        title=plain(title, 24),
+        submit=plain(submit, 24) if submit else None,
+        close=plain(close, 24),
+        blocks=blocks,
+        private_metadata=private_metadata or None,
+    )
+    return view.to_dict()
+
+
+# ---------------------------------------------------------------------------
+# The modals
+
+
+def plan_modal(
+    callback_id: str,
+    *,
+    plan: Any | None = None,
+    metadata: str = "",
+) -> dict[str, Any]:
+    """New plan (plan=None) or edit: name, account, dates, status, owner, team, goals."""
+    p = plan
+    blocks = [
+        text_input("name", "Plan name", initial=p and p.name, max_length=NAME_MAX,
+                   placeholder="Newton Memorial Hospital 2025 Strategic Plan"),
+        text_input("account", "Account", initial=p and p.account.name, max_length=NAME_MAX,
+                   placeholder="Newton Memorial Hospital"),
+        date_input("start_date", "Start date", initial=p and p.start_date),
+        date_input("end_date", "End date", initial=p and p.end_date),
+        select_input("status", "Status", PLAN_STATUSES,
+                     initial=(p.status.value if p else "draft")),
+        users_input("team", "Team members", initial=(p.member_ids if p else ())),
+        text_input("vision", "Description", initial=p and p.vision, max_length=TEXT_MAX,
+                   multiline=True, optional=True,
+                   hint="Your vision for this account: where the partnership is going."),
+        text_input("customer_goals", "Customer goals", initial=p and p.customer_goals,
+                   max_length=TEXT_MAX, multiline=True, optional=True,
+                   hint="What the customer wants to achieve."),
+        text_input("our_goals", "Our goals", initial=p and p.our_goals,
+                   max_length=TEXT_MAX, multiline=True, optional=True),
+    ]
+    if p is not None:  # a new plan belongs to whoever creates it
+        blocks.insert(5, user_input("owner", "Owner", initial=p.owner_id))
+    return modal(callback_id, "Edit plan" if p else "New account plan", blocks,
+                 private_metadata=metadata)
+
+
+def strategy_modal(callback_id: str, *, strategy: Any | None = None, metadata: str = "") -> dict[str, Any]:
+    s = strategy
+    blocks = [
+        text_input("title", "Strategy", initial=s and s.title, max_length=TITLE_MAX,
+                   placeholder="Improve the account's awareness of our products"),
+        text_input("description", "Description", initial=s and s.description,
+                   max_length=TEXT_MAX, multiline=True, optional=True),
+    ]
+    return modal(callback_id, "Edit strategy" if s else "Add strategy", blocks, private_metadata=metadata)
+
+
+def objective_modal(
+    callback_id: str,
+    *,
+    objective: Any | None = None,
+    strategies: Sequence[tuple[str, str]] = (),
+    selected_strategy: str | None = None,
+    metadata: str = "",
+) -> dict[str, Any]:
+    """`strategies` (label, id) adds a "Strategy" select when the parent is not fixed."""
+    o = objective
+    blocks = []
+    if strategies:
+        blocks.append(select_input("strategy", "Strategy", strategies, initial=selected_strategy))
+    blocks += [
+        text_input("title", "Objective", initial=o and o.title, max_length=TITLE_MAX,
+                   placeholder="Formulary approval at the IDNs"),
+        text_input("description", "Description", initial=o and o.description,
+                   max_length=TEXT_MAX, multiline=True, optional=True),
+        text_input("measure_unit", "Measure", initial=o and o.measure_unit, max_length=NAME_MAX,
+                   optional=True, placeholder="IDNs",
+                   hint="For a measurable objective: what you count. Leave empty for a qualitative one."),
+        number_input("target_value", "Target", initial=o and o.target_value),
+        number_input("current_value", "Current value", initial=o and o.current_value),
+    ]
+    return modal(callback_id, "Edit objective" if o else "Add objective", blocks, private_metadata=metadata)
+
+
+def action_item_modal(
+    callback_id: str,
+    *,
+    item: Any | None = None,
+    objectives: Sequence[tuple[str, Sequence[tuple[str, str]]]] = (),
+    selected_objective: str | None = None,
+    title: str | None = None,
+    notes: str | None = None,
+    assignee: str | None = None,
+    metadata: str = "",
+) -> dict[str, Any]:
+    """`objectives` ((strategy, [(objective, id)])) adds an "Objective" select."""
+    i = item
+    blocks = []
+    if objectives:
+        blocks.append(grouped_select_input("objective", "Objective", objectives, initial=selected_objective))
+    blocks += [
+        text_input("title", "Action item", initial=(i.title if i else title), max_length=TITLE_MAX,
+                   placeholder="Share results from the latest studies"),
+        user_input("assignee", "Assignee", initial=(i.assignee_id if i else assignee)),
+        date_input("due_date", "Due date", initial=i and i.due_date, optional=True),
+        text_input("notes", "Notes", initial=(i.notes if i else notes), max_length=TEXT_MAX,
+                   multiline=True, optional=True),
+        checkboxes_input("team_only", "Visibility", [("Team only", TEAM_ONLY)],
+                         checked=[TEAM_ONLY] if (i and i.team_only) else [],
+                         hint="Team-only items never reach customers in shared channels."),
+    ]
+    return modal(callback_id, "Edit action item" if i else "Add action item", blocks, private_metadata=metadata)
+
+
+def swot_modal(callback_id: str, *, entry: Any | None = None, kind: str | None = None, metadata: str = "") -> dict[str, Any]:
+    e = entry
+    blocks = [
+        select_input("kind", "Kind", SWOT_KINDS, initial=(e.kind.value if e else kind)),
+        text_input("text", "Entry", initial=e and e.text, max_length=TEXT_MAX, multiline=True,
+                   placeholder="Superior product efficacy demonstrated in several studies"),
+        checkboxes_input("team_only", "Visibility", [("Team only", TEAM_ONLY)],
+                         checked=[TEAM_ONLY] if (e is None or e.team_only) else [],
+                         hint="SWOT is team-only by default: it never reaches customers."),
+    ]
+    return modal(callback_id, "Edit SWOT entry" if e else "Add SWOT entry", blocks, private_metadata=metadata)
+
+
+def copy_modal(callback_id: str, *, plan: Any, suggested: tuple[str, dt.date, dt.date], metadata: str = "") -> dict[str, Any]:
+    """Deep copy: new name and dates (suggested: the next cycle), what to carry over."""
+    name, start, end = suggested
+    blocks = [
+        section(f"Copy *{esc(plan.name, 200)}* with everything you choose below into a new draft plan that you own."),
+        text_input("name", "New plan name", initial=name, max_length=NAME_MAX),
+        text_input("account", "Account", initial=plan.account.name, max_length=NAME_MAX,
+                   hint="Keep it for the next cycle, or reuse the plan for another account."),
+        date_input("start_date", "Start date", initial=start),
+        date_input("end_date", "End date", initial=end),
+        checkboxes_input("carry", "Carry over", CARRY_OVER,
+                         checked=[value for _, value in CARRY_OVER],
+                         hint="Due dates move with the start date; statuses start again."),
+    ]
+    return modal(callback_id, "Copy plan", blocks, submit="Copy", private_metadata=metadata)
+
+
+def confirm_delete_modal(callback_id: str, *, what: str, name: str, metadata: str = "") -> dict[str, Any]:
+    blocks = [section(f"Delete the {what} *{esc(name, 500)}*? Everything under it goes too. This cannot be undone.")]
+    return modal(callback_id, f"Delete {what}", blocks, submit="Delete", private_metadata=metadata)
+
+
+def message_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (e.g. "You can read this plan but not change it")."""
+    return modal("notice", title, [section(esc(text))], submit=None, close="Close")

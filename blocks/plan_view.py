@@ -1,0 +1,309 @@
+"""The plan view: one modal with the whole hierarchy and the SWOT.
+
+A plan of any size fits: the hierarchy is cut into pages that each stay inside a
+modal's 100 blocks (a page that starts inside a strategy says which one it continues),
+with "Previous page" / "Next page" buttons. People who may not change the plan see it
+without the controls (the storage layer enforces the rule anyway).
+
+Input is plain data: a plan with its tree loaded (duck-typed: name, account.name,
+start_date, end_date, status, owner_id, member_ids, vision, customer_goals, our_goals,
+strategies → objectives → action_items, swot_entries) and its progress (`.plan`,
+`.strategy(id)`, `.objective(id)`, each with done/total/percent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from blocks.forms import encode_metadata
+from blocks.ids import Action, Callback, Verb, menu_value
+from blocks.kit import (
+    actions,
+    button,
+    context,
+    day,
+    divider,
+    esc,
+    header,
+    overflow,
+    progress_bar,
+    section,
+    user,
+)
+from blocks.modals import modal
+
+MODAL_BLOCKS_MAX = 100
+PAGE_PAGER_BLOCKS = 2  # the pager's actions + context
+SWOT_LABELS = {
+    "strength": "Strengths",
+    "weakness": "Weaknesses",
+    "opportunity": "Opportunities",
+    "threat": "Threats",
+}
+TITLE = "Account plan"
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int  # 0-based
+    count: int
+
+
+def _status(plan) -> str:
+    return plan.status.value.capitalize()
+
+
+def _progress_text(progress) -> str:
+    if not progress.total:
+        return "no action items yet"
+    return f"{progress_bar(progress.percent)} {progress.percent}% · {progress.done} of {progress.total} done"
+
+
+def _measure(objective) -> str:
+    if objective.target_value is None:
+        return ""
+    current = objective.current_value if objective.current_value is not None else 0
+    unit = f" {esc(objective.measure_unit, 60)}" if objective.measure_unit else ""
+    return f" · *{_num(current)} of {_num(objective.target_value)}{unit}*"
+
+
+def _num(value) -> str:
+    text = format(value.normalize(), "f") if hasattr(value, "normalize") else str(value)
+    return text
+
+
+def plan_header_blocks(plan, progress, *, can_edit: bool) -> list[dict[str, Any]]:
+    team = ", ".join(user(u) for u in plan.member_ids) or "_just the owner_"
+    blocks = [
+        header(plan.name),
+        section(
+            f"*Account:* {esc(plan.account.name)}   *Status:* {_status(plan)}\n"
+            f"*Dates:* {day(plan.start_date)} – {day(plan.end_date)}\n"
+            f"*Owner:* {user(plan.owner_id)}   *Team:* {team}"
+        ),
+        context(f"*Progress* {_progress_text(progress.plan)}"),
+    ]
+    buttons = []
+    if can_edit:
+        buttons += [
+            button("Edit", Action.EDIT_PLAN, str(plan.id)),
+            button("Add strategy", Action.ADD_STRATEGY, str(plan.id)),
+            button("Add objective", Action.ADD_OBJECTIVE, str(plan.id)) if plan.strategies else None,
+            button("Add action item", Action.ADD_ACTION_ITEM, str(plan.id))
+            if any(s.objectives for s in plan.strategies)
+            else None,
+            button("Add SWOT entry", Action.ADD_SWOT, str(plan.id)),
+        ]
+    buttons.append(button("Copy plan", Action.COPY_PLAN, str(plan.id)))
+    blocks.append(actions(*buttons, block_id="plan_actions"))
+    return blocks
+
+
+def goals_blocks(plan) -> list[dict[str, Any]]:
+    blocks = []
+    for label, text in (
+        ("Description", plan.vision),
+        ("Customer goals", plan.customer_goals),
+        ("Our goals", plan.our_goals),
+    ):
+        if text:
+            blocks.append(section(f"*{label}*\n{esc(text, 2900)}"))
+    return blocks
+
+
+def _strategy_menu(strategy_id: int) -> Any:
+    return overflow(
+        Action.STRATEGY_MENU,
+        [
+            ("Add objective", menu_value(Verb.ADD, strategy_id)),
+            ("Edit", menu_value(Verb.EDIT, strategy_id)),
+            ("Move up", menu_value(Verb.UP, strategy_id)),
+            ("Move down", menu_value(Verb.DOWN, strategy_id)),
+            ("Delete", menu_value(Verb.DELETE, strategy_id)),
+        ],
+    )
+
+
+def _objective_menu(objective_id: int) -> Any:
+    return overflow(
+        Action.OBJECTIVE_MENU,
+        [
+            ("Add action item", menu_value(Verb.ADD, objective_id)),
+            ("Edit", menu_value(Verb.EDIT, objective_id)),
+            ("Move up", menu_value(Verb.UP, objective_id)),
+            ("Move down", menu_value(Verb.DOWN, objective_id)),
+            ("Delete", menu_value(Verb.DELETE, objective_id)),
+        ],
+    )
+
+
+def _item_menu(item) -> Any:
+    toggle = ("Reopen", menu_value(Verb.REOPEN, item.id)) if item.is_done else (
+        "Mark done", menu_value(Verb.DONE, item.id))
+    return overflow(
+        Action.ITEM_MENU,
+        [
+            toggle,
+            ("Edit", menu_value(Verb.EDIT, item.id)),
+            ("Move up", menu_value(Verb.UP, item.id)),
+            ("Move down", menu_value(Verb.DOWN, item.id)),
+            ("Delete", menu_value(Verb.DELETE, item.id)),
+        ],
+    )
+
+
+def item_line(item, *, today: dt.date | None = None) -> str:
+    today = today or dt.date.today()
+    mark = ":white_check_mark:" if item.is_done else ":white_large_square:"
+    due = ""
+    if item.due_date:
+        late = not item.is_done and item.due_date < today
+        due = f" · due {day(item.due_date)}" + (" *(overdue)*" if late else "")
+    lock = " · :lock: team only" if item.team_only else ""
+    title = f"~{esc(item.title)}~" if item.is_done else esc(item.title)
+    return f"{mark} {title} · {user(item.assignee_id)}{due}{lock}"
+
+
+def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """(strategy index, block) for the whole tree, in reading order."""
+    out: list[tuple[int, dict[str, Any]]] = []
+    if not plan.strategies:
+        out.append((-1, section("This plan has no strategies yet. Start with *Add strategy*.")))
+        return out
+    for s_index, strategy in enumerate(plan.strategies):
+        number = s_index + 1
+        text = f"*{number}. {esc(strategy.title)}*\n{_progress_text(progress.strategy(strategy.id))}"
+        out.append((s_index, section(text, accessory=_strategy_menu(strategy.id) if can_edit else None)))
+        if not strategy.objectives:
+            out.append((s_index, context("No objectives yet: use *Add objective* in the strategy's menu.")))
+        for o_index, objective in enumerate(strategy.objectives):
+            o_progress = progress.objective(objective.id)
+            text = (
+                f"*{number}.{o_index + 1} {esc(objective.title)}*{_measure(objective)}\n"
+                f"{_progress_text(o_progress)}"
+            )
+            out.append((s_index, section(text, accessory=_objective_menu(objective.id) if can_edit else None)))
+            for item in objective.action_items:
+                out.append((s_index, section(item_line(item, today=today),
+                                             accessory=_item_menu(item) if can_edit else None)))
+        out.append((s_index, divider()))
+    return out
+
+
+def swot_summary_blocks(plan, *, can_edit: bool) -> list[dict[str, Any]]:
+    by_kind: dict[str, list] = {kind: [] for kind in SWOT_LABELS}
+    for entry in plan.swot_entries:
+        by_kind[entry.kind.value].append(entry)
+    blocks = [section("*SWOT* :lock: _team-only entries never reach customer channels_")]
+    for kind, label in SWOT_LABELS.items():
+        lines = [f"• {esc(e.text, 500)}" + ("" if e.team_only else " _(shared)_") for e in by_kind[kind]]
+        body = "\n".join(lines) if lines else "_none yet_"
+        blocks.append(section(f"*{label}*\n{body}"))
+    buttons = [button("Add SWOT entry", Action.ADD_SWOT, str(plan.id))] if can_edit else []
+    if plan.swot_entries and can_edit:
+        buttons.append(button("Edit SWOT", Action.SHOW_SWOT, str(plan.id)))
+    if buttons:
+        blocks.append(actions(*buttons))
+    return blocks
+
+
+def _pager(plan_id: int, page: Page) -> list[dict[str, Any]]:
+    if page.count <= 1:
+        return []
+    buttons = []
+    if page.number > 0:
+        buttons.append(button("Previous page", Action.PREVIOUS_PAGE, f"{plan_id}:{page.number - 1}"))
+    if page.number < page.count - 1:
+        buttons.append(button("Next page", Action.NEXT_PAGE, f"{plan_id}:{page.number + 1}"))
+    return [actions(*buttons, block_id="pager"), context(f"Page {page.number + 1} of {page.count}")]
+
+
+def paginate(
+    head: list[dict[str, Any]],
+    body: list[tuple[int, dict[str, Any]]],
+    tail: list[dict[str, Any]],
+    continued,
+    *,
+    limit: int = MODAL_BLOCKS_MAX,
+) -> list[list[dict[str, Any]]]:
+    """Cut `body` into pages that fit `limit` with `head` on each and `tail` at the end.
+
+    A page that starts inside a group (strategy) gets `continued(group)` first.
+    """
+    room = limit - len(head) - PAGE_PAGER_BLOCKS - 1  # 1: a "continued" line
+    pages: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    last_group = None
+    for group, block in body:
+        if len(current) >= room:
+            pages.append(current)
+            starts_inside = continued is not None and group == last_group and group >= 0
+            current = [continued(group)] if starts_inside else []
+        current.append(block)
+        last_group = group
+    if tail and len(current) + len(tail) > room + 1:
+        pages.append(current)
+        current = []
+    current += tail
+    pages.append(current)
+    return pages
+
+
+def plan_view(
+    plan,
+    progress,
+    *,
+    can_edit: bool,
+    page: int = 0,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """The plan modal, showing page `page` (clamped to the pages there are)."""
+    head = plan_header_blocks(plan, progress, can_edit=can_edit)
+    body = [(-1, b) for b in goals_blocks(plan)] + [(-1, divider())]
+    body += hierarchy_blocks(plan, progress, can_edit=can_edit, today=today)
+    tail = swot_summary_blocks(plan, can_edit=can_edit)
+
+    def continued(group: int) -> dict[str, Any]:
+        return context(f"_continued: {group + 1}. {esc(plan.strategies[group].title, 200)}_")
+
+    pages = paginate(head, body, tail, continued)
+    number = max(0, min(page, len(pages) - 1))
+    blocks = head + pages[number] + _pager(plan.id, Page(number, len(pages)))
+    metadata = encode_metadata(plan=plan.id, page=number, version=plan.version)
+    return modal(Callback.PLAN_VIEW, TITLE, blocks, submit=None, close="Close", private_metadata=metadata)
+
+
+def swot_view(plan, *, can_edit: bool, page: int = 0) -> dict[str, Any]:
+    """Every SWOT entry with its own menu (edit, move, delete): opened from the plan view."""
+    head = [
+        header(f"SWOT: {plan.name}"),
+        context(":lock: Team-only entries never reach customer channels."),
+        actions(
+            button("Add SWOT entry", Action.ADD_SWOT, str(plan.id)) if can_edit else None,
+            button("Back to plan", Action.BACK_TO_PLAN, str(plan.id)),
+        ),
+    ]
+    body: list[tuple[int, dict[str, Any]]] = []
+    for kind, label in SWOT_LABELS.items():
+        entries = [e for e in plan.swot_entries if e.kind.value == kind]
+        body.append((-1, section(f"*{label}*" + ("" if entries else "\n_none yet_"))))
+        for entry in entries:
+            tag = " · :lock: team only" if entry.team_only else " · shared with customers"
+            menu = overflow(
+                Action.SWOT_MENU,
+                [
+                    ("Edit", menu_value(Verb.EDIT, entry.id)),
+                    ("Move up", menu_value(Verb.UP, entry.id)),
+                    ("Move down", menu_value(Verb.DOWN, entry.id)),
+                    ("Delete", menu_value(Verb.DELETE, entry.id)),
+                ],
+            ) if can_edit else None
+            body.append((-1, section(f"{esc(entry.text, 2800)}{tag}", accessory=menu)))
+    # SWOT entries have no groups (-1), so no page says "continued".
+    pages = paginate(head, body, [], continued=None)
+    number = max(0, min(page, len(pages) - 1))
+    blocks = head + pages[number] + _pager(plan.id, Page(number, len(pages)))
+    metadata = encode_metadata(plan=plan.id, page=number, mode="swot")
+    return modal(Callback.PLAN_VIEW, "SWOT", blocks, submit=None, close="Close", private_metadata=metadata)
