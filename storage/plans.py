@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from storage.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from storage.models import (
     NAME_MAX,
+    SLACK_ID_MAX,
     TEXT_MAX,
     TITLE_MAX,
     Account,
@@ -139,6 +140,9 @@ def clean_text(value: str | None, field_name: str, *, max_len: int, required: bo
     text = (value or "").strip()
     if required and not text:
         raise ValidationError(field_name, "required")
+    if "\x00" in text:
+        # PostgreSQL refuses NUL in text (SQLite takes it): refuse it the same way on both.
+        raise ValidationError(field_name, "contains a NUL character")
     if len(text) > max_len:
         raise ValidationError(field_name, f"must be at most {max_len} characters")
     return text
@@ -166,7 +170,7 @@ def clean_user_id(value: str | None, field_name: str, *, required: bool) -> str 
         if required:
             raise ValidationError(field_name, "required")
         return None
-    if len(user) > 32 or not user.isalnum():
+    if len(user) > SLACK_ID_MAX or not (user.isascii() and user.isalnum()):
         raise ValidationError(field_name, "must be a Slack user id such as U0123ABCD")
     return user
 
