@@ -166,29 +166,40 @@ def item_line(item, *, today: dt.date | None = None) -> str:
     return f"{mark} {title} · {user(item.assignee_id)}{due}{lock}"
 
 
-def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = None) -> list[tuple[int, dict[str, Any]]]:
-    """(strategy index, block) for the whole tree, in reading order."""
-    out: list[tuple[int, dict[str, Any]]] = []
+def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = None) -> list[tuple[int, Any]]:
+    """(strategy index, block factory) for the whole tree, in reading order.
+
+    Factories, not blocks: a page of a big plan builds only its own blocks.
+    """
+    out: list[tuple[int, Any]] = []
     if not plan.strategies:
-        out.append((-1, section("This plan has no strategies yet. Start with *Add strategy*.")))
+        out.append((-1, lambda: section("This plan has no strategies yet. Start with *Add strategy*.")))
         return out
-    for s_index, strategy in enumerate(plan.strategies):
-        number = s_index + 1
+
+    def strategy_block(number: int, strategy) -> dict[str, Any]:
         text = f"*{number}. {esc(strategy.title)}*\n{_progress_text(progress.strategy(strategy.id))}"
-        out.append((s_index, section(text, accessory=_strategy_menu(strategy.id) if can_edit else None)))
+        return section(text, accessory=_strategy_menu(strategy.id) if can_edit else None)
+
+    def objective_block(number: str, objective) -> dict[str, Any]:
+        text = (
+            f"*{number} {esc(objective.title)}*{_measure(objective)}\n"
+            f"{_progress_text(progress.objective(objective.id))}"
+        )
+        return section(text, accessory=_objective_menu(objective.id) if can_edit else None)
+
+    def item_block(item) -> dict[str, Any]:
+        return section(item_line(item, today=today), accessory=_item_menu(item) if can_edit else None)
+
+    no_objectives = "No objectives yet: use *Add objective* in the strategy's menu."
+    for s_index, strategy in enumerate(plan.strategies):
+        out.append((s_index, lambda n=s_index + 1, s=strategy: strategy_block(n, s)))
         if not strategy.objectives:
-            out.append((s_index, context("No objectives yet: use *Add objective* in the strategy's menu.")))
+            out.append((s_index, lambda: context(no_objectives)))
         for o_index, objective in enumerate(strategy.objectives):
-            o_progress = progress.objective(objective.id)
-            text = (
-                f"*{number}.{o_index + 1} {esc(objective.title)}*{_measure(objective)}\n"
-                f"{_progress_text(o_progress)}"
-            )
-            out.append((s_index, section(text, accessory=_objective_menu(objective.id) if can_edit else None)))
-            for item in objective.action_items:
-                out.append((s_index, section(item_line(item, today=today),
-                                             accessory=_item_menu(item) if can_edit else None)))
-        out.append((s_index, divider()))
+            number = f"{s_index + 1}.{o_index + 1}"
+            out.append((s_index, lambda n=number, o=objective: objective_block(n, o)))
+            out += [(s_index, lambda i=item: item_block(i)) for item in objective.action_items]
+        out.append((s_index, divider))
     return out
 
 
@@ -222,33 +233,37 @@ def _pager(plan_id: int, page: Page) -> list[dict[str, Any]]:
 
 def paginate(
     head: list[dict[str, Any]],
-    body: list[tuple[int, dict[str, Any]]],
+    body: list[tuple[int, Any]],
     tail: list[dict[str, Any]],
     continued,
     *,
     limit: int = MODAL_BLOCKS_MAX,
-) -> list[list[dict[str, Any]]]:
-    """Cut `body` into pages that fit `limit` with `head` on each and `tail` at the end.
-
-    A page that starts inside a group (strategy) gets `continued(group)` first.
+) -> list[list[tuple[int, Any]]]:
+    """Cut `body` ((group, block factory) pairs) into pages that fit `limit` with `head`
+    on each and `tail` (blocks) at the end. A page that starts inside a group
+    (a strategy) gets `continued(group)` first. Returns each page's factories.
     """
     room = limit - len(head) - PAGE_PAGER_BLOCKS - 1  # 1: a "continued" line
-    pages: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
+    pages: list[list[tuple[int, Any]]] = []
+    current: list[tuple[int, Any]] = []
     last_group = None
-    for group, block in body:
+    for group, factory in body:
         if len(current) >= room:
             pages.append(current)
             starts_inside = continued is not None and group == last_group and group >= 0
-            current = [continued(group)] if starts_inside else []
-        current.append(block)
+            current = [(group, lambda g=group: continued(g))] if starts_inside else []
+        current.append((group, factory))
         last_group = group
     if tail and len(current) + len(tail) > room + 1:
         pages.append(current)
         current = []
-    current += tail
+    current += [(-1, lambda b=block: b) for block in tail]
     pages.append(current)
     return pages
+
+
+def _build(page: list[tuple[int, Any]]) -> list[dict[str, Any]]:
+    return [factory() for _, factory in page]
 
 
 def plan_view(
@@ -261,7 +276,7 @@ def plan_view(
 ) -> dict[str, Any]:
     """The plan modal, showing page `page` (clamped to the pages there are)."""
     head = plan_header_blocks(plan, progress, can_edit=can_edit)
-    body = [(-1, b) for b in goals_blocks(plan)] + [(-1, divider())]
+    body = [(-1, lambda b=b: b) for b in goals_blocks(plan)] + [(-1, divider)]
     body += hierarchy_blocks(plan, progress, can_edit=can_edit, today=today)
     tail = swot_summary_blocks(plan, can_edit=can_edit)
 
@@ -270,7 +285,7 @@ def plan_view(
 
     pages = paginate(head, body, tail, continued)
     number = max(0, min(page, len(pages) - 1))
-    blocks = head + pages[number] + _pager(plan.id, Page(number, len(pages)))
+    blocks = head + _build(pages[number]) + _pager(plan.id, Page(number, len(pages)))
     metadata = encode_metadata(plan=plan.id, page=number, version=plan.version)
     return modal(Callback.PLAN_VIEW, TITLE, blocks, submit=None, close="Close", private_metadata=metadata)
 
@@ -285,25 +300,29 @@ def swot_view(plan, *, can_edit: bool, page: int = 0) -> dict[str, Any]:
             button("Back to plan", Action.BACK_TO_PLAN, str(plan.id)),
         ),
     ]
-    body: list[tuple[int, dict[str, Any]]] = []
+
+    def entry_block(entry) -> dict[str, Any]:
+        tag = " · :lock: team only" if entry.team_only else " · shared with customers"
+        menu = overflow(
+            Action.SWOT_MENU,
+            [
+                ("Edit", menu_value(Verb.EDIT, entry.id)),
+                ("Move up", menu_value(Verb.UP, entry.id)),
+                ("Move down", menu_value(Verb.DOWN, entry.id)),
+                ("Delete", menu_value(Verb.DELETE, entry.id)),
+            ],
+        ) if can_edit else None
+        return section(f"{esc(entry.text, 2800)}{tag}", accessory=menu)
+
+    body: list[tuple[int, Any]] = []
     for kind, label in SWOT_LABELS.items():
         entries = [e for e in plan.swot_entries if e.kind.value == kind]
-        body.append((-1, section(f"*{label}*" + ("" if entries else "\n_none yet_"))))
-        for entry in entries:
-            tag = " · :lock: team only" if entry.team_only else " · shared with customers"
-            menu = overflow(
-                Action.SWOT_MENU,
-                [
-                    ("Edit", menu_value(Verb.EDIT, entry.id)),
-                    ("Move up", menu_value(Verb.UP, entry.id)),
-                    ("Move down", menu_value(Verb.DOWN, entry.id)),
-                    ("Delete", menu_value(Verb.DELETE, entry.id)),
-                ],
-            ) if can_edit else None
-            body.append((-1, section(f"{esc(entry.text, 2800)}{tag}", accessory=menu)))
+        heading = f"*{label}*" + ("" if entries else "\n_none yet_")
+        body.append((-1, lambda h=heading: section(h)))
+        body += [(-1, lambda e=entry: entry_block(e)) for entry in entries]
     # SWOT entries have no groups (-1), so no page says "continued".
     pages = paginate(head, body, [], continued=None)
     number = max(0, min(page, len(pages) - 1))
-    blocks = head + pages[number] + _pager(plan.id, Page(number, len(pages)))
+    blocks = head + _build(pages[number]) + _pager(plan.id, Page(number, len(pages)))
     metadata = encode_metadata(plan=plan.id, page=number, mode="swot")
     return modal(Callback.PLAN_VIEW, "SWOT", blocks, submit=None, close="Close", private_metadata=metadata)
