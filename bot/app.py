@@ -1,0 +1,129 @@
+"""The Bolt app factory. Nothing runs at import; `create_app` builds a fresh app."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import listeners, middleware
+from bot.config import Settings
+
+# Bot scopes requested by the OAuth install; keep in step with app_manifest.yml
+# (tests/test_manifest.py checks they agree).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "users:read",
+    "channels:read",
+    "groups:read",
+)
+
+# Listeners run on this pool, and with process_before_response=False the HTTP thread
+# only waits (at most 3 s) for the listener to call ack(). A listener stuck in a slow
+# Slack call (a 429 makes the client sleep for Retry-After) holds its thread, and a new
+# request whose listener cannot start in time misses its ack. So the pool is sized well
+# above the HTTP server's threads (bot/server.py) for bursts of slow listeners, while
+# listeners hold a database connection only inside a short unit of work, so the pool
+# may exceed the engine's connection pool without starving it.
+LISTENER_THREADS = 32
+
+# Rotated bot tokens are refreshed when they expire within this many minutes.
+TOKEN_ROTATION_MINUTES = 120
+
+log = logging.getLogger(__name__)
+
+
+def make_client(settings: Settings, token: str | None = None) -> WebClient:
+    """A WebClient on SLACK_API_URL that retries rate limits, 5xx and lost connections."""
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def engine_of(session_factory: sessionmaker[Session]) -> Engine:
+    return session_factory.kw["bind"]
+
+
+def oauth_settings(settings: Settings, engine: Engine) -> OAuthSettings:
+    """OAuth install flow with installations and states kept in the shared database."""
+    assert settings.client_id and settings.client_secret
+    installation_store = SQLAlchemyInstallationStore(client_id=settings.client_id, engine=engine)
+    state_store = SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine)
+    # slack_sdk's own tables (slack_installations, slack_bots, slack_oauth_states),
+    # apart from ours; create_all only adds what is missing.
+    installation_store.create_tables()
+    state_store.create_tables()
+    result = OAuthSettings(
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        scopes=list(BOT_SCOPES),
+        installation_store=installation_store,
+        state_store=state_store,
+        token_rotation_expiration_minutes=TOKEN_ROTATION_MINUTES,
+    )
+    # OAuthSettings' own authorize refreshes rotated tokens through a default client
+    # (slack.com); this one goes through SLACK_API_URL and our retry handlers.
+    result.authorize = InstallationStoreAuthorize(
+        logger=log,
+        installation_store=installation_store,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        token_rotation_expiration_minutes=TOKEN_ROTATION_MINUTES,
+        client=make_client(settings),
+    )
+    return result
+
+
+def create_app(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    *,
+    request_verification: bool = True,
+) -> App:
+    """A new Bolt app: single workspace (SLACK_BOT_TOKEN) or OAuth (client id/secret).
+
+    In single-workspace mode Bolt checks the token with auth.test here, so a wrong
+    token fails at start-up (BoltError) rather than on the first request.
+    """
+    common = dict(
+        name="accountplan",
+        signing_secret=settings.signing_secret or "",
+        request_verification_enabled=request_verification,
+        process_before_response=False,  # ack first; slow work after, on the pool
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="listener"
+        ),
+    )
+    if settings.oauth:
+        app = App(
+            client=make_client(settings),
+            oauth_settings=oauth_settings(settings, engine_of(session_factory)),
+            **common,
+        )
+    else:
+        app = App(client=make_client(settings, settings.bot_token), **common)
+    middleware.install(app, session_factory)
+    listeners.register(app)
+    return app

@@ -1,0 +1,87 @@
+"""`/accountplan <subcommand> [args]`: acknowledge at once, then route by a table.
+
+To add a subcommand, write its handler in your surface module and add one line to
+SUBCOMMANDS. The router has already acknowledged the command (Slack wants that within
+3 seconds, whatever the database is doing), so a handler answers through `respond`
+(the command's response_url) or `client` (e.g. `views_open(trigger_id=...)`, valid
+for 3 s after the command). It is called with keyword arguments:
+
+    def show_plan(*, respond, client, command, context, args):
+        # args: the text after the subcommand word, stripped ("Newton Memorial 2025")
+        with unit_of_work(context) as session: ...
+
+`help`, no text and any word not in the table answer with the guide below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.ids import Command
+
+Subcommand = Callable[..., None]
+
+SUBCOMMANDS: dict[str, Subcommand] = {}
+
+HELP_LINES = (
+    ("help", "this guide"),
+    ("new", "start a new account plan"),
+    ("list [mine|active|ACCOUNT]", "list plans: yours, the active ones, or one account's"),
+    ("show PLAN", "open a plan"),
+    ("edit PLAN", "change a plan's name, dates, status or team"),
+    ("copy PLAN", "start the next cycle from a plan"),
+    ("swot PLAN", "a plan's strengths, weaknesses, opportunities and threats"),
+    ("mine", "your open action items"),
+    ("digest PLAN [#channel]", "post a plan's progress digest"),
+    ("qbr PLAN", "record a quarterly business review"),
+)
+
+
+def help_text(command: str = Command.ACCOUNTPLAN) -> str:
+    """The guide as mrkdwn: our own text only, with nothing mrkdwn must escape (&, <, >)."""
+    lines = [f"*Account plans*: type `{command}` and one of"]
+    lines += [f"• `{command} {usage}`: {what}" for usage, what in HELP_LINES]
+    return "\n".join(lines)
+
+
+def help_response(command: str = Command.ACCOUNTPLAN) -> dict[str, Any]:
+    text = help_text(command)
+    return {
+        "response_type": "ephemeral",
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
+        ],
+    }
+
+
+def split_subcommand(text: str | None) -> tuple[str, str]:
+    """("show", "Newton Memorial 2025") from "  Show  Newton Memorial 2025 "."""
+    parts = (text or "").strip().split(maxsplit=1)
+    if not parts:
+        return "", ""
+    return parts[0].lower(), parts[1] if len(parts) > 1 else ""
+
+
+def on_command(
+    ack: Ack,
+    respond: Respond,
+    client: WebClient,
+    command: dict[str, Any],
+    context: BoltContext,
+) -> None:
+    word, args = split_subcommand(command.get("text"))
+    handler = SUBCOMMANDS.get(word)
+    if handler is None:
+        ack(help_response(command.get("command") or Command.ACCOUNTPLAN))
+        return
+    ack()
+    handler(respond=respond, client=client, command=command, context=context, args=args)
+
+
+def register(app: App) -> None:
+    app.command(Command.ACCOUNTPLAN)(on_command)

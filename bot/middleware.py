@@ -1,0 +1,93 @@
+"""What every listener finds on `context`: the database and the acting user.
+
+Why not one Session per request opened here and committed after `next()`? Because with
+`process_before_response=False` Bolt returns from `next()` as soon as the listener has
+called `ack()`; the listener keeps running on a thread of the listener executor (and
+lazy listeners on yet another thread, with a deep copy of the context). A session
+opened in this middleware would be committed or closed while the listener still uses
+it, and shared by threads. So the middleware hands out the *means* to open a session,
+and each listener opens its own unit of work where it does the work:
+
+    from bot.middleware import actor_of, unit_of_work
+
+    def on_submit(ack, context, view):
+        with unit_of_work(context) as session:      # commit on success, rollback on error
+            plan = plans.create_plan(session, actor_of(context), ...)
+        ack()
+
+Nothing here touches the database, so the middleware adds nothing before the ack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from slack_bolt import App, BoltContext, BoltResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import transaction
+from storage.plans import Actor
+
+DATABASE_KEY = "database"
+ACTOR_KEY = "actor"
+
+
+class Database:
+    """The app's session factory, safe to carry on a Bolt context.
+
+    Bolt deep-copies the context for lazy listeners; copying this returns the same
+    object, so a lazy listener still reaches the one engine and its connection pool.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    def __copy__(self) -> Database:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Database:
+        return self
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """A new session in one transaction: commit on success, rollback on any error."""
+        with transaction(self.session_factory) as session:
+            yield session
+
+
+def actor_from(context: BoltContext) -> Actor | None:
+    """The workspace and user a request acts for (None for requests without a user).
+
+    Org-wide installs may send no team; the enterprise id scopes the plans then.
+    """
+    team_id = context.team_id or context.enterprise_id
+    user_id = context.user_id
+    if not team_id or not user_id:
+        return None
+    return Actor(team_id=team_id, user_id=user_id)
+
+
+def unit_of_work(context: BoltContext) -> AbstractContextManager[Session]:
+    """`with unit_of_work(context) as session:` inside a listener (see module docstring)."""
+    return context[DATABASE_KEY].unit_of_work()
+
+
+def actor_of(context: BoltContext) -> Actor:
+    """The acting user; raises for requests that carry none (e.g. some events)."""
+    actor = context.get(ACTOR_KEY)
+    if actor is None:
+        raise LookupError("this request has no acting user")
+    return actor
+
+
+def install(app: App, session_factory: sessionmaker[Session]) -> None:
+    """Register the global middleware that fills `context["database"]` and `["actor"]`."""
+    database = Database(session_factory)
+
+    def attach(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
+        context[DATABASE_KEY] = database
+        context[ACTOR_KEY] = actor_from(context)
+        return next()
+
+    app.use(attach)
