@@ -1,0 +1,184 @@
+"""`accountplan serve`: Socket Mode, or HTTP on waitress, plus /health and the scheduler."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import create_app
+from bot.config import ConfigError, Settings
+from storage import migrate
+from storage.db import is_sqlite, make_engine, make_session_factory
+
+# Each HTTP thread serves one request at a time and waits up to 3 s for its listener
+# to ack (listeners run on the app's own, larger pool: bot/app.py LISTENER_THREADS).
+HTTP_THREADS = 16
+
+log = logging.getLogger("accountplan.server")
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def database_ok(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        return True
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+        log.warning("health check: database not reachable (%s)", type(error).__name__)
+        return False
+
+
+def make_wsgi_app(bolt_app: App, engine: Engine) -> WsgiApp:
+    """The whole HTTP surface as one WSGI callable.
+
+    POST /slack/events: every Slack request; in OAuth mode GET /slack/install and
+    GET /slack/oauth_redirect; GET /health: 200 "ok" when the database answers, else 503.
+    """
+    slack = SlackRequestHandler(bolt_app, path="/slack/events")
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            status, body = ("200 OK", b"ok\n") if database_ok(engine) else (
+                "503 Service Unavailable",
+                b"database unavailable\n",
+            )
+            start_response(
+                status,
+                [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+            )
+            return [body] if environ["REQUEST_METHOD"] == "GET" else []
+        return slack(environ, start_response)
+
+    return app
+
+
+class StartupError(Exception):
+    """The app cannot start; the message is one line for people."""
+
+
+def prepare_database(engine: Engine) -> None:
+    """SQLite: migrate to the newest schema. PostgreSQL: insist it is current already."""
+    url = engine.url.render_as_string(hide_password=True)
+    try:
+        if is_sqlite(engine):
+            migrate.upgrade(engine)
+        elif not migrate.is_current(engine):
+            raise StartupError(
+                f"the database schema at {url} is not up to date: run `accountplan db upgrade`"
+            )
+    except StartupError:
+        raise
+    except Exception as error:  # noqa: BLE001 - reported in one line, not a traceback
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise StartupError(
+            f"cannot use the database at {url} ({type(error).__name__}: {reason}): "
+            "check DATABASE_URL"
+        ) from None
+
+
+def start_scheduler(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> threading.Thread | None:
+    """Run `bot.scheduler.run_forever(settings, session_factory)` on a daemon thread.
+
+    Returns None (and says so in the log) while bot/scheduler.py does not exist.
+    """
+    try:
+        scheduler = importlib.import_module("bot.scheduler")
+    except ModuleNotFoundError as error:
+        if error.name != "bot.scheduler":
+            raise
+        log.info("scheduler not available")
+        return None
+    thread = threading.Thread(
+        target=scheduler.run_forever,
+        args=(settings, session_factory),
+        name="scheduler",
+        daemon=True,
+    )
+    thread.start()
+    log.info("scheduler started")
+    return thread
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def serve(no_scheduler: bool = False) -> int:
+    """Start the app and serve until stopped; returns the process exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"accountplan: {error}", file=sys.stderr)
+        return 2
+
+    engine = make_engine(settings.database_url)
+    try:
+        try:
+            prepare_database(engine)
+        except StartupError as error:
+            print(f"accountplan: {error}", file=sys.stderr)
+            return 2
+        session_factory = make_session_factory(engine)
+        try:
+            app = create_app(settings, session_factory)
+        except BoltError as error:
+            # e.g. auth.test rejected SLACK_BOT_TOKEN; Bolt's message names no secret.
+            print(f"accountplan: cannot start the Slack app: {_one_line(error)}", file=sys.stderr)
+            return 2
+
+        if not no_scheduler:
+            start_scheduler(settings, session_factory)
+        if settings.socket_mode:
+            return _serve_socket_mode(app, settings)
+        return _serve_http(make_wsgi_app(app, engine), settings.port)
+    finally:
+        engine.dispose()
+
+
+def _serve_socket_mode(app: App, settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415
+
+    log.info("serving in Socket Mode")
+    try:
+        SocketModeHandler(app, settings.app_token).start()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _serve_http(wsgi_app: WsgiApp, port: int) -> int:
+    import waitress  # noqa: PLC0415
+
+    server = waitress.create_server(
+        wsgi_app, host="0.0.0.0", port=port, threads=HTTP_THREADS, ident="accountplan"
+    )
+    if threading.current_thread() is threading.main_thread():
+        # Stop as cleanly on SIGTERM (containers, systemd) as on Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
+    log.info("serving HTTP on port %d: POST /slack/events, GET /health", port)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        server.close()
+    return 0
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
