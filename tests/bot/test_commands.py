@@ -1,0 +1,72 @@
+"""/accountplan over signed HTTP: quick ack, the help guide, routing, verification."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from bot.listeners import commands
+from tests.bot import signing
+
+SUBCOMMANDS = ("help", "new", "list", "show", "edit", "copy", "swot", "mine", "digest", "qbr")
+
+
+@pytest.mark.parametrize("text", ["help", "", "   ", "frobnicate the plan", "HELP"])
+def test_help_empty_and_unknown_words_answer_with_the_ephemeral_guide(slack, slack_api, text):
+    reply = slack.command("/accountplan", text)
+    assert reply.status == 200
+    assert reply.elapsed < 3
+    body = reply.json
+    assert body["response_type"] == "ephemeral"
+    for word in SUBCOMMANDS:
+        assert f"/accountplan {word}" in body["text"]
+    assert "list [mine|active|ACCOUNT]" in body["text"]
+    assert "digest PLAN [#channel]" in body["text"]
+    section = body["blocks"][0]["text"]
+    assert section["type"] == "mrkdwn" and section["verbatim"] is True
+    assert "frobnicate" not in body["text"]  # the user's words are not echoed
+    # Answered in the ack body: no Web API call but the start-up auth.test.
+    assert [c.method for c in slack_api.calls] == ["auth.test"]
+
+
+def test_requests_with_a_bad_signature_are_refused(slack):
+    fields = signing.slash_command("/accountplan", "help")
+    body = signing.encode_form(fields)
+    assert slack.post(body, signing.FORM, secret="not-the-secret").status == 401
+    assert slack.post(body, signing.FORM, signed=False).status == 401
+    stale = int(time.time()) - 10 * 60  # replayed after five minutes
+    assert slack.post(body, signing.FORM, timestamp=stale).status == 401
+    assert slack.post(body, signing.FORM).status == 200
+
+
+def test_subcommands_route_through_the_table_after_the_ack(slack, slack_api, monkeypatch):
+    calls = []
+    finished = threading.Event()
+
+    def show(*, respond, client, command, context, args):
+        time.sleep(1)  # slow work happens after the ack
+        calls.append((args, command["user_id"], context["actor"].user_id))
+        respond(text="shown", response_type="ephemeral")
+        finished.set()
+
+    monkeypatch.setitem(commands.SUBCOMMANDS, "show", show)
+    reply = slack.command("/accountplan", "  Show   Newton Memorial 2025 ", user="U7")
+    assert reply.status == 200 and reply.body == ""
+    assert reply.elapsed < 1
+    assert finished.wait(5)
+    assert calls == [("Newton Memorial 2025", "U7", "U7")]
+    assert slack.wait_for("response_url").params["text"] == "shown"
+
+
+def test_split_subcommand():
+    assert commands.split_subcommand(None) == ("", "")
+    assert commands.split_subcommand(" digest  Newton  #team-east ") == ("digest", "Newton  #team-east")
+    assert commands.split_subcommand("MINE") == ("mine", "")
+
+
+def test_no_subcommand_is_stubbed():
+    """Unimplemented subcommands stay out of the table and fall to the guide."""
+    for name, handler in commands.SUBCOMMANDS.items():
+        assert name in SUBCOMMANDS and callable(handler)
