@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined, pass_context
 
 ELLIPSIS = "…"
 
@@ -172,10 +172,11 @@ def _finalize(context, value):
     return escaper_for(context.name)(value)
 
 
-def make_environment() -> Environment:
-    """The Jinja2 environment of blocks/templates, escaping every output by kind."""
+def make_environment(loader: BaseLoader | None = None) -> Environment:
+    """The Jinja2 environment of blocks/templates (or of `loader`, for tests), escaping
+    every output by the template's kind."""
     environment = Environment(
-        loader=PackageLoader("blocks", "templates"),
+        loader=loader or PackageLoader("blocks", "templates"),
         autoescape=False,  # HTML escaping is wrong for Slack and Markdown: see above
         finalize=_finalize,
         undefined=StrictUndefined,

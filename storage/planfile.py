@@ -640,8 +640,12 @@ def _export_number(value: Decimal | None):
     return as_float if repr(as_float) == text else text
 
 
+def _utc_second(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.timezone.utc).replace(microsecond=0)
+
+
 def _utc_text(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _utc_second(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _put(target: dict, key: str, value) -> None:
@@ -658,8 +662,8 @@ def _value(enum_or_text) -> str:
 def plan_to_dict(plan) -> dict:
     """One plan loaded by load_plan_tree as a plan-file entry (plain, ordered, no empties).
 
-    Dates stay `datetime.date`; `done_at` is an ISO UTC string; numbers are int, float
-    or (when a float cannot carry them exactly) str.
+    Dates stay `datetime.date`, `done_at` a UTC `datetime` to the second; numbers are
+    int, float or (when a float cannot carry them exactly) str.
     """
     result: dict[str, Any] = dict(
         name=plan.name,
@@ -691,7 +695,7 @@ def plan_to_dict(plan) -> dict:
                 _put(i, "due_date", item.due_date)
                 i["status"] = _value(item.status)
                 if _value(item.status) == ItemStatus.DONE.value:
-                    _put(i, "done_at", _utc_text(item.done_at) if item.done_at else None)
+                    _put(i, "done_at", _utc_second(item.done_at) if item.done_at else None)
                     _put(i, "done_by", item.done_by)
                 if item.team_only:
                     i["team_only"] = True
@@ -740,7 +744,13 @@ def _represent_str(dumper, value: str):
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
+def _represent_datetime(dumper, value: dt.datetime):
+    # A plain YAML timestamp, written as in JSON: 2025-03-01T10:30:00Z.
+    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", _utc_text(value))
+
+
 _YamlDumper.add_representer(str, _represent_str)
+_YamlDumper.add_representer(dt.datetime, _represent_datetime)
 _YamlDumper.add_representer(
     _FlowList,
     lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True),
@@ -748,6 +758,8 @@ _YamlDumper.add_representer(
 
 
 def _json_default(value):
+    if isinstance(value, dt.datetime):
+        return _utc_text(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     raise TypeError(f"cannot write {type(value).__name__} to a plan file")

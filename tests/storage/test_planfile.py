@@ -410,8 +410,8 @@ def test_a_bad_third_plan_leaves_the_database_empty(session):
             "plans[3].strategies[0].objectives[0].action_items[0]: must be a mapping of fields",
         ),
         (
-            ("    strategies:\n      - title: S\n", "    strategies:\n      title: S\n"),
-            "plans[3].strategies: must be a list",
+            ("owner: UOWNER\n", "owner: UOWNER\n    swot: strong\n"),
+            "plans[3].swot: must be a list",
         ),
         (
             ("  - name: Good\n", "  - name: " + "x" * 151 + "\n"),
