@@ -125,7 +125,8 @@ class Versioned:
 
 class Account(Base):
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("team_id", "name", name="team_name"),)
+    # One account per name in a workspace; named by the convention (uq_accounts_team_id).
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX), index=True)

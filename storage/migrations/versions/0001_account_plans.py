@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=150), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
-    sa.UniqueConstraint('team_id', 'name', name='team_name')
+    sa.UniqueConstraint('team_id', 'name', name=op.f('uq_accounts_team_id'))
     )
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_accounts_team_id'), ['team_id'], unique=False)
