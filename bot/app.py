@@ -122,6 +122,9 @@ def create_app(
             oauth_settings=oauth_settings(settings, engine_of(session_factory)),
             **common,
         )
+        # tokens_revoked / app_uninstalled delete the installation (Bolt's listeners,
+        # off unless asked for).
+        app.enable_token_revocation_listeners()
     else:
         app = App(client=make_client(settings, settings.bot_token), **common)
     middleware.install(app, session_factory)
