@@ -134,3 +134,16 @@ def test_after_a_conflict_the_session_refuses_work_until_rolled_back(session_fac
         assert request.scalars(select(Strategy.title).where(Strategy.id == strategy.id)).one() == (
             "Someone else's"
         )
+
+
+def test_deleting_an_item_someone_just_edited_is_a_conflict(session_factory, tree):
+    *_, item = tree
+    with session_factory() as request, session_factory() as other:
+        held = request.get(ActionItem, item.id)  # noqa: F841 - loaded at version 1
+        ops.update_action_item(other, OWNER, item.id, ActionItemInput(title="Still needed", assignee_id=MEMBER.user_id))
+        other.commit()
+        with pytest.raises(Conflict):
+            ops.delete_action_item(request, MEMBER, item.id)
+
+    with session_factory() as fresh:
+        assert fresh.get(ActionItem, item.id).title == "Still needed"
