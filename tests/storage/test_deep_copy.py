@@ -103,6 +103,15 @@ def test_copy_carries_hierarchy_swot_and_team(session, source):
     assert after["plan"][:3] == ("Newton Memorial Hospital 2026", "Newton Memorial Hospital", NEXT_START)
 
 
+def test_the_returned_copy_can_be_walked_at_once(session, source):
+    """Children are written in bulk, outside the session: the copy still shows them."""
+    copy = ops.deep_copy_plan(session, OWNER, source.id, next_cycle())
+
+    assert [s.title for s in copy.strategies] == ["Awareness", "Access"]
+    assert [len(o.action_items) for o in copy.strategies[0].objectives] == [2, 1]
+    assert [e.text for e in copy.swot_entries] == ["Efficacy", "Generic competitor"]
+
+
 def test_copy_resets_statuses_and_measured_values(session, source):
     copy = ops.deep_copy_plan(session, OWNER, source.id, next_cycle())
     session.commit()

@@ -170,7 +170,11 @@ def test_list_plans_by_account_fragment_ignoring_case(session, many):
     assert _names(ops.list_plans(session, TEAM, account="MERCY")) == ["C 2025", "D 2025"]
 
 
-@pytest.mark.parametrize(("text", "expected"), [("100%", ["C 2025"]), ("y_", ["D 2025"]), ("%", ["C 2025"])])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    # As a wildcard, "y_" would also match "Mercy 100% Care", and "%" every account.
+    [("100%", ["C 2025"]), ("y_", ["D 2025"]), ("%", ["C 2025"])],
+)
 def test_list_plans_by_account_takes_percent_and_underscore_literally(session, many, text, expected):
     assert _names(ops.list_plans(session, TEAM, account=text)) == expected
 
@@ -209,7 +213,11 @@ def test_find_plans_by_fragment(session, named):
     assert set(ops.find_plans(session, TEAM, "newton")) == {named["Newton 2025"], named["Newton 2025 draft"]}
 
 
-@pytest.mark.parametrize(("text", "expected"), [("100%", ["100% Growth"]), ("th_", ["North_East"]), ("%", ["100% Growth"]), ("_", ["North_East"])])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    # As wildcards, "th_" would also match "Northeast", and "%" or "_" everything.
+    [("100%", ["100% Growth"]), ("th_", ["North_East"]), ("%", ["100% Growth"]), ("_", ["North_East"])],
+)
 def test_find_plans_takes_percent_and_underscore_literally(session, named, text, expected):
     assert _names(ops.find_plans(session, TEAM, text)) == expected
 

@@ -42,7 +42,9 @@ CASES = {
     "create: no end": ("end_date", lambda s, t: ops.create_plan(s, OWNER, plan_input(end_date=None))),
     "create: end before start": (
         "end_date",
-        lambda s, t: ops.create_plan(s, OWNER, plan_input(start_date=dt.date(2025, 2, 1), end_date=dt.date(2025, 1, 31))),
+        lambda s, t: ops.create_plan(
+            s, OWNER, plan_input(start_date=dt.date(2025, 2, 1), end_date=dt.date(2025, 1, 31))
+        ),
     ),
     "create: unknown status": ("status", lambda s, t: ops.create_plan(s, OWNER, plan_input(status="paused"))),
     "create: bad owner id": ("owner", lambda s, t: ops.create_plan(s, OWNER, plan_input(owner_id="<@U123>"))),
@@ -51,7 +53,9 @@ CASES = {
     "create: long customer goals": (
         "customer_goals", lambda s, t: ops.create_plan(s, OWNER, plan_input(customer_goals=TOO_LONG_TEXT)),
     ),
-    "create: long our goals": ("our_goals", lambda s, t: ops.create_plan(s, OWNER, plan_input(our_goals=TOO_LONG_TEXT))),
+    "create: long our goals": (
+        "our_goals", lambda s, t: ops.create_plan(s, OWNER, plan_input(our_goals=TOO_LONG_TEXT)),
+    ),
     "update: empty name": ("name", lambda s, t: ops.update_plan(s, OWNER, t[0].id, plan_input(name=""))),
     "update: end before start": (
         "end_date",
