@@ -209,11 +209,6 @@ def cmd_import(args) -> int:
     try:
         with transaction(make_session_factory(engine)) as session:
             team_id, fallback = resolve_team(session, args.team)
-            if fallback:
-                _say(
-                    f"no workspace given and none in the database: importing into {LOCAL_TEAM}, "
-                    "a local workspace for the CLI (use --team TEAM_ID for a Slack workspace)"
-                )
             plan_ids = import_plan_file(session, team_id, text, fmt)
             shown = plan_ids[:LISTED]
             rows = session.execute(
@@ -222,6 +217,11 @@ def cmd_import(args) -> int:
             names = {plan_id: name for plan_id, name in rows}
     finally:
         engine.dispose()
+    if fallback:
+        _say(
+            f"no --team given and no workspace in the database yet: imported into {LOCAL_TEAM}, "
+            "a local workspace for the CLI (use --team TEAM_ID for a Slack workspace)"
+        )
     noun = "plan" if len(plan_ids) == 1 else "plans"
     print(f"imported {len(plan_ids)} {noun} into workspace {team_id}")
     for plan_id in shown:
