@@ -14,6 +14,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app
@@ -74,18 +75,16 @@ def prepare_database(engine: Engine) -> None:
     try:
         if is_sqlite(engine):
             migrate.upgrade(engine)
-        elif not migrate.is_current(engine):
-            raise StartupError(
-                f"the database schema at {url} is not up to date: run `accountplan db upgrade`"
-            )
-    except StartupError:
-        raise
-    except Exception as error:  # noqa: BLE001 - reported in one line, not a traceback
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            current = True
+        else:
+            current = migrate.is_current(engine)
+    except DBAPIError as error:  # unreachable, refused, no such folder: one line, no traceback
+        reason = (str(error.orig) or type(error.orig).__name__).strip().splitlines()[0]
+        raise StartupError(f"cannot use the database at {url} ({reason}): check DATABASE_URL") from None
+    if not current:
         raise StartupError(
-            f"cannot use the database at {url} ({type(error).__name__}: {reason}): "
-            "check DATABASE_URL"
-        ) from None
+            f"the database schema at {url} is not up to date: run `accountplan db upgrade`"
+        )
 
 
 def start_scheduler(
@@ -145,7 +144,7 @@ def serve(no_scheduler: bool = False) -> int:
             start_scheduler(settings, session_factory)
         if settings.socket_mode:
             return _serve_socket_mode(app, settings)
-        return _serve_http(make_wsgi_app(app, engine), settings.port)
+        return _serve_http(make_wsgi_app(app, engine), settings.port, oauth=settings.oauth)
     finally:
         engine.dispose()
 
@@ -161,7 +160,7 @@ def _serve_socket_mode(app: App, settings: Settings) -> int:
     return 0
 
 
-def _serve_http(wsgi_app: WsgiApp, port: int) -> int:
+def _serve_http(wsgi_app: WsgiApp, port: int, *, oauth: bool = False) -> int:
     import waitress  # noqa: PLC0415
 
     server = waitress.create_server(
@@ -170,7 +169,10 @@ def _serve_http(wsgi_app: WsgiApp, port: int) -> int:
     if threading.current_thread() is threading.main_thread():
         # Stop as cleanly on SIGTERM (containers, systemd) as on Ctrl-C.
         signal.signal(signal.SIGTERM, _interrupt)
-    log.info("serving HTTP on port %d: POST /slack/events, GET /health", port)
+    routes = "POST /slack/events, GET /health"
+    if oauth:
+        routes += ", GET /slack/install, GET /slack/oauth_redirect"
+    log.info("serving HTTP on port %d: %s", port, routes)
     try:
         server.run()
     except KeyboardInterrupt:

@@ -10,6 +10,11 @@ for 3 s after the command). It is called with keyword arguments:
         # args: the text after the subcommand word, stripped ("Newton Memorial 2025")
         with unit_of_work(context) as session: ...
 
+    SUBCOMMANDS = {"show": plans.show_plan, ...}
+
+`args` is the text as Slack sends it: &, < and > arrive as &amp; &lt; &gt;, and since
+the manifest sets should_escape, channels and people as <#C123|name> and <@U123|name>.
+
 `help`, no text and any word not in the table answer with the guide below.
 """
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 import waitress
+from waitress import wasyncore
 from slack_bolt import App
 from sqlalchemy import Engine
 
@@ -77,13 +78,20 @@ class AppServer:
     def stop(self) -> None:
         self.server.close()  # type: ignore[attr-defined]
         self.thread.join(timeout=10)
+        self.server.task_dispatcher.shutdown()  # type: ignore[attr-defined]
 
 
 def start_wsgi_server(wsgi_app) -> AppServer:
     """Serve a WSGI app on waitress on 127.0.0.1:<free port> in a background thread."""
     server = waitress.create_server(wsgi_app, host="127.0.0.1", port=0, threads=8,
                                     ident="accountplan-test")
-    thread = threading.Thread(target=server.run, name="app-server", daemon=True)
+
+    def run() -> None:
+        # server.run() polls every second (waitress takes whole seconds); a short poll
+        # lets stop() return at once. The loop ends when close() empties the map.
+        wasyncore.loop(timeout=0.02, map=server._map, use_poll=server.adj.asyncore_use_poll)
+
+    thread = threading.Thread(target=run, name="app-server", daemon=True)
     thread.start()
     return AppServer(f"http://127.0.0.1:{server.effective_port}", server, thread)
 
