@@ -16,6 +16,7 @@ and each listener opens its own unit of work where it does the work:
         ack()
 
 Nothing here touches the database, so the middleware adds nothing before the ack.
+It also swaps in a `StickyAck` (below) so an error after ack() cannot undo the ack.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import transaction
@@ -81,6 +82,22 @@ def actor_of(context: BoltContext) -> Actor:
     return actor
 
 
+class StickyAck(Ack):
+    """An Ack that keeps its response once given.
+
+    When a listener raises after calling ack(), Bolt (1.30, ThreadListenerRunner) sets
+    `ack.response` back to None; if the HTTP thread had not yet seen the ack (it polls
+    every 10 ms), it then waits out the 3 s and answers 404, and Slack shows the user
+    an error for a request that was acknowledged. Keeping the first response closes that
+    race; the error is still logged by Bolt's error handler.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "response" and value is None and self.__dict__.get("response") is not None:
+            return
+        super().__setattr__(name, value)
+
+
 def install(app: App, session_factory: sessionmaker[Session]) -> None:
     """Register the global middleware that fills `context["database"]` and `["actor"]`."""
     database = Database(session_factory)
@@ -88,6 +105,8 @@ def install(app: App, session_factory: sessionmaker[Session]) -> None:
     def attach(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
         context[DATABASE_KEY] = database
         context[ACTOR_KEY] = actor_from(context)
+        if context.ack.response is None:  # not acknowledged yet (always, at this point)
+            context["ack"] = StickyAck()
         return next()
 
     app.use(attach)
