@@ -28,8 +28,10 @@ Decisions:
 - Import checks every entry in Python with the rules of storage/plans.py (clean_text,
   check_dates, check_due_date, …) before writing anything, stops at the first bad
   entry and names it by path: `plans[3].strategies[1].title: required`. Unknown keys
-  are errors. Then it inserts table by table with multi-row INSERTs (a few round trips
-  per thousand rows) inside the caller's transaction: all or nothing.
+  are errors. Then it writes table by table inside the caller's transaction (all or
+  nothing): PostgreSQL takes ids from the sequences in one query per table and the
+  rows by COPY; other databases get one executemany per table. 2,000 plans of 60 action
+  items are a few seconds either way, not one statement per row.
 - One `imported` change-log entry per plan. Accounts are shared per workspace by name.
 """
 
@@ -45,6 +47,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from storage.errors import ValidationError
@@ -442,12 +445,17 @@ def check_plans(
 # Import
 
 
-def _insert(session: Session, model, rows: list[dict], *, ids: bool = False) -> list[int]:
+def _insert(
+    session: Session, model, rows: list[dict], *, ids: bool = False, parent: str | None = None
+) -> list[int]:
     """Insert `rows` (dicts with the same keys) into `model`'s table; with `ids`, return
     the new ids in the order of `rows`.
 
     PostgreSQL: ids come from the table's sequence in one query, rows go in with COPY.
-    Elsewhere: multi-row INSERT … RETURNING (SQLAlchemy's insertmanyvalues batching).
+    Elsewhere: one executemany; the ids of children of new plans are read back by
+    (`parent` column, position), a few SELECTs. (SQLite cannot batch INSERT … RETURNING
+    in a known order: SQLAlchemy would send one INSERT per row.) Without `parent`:
+    INSERT … RETURNING.
     """
     if not rows:
         return []
@@ -455,11 +463,24 @@ def _insert(session: Session, model, rows: list[dict], *, ids: bool = False) -> 
     connection = session.connection()
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         return _pg_copy(session, table, rows, ids=ids)
-    if ids:
+    if ids and parent is None:
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return list(session.execute(statement, rows).scalars())
     session.execute(insert(table), rows)
-    return []
+    if not ids:
+        return []
+    # Every row belongs to a plan created by this import: (parent, position) names it.
+    plan_ids = sorted({row["plan_id"] for row in rows})
+    found: dict[tuple[int, int], int] = {}
+    for start in range(0, len(plan_ids), _CHUNK):
+        query = select(table.c.id, table.c[parent], table.c.position).where(
+            table.c.plan_id.in_(plan_ids[start:start + _CHUNK])
+        )
+        found.update(((parent_id, position), new_id) for new_id, parent_id, position in session.execute(query))
+    return [found[(row[parent], row["position"])] for row in rows]
+
+
+_CHUNK = 500  # ids per IN (…): well below every database's bound-parameter limit
 
 
 def _pg_copy(session: Session, table, rows: list[dict], *, ids: bool) -> list[int]:
@@ -482,17 +503,20 @@ def _pg_copy(session: Session, table, rows: list[dict], *, ids: bool) -> list[in
     dbapi = session.connection().connection.dbapi_connection
     values = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     # psycopg adapts every value; our enums are StrEnums, so they go in by value.
-    with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(values(row))
+    try:
+        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(values(row))
+    except dbapi.Error as error:  # as SQLAlchemy would have raised it (IntegrityError, …)
+        raise DBAPIError.instance(statement, None, error, type(dbapi).Error) from None
     return new_ids
 
 
 def _accounts(session: Session, team_id: str, names: Iterable[str], now: dt.datetime) -> dict[str, int]:
     wanted = list(dict.fromkeys(names))
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
         rows = session.execute(
             select(Account.name, Account.id).where(
                 Account.team_id == team_id, Account.name.in_(chunk)
@@ -583,7 +607,7 @@ def import_plans(
             )
         )
     _insert(session, PlanMember, members)
-    strategy_ids = _insert(session, Strategy, strategy_rows, ids=True)
+    strategy_ids = _insert(session, Strategy, strategy_rows, ids=True, parent="plan_id")
 
     objective_rows, objective_children = [], []
     for strategy_id, (plan_id, objectives) in zip(strategy_ids, strategy_children):
@@ -592,7 +616,7 @@ def import_plans(
                 dict(columns, **stamp, plan_id=plan_id, strategy_id=strategy_id, position=position)
             )
             objective_children.append((plan_id, items))
-    objective_ids = _insert(session, Objective, objective_rows, ids=True)
+    objective_ids = _insert(session, Objective, objective_rows, ids=True, parent="strategy_id")
 
     item_rows = [
         dict(
