@@ -102,8 +102,11 @@ def _database_problem(error: BaseException) -> str:
 def resolve_team(session, team: str | None) -> tuple[str, bool]:
     """(team id, True when it is T0LOCAL because --team was not given and the database
     holds no plans yet)."""
-    if team and team.strip():
-        return team.strip(), False
+    if team is not None:
+        team = team.strip()
+        if not team.isalnum() or len(team) > 32:
+            raise CliError(f"--team {team!r} is not a Slack workspace id such as T0123ABCD")
+        return team, False
     teams = list(
         session.scalars(select(AccountPlan.team_id).distinct().order_by(AccountPlan.team_id))
     )
@@ -200,7 +203,7 @@ def cmd_import(args) -> int:
         if args.file == "-":
             text = sys.stdin.read()
         else:
-            text = Path(args.file).read_text(encoding="utf-8")
+            text = Path(args.file).read_text(encoding="utf-8-sig")  # a BOM is not content
     except (OSError, UnicodeDecodeError) as error:
         raise CliError(f"cannot read {args.file}: {getattr(error, 'strerror', None) or error}") from None
     fmt = guess_format(text, None if args.file == "-" else args.file)

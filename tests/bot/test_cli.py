@@ -171,6 +171,11 @@ def test_several_workspaces_need_team(database, capsys):
     assert run(capsys, "export", "Newton", "--team", "T0TWO").code == 0
 
 
+def test_team_must_look_like_a_workspace_id(database, capsys):
+    err = one_line_error(run(capsys, "demo", "--team", "my team"))
+    assert err == "accountplan: --team 'my team' is not a Slack workspace id such as T0123ABCD\n"
+
+
 def test_tick_calls_the_scheduler(database, capsys, monkeypatch):
     calls = []
     fake = SimpleNamespace(tick=lambda now: calls.append(now))
