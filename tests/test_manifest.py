@@ -20,7 +20,8 @@ from slack_sdk.oauth.installation_store import Installation
 from bot.app import BOT_SCOPES, create_app
 from bot.config import Settings
 from tests.bot import signing
-from tests.bot.conftest import slack_api, stop_listeners  # noqa: F401 - fixture
+from tests.bot.conftest import stop_listeners
+from tests.bot.slack_api import FakeSlackAPI
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = yaml.safe_load((REPO / "app_manifest.yml").read_text())
@@ -118,6 +119,12 @@ def dispatch(app: App, kind: str, name: str) -> int:
     body, content_type = request_for(kind, name)
     response = app.dispatch(BoltRequest(body=body, headers=signing.signed_headers(body, content_type)))
     return response.status
+
+
+@pytest.fixture
+def slack_api():
+    with FakeSlackAPI() as api:
+        yield api
 
 
 @pytest.fixture(params=["single", "oauth"])

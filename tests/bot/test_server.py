@@ -12,7 +12,6 @@ import time
 import types
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -26,7 +25,6 @@ from tests.conftest import POSTGRES_URL, _fresh_postgres_schema
 
 ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID",
             "SLACK_CLIENT_SECRET", "SLACK_API_URL", "DATABASE_URL", "PORT", "ACCOUNTPLAN_TIMEZONE")
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
