@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import commands
+from bot.listeners import (
+    action_items,
+    commands,
+    home,
+    objectives,
+    plans,
+    shortcuts,
+    strategies,
+    swot,
+)
 
-SURFACES = (commands,)
+SURFACES = (commands, plans, strategies, objectives, action_items, swot, home, shortcuts)
 
 
 def register(app: App) -> None:

@@ -1,0 +1,121 @@
+"""Action items: "Add action item" (pick the objective), the item menu, the form,
+"Mark done" from App Home and from `/accountplan mine`, and `mine` itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from sqlalchemy.orm import Session
+
+from blocks import messages, modals
+from blocks.forms import encode_metadata
+from blocks.ids import Action, Callback
+from bot import ui
+from bot.listeners import home
+from bot.listeners.commands import SUBCOMMANDS
+from bot.listeners.menus import Level, handle_menu
+from bot.middleware import actor_of, unit_of_work
+from storage import plans
+from storage.errors import PermissionDenied, PlanError, ValidationError
+from storage.plans import ActionItemInput, Actor
+
+TEAM_ONLY = modals.TEAM_ONLY
+
+
+def add_form_under(session: Session, objective, parent: dict[str, Any]) -> dict[str, Any]:
+    """From an objective's menu: the parent is fixed."""
+    meta = encode_metadata(objective=objective.id, **parent)
+    return modals.action_item_modal(Callback.ACTION_ITEM_FORM, metadata=meta)
+
+
+def edit_form(session: Session, item, parent: dict[str, Any]) -> dict[str, Any]:
+    meta = encode_metadata(item=item.id, version=item.version, **parent)
+    return modals.action_item_modal(Callback.ACTION_ITEM_FORM, item=item, metadata=meta)
+
+
+LEVEL = Level("action_item", edit_form=edit_form)
+
+
+def objective_choices(plan) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Objectives grouped under their strategies, for the "Objective" select."""
+    return [
+        (f"{n}. {s.title}", [(o.title, str(o.id)) for o in s.objectives])
+        for n, s in enumerate(plan.strategies, 1)
+        if s.objectives
+    ]
+
+
+def on_add(ack, body, client, context, action) -> None:
+    """From the plan's buttons: choose the objective in the form."""
+    ack()
+    actor = actor_of(context)
+    try:
+        with unit_of_work(context) as session:
+            plan = plans.load_plan_tree(session, actor.team_id, int(action["value"]))
+            if not plans.can_edit(plan, actor.user_id):
+                raise PermissionDenied("Only the plan's owner and team can add action items.")
+            groups = objective_choices(plan)
+            if not groups:
+                raise ValidationError("objective", "Add an objective first: action items live under objectives.")
+            meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
+            view = modals.action_item_modal(Callback.ACTION_ITEM_FORM, objectives=groups,
+                                            selected_objective=groups[0][1][0][1], metadata=meta)
+    except PlanError as error:
+        ui.show_problem(client, body, error)
+        return
+    ui.open_or_push(client, body, view)
+
+
+def item_input(values: dict[str, Any]) -> ActionItemInput:
+    return ActionItemInput(
+        title=values.get("title") or "",
+        assignee_id=values.get("assignee"),
+        due_date=values.get("due_date"),
+        notes=values.get("notes") or "",
+        team_only=TEAM_ONLY in (values.get("team_only") or []),
+    )
+
+
+def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
+    data = item_input(values)
+    if "item" in meta:
+        return plans.update_action_item(session, actor, meta["item"], data,
+                                        expected_version=meta.get("version")).plan_id
+    objective_id = meta.get("objective") or values.get("objective")
+    if not objective_id:
+        raise ValidationError("objective", "required")
+    return plans.add_action_item(session, actor, int(objective_id), data).plan_id
+
+
+def on_mark_done(ack, body, client, context, action, respond) -> None:
+    """The "Mark done" button outside the plan view (App Home, `mine`)."""
+    ack()
+    actor = actor_of(context)
+    try:
+        with unit_of_work(context) as session:
+            plans.set_action_item_done(session, actor, int(action["value"]), True)
+    except PlanError as error:
+        ui.show_problem(client, body, error)
+        return
+    container = body.get("container") or {}
+    if container.get("type") == "message" and container.get("is_ephemeral"):
+        with unit_of_work(context) as session:
+            respond(replace_original=True, **home.my_items_message(session, actor))
+    home.publish_home(client, context, actor.user_id)
+
+
+def mine(*, respond, client, command, context, args) -> None:
+    actor = actor_of(context)
+    with unit_of_work(context) as session:
+        respond(home.my_items_message(session, actor))
+
+
+def register(app: App) -> None:
+    SUBCOMMANDS["mine"] = mine
+    app.action(Action.ADD_ACTION_ITEM)(on_add)
+    app.action(Action.MARK_DONE)(on_mark_done)
+    app.action(Action.ITEM_MENU)(
+        lambda ack, body, client, context, action: handle_menu(LEVEL, ack, body, client, context, action))
+    app.view(Callback.ACTION_ITEM_FORM)(
+        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))

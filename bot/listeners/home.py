@@ -1,0 +1,82 @@
+"""App Home: my open action items and my plans, published on app_home_opened and
+again whenever something of mine changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from blocks import home as home_blocks
+from blocks import messages
+from bot.middleware import unit_of_work
+from storage import plans
+from storage.models import AccountPlan, ActionItem, ItemStatus
+from storage.plans import Actor
+
+log = logging.getLogger(__name__)
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def _open_items(session: Session, actor: Actor, limit: int) -> tuple[list[tuple[Any, str]], int]:
+    """(item, plan name) pairs, overdue first, and how many more there are."""
+    items = plans.open_items_for(session, actor.team_id, actor.user_id, limit=limit)
+    names = dict(session.execute(
+        select(AccountPlan.id, AccountPlan.name).where(
+            AccountPlan.team_id == actor.team_id, AccountPlan.id.in_({i.plan_id for i in items}))
+    ).all()) if items else {}
+    more = 0
+    if len(items) == limit:
+        total = session.scalar(select(func.count(ActionItem.id)).where(
+            ActionItem.team_id == actor.team_id, ActionItem.assignee_id == actor.user_id,
+            ActionItem.status == ItemStatus.OPEN))
+        more = total - limit
+    return [(item, names[item.plan_id]) for item in items], more
+
+
+def my_items_message(session: Session, actor: Actor) -> dict[str, Any]:
+    items, more = _open_items(session, actor, messages.LIST_MAX)
+    return messages.my_items(items, today=today(), more=more)
+
+
+def home_view(session: Session, actor: Actor) -> dict[str, Any]:
+    items, more_items = _open_items(session, actor, home_blocks.ITEMS_MAX)
+    query = plans.plans_query(actor.team_id, user_id=actor.user_id)
+    mine = list(session.scalars(query.limit(home_blocks.PLANS_MAX + 1)))
+    more_plans = 0
+    if len(mine) > home_blocks.PLANS_MAX:
+        mine = mine[:home_blocks.PLANS_MAX]
+        more_plans = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) - len(mine)
+    progress = plans.progress_by_plan(session, actor.team_id, [p.id for p in mine])
+    return home_blocks.home_view(items, mine, progress, today=today(),
+                                 more_items=more_items, more_plans=more_plans)
+
+
+def publish_home(client: WebClient, context: BoltContext, user_id: str) -> None:
+    """Redraw someone's App Home (after the ack; a failure only loses a redraw)."""
+    team_id = context.team_id or context.enterprise_id
+    with unit_of_work(context) as session:
+        view = home_view(session, Actor(team_id, user_id))
+    try:
+        client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as error:
+        log.info("home of %s not published: %s", user_id, error.response.get("error"))
+
+
+def on_home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    publish_home(client, context, event["user"])
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(on_home_opened)

@@ -1,0 +1,72 @@
+"""The overflow menu every line of the plan view has: add a child, edit, move, delete
+(and, for action items, mark done). Moving and deleting work alike at every level;
+each level supplies how to add its child and how to edit itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from blocks.forms import metadata
+from blocks.ids import Verb, parse_menu_value
+from bot import ui
+from bot.listeners.plans import _record, confirm_delete
+from bot.middleware import actor_of, unit_of_work
+from storage import plans
+from storage.errors import PermissionDenied, PlanError
+
+# (session, record, parent metadata) -> the modal to push
+FormBuilder = Callable[[Session, Any, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Level:
+    entity: str  # "strategy", "objective", "action_item", "swot"
+    edit_form: FormBuilder
+    add_child_form: FormBuilder | None = None
+    label: Callable[[Any], str] = lambda record: record.title
+
+
+def handle_menu(level: Level, ack: Ack, body: dict[str, Any], client: WebClient,
+                context: BoltContext, action: dict[str, Any]) -> None:
+    ack()
+    verb, record_id = parse_menu_value(action["selected_option"]["value"])
+    actor = actor_of(context)
+    parent = ui.parent_of(body)
+    try:
+        if verb in (Verb.UP, Verb.DOWN):
+            with unit_of_work(context) as session:
+                record = plans.move(session, actor, level.entity, record_id,
+                                    offset=-1 if verb == Verb.UP else 1)
+                plan_id = record.plan_id
+        elif verb in (Verb.DONE, Verb.REOPEN):
+            with unit_of_work(context) as session:
+                plan_id = plans.set_action_item_done(session, actor, record_id, verb == Verb.DONE).plan_id
+        else:
+            with unit_of_work(context) as session:
+                record = _record(session, actor, level.entity, record_id)
+                plan = plans.get_plan(session, actor.team_id, record.plan_id)
+                if not plans.can_edit(plan, actor.user_id):
+                    raise PermissionDenied(
+                        f"Only the owner and team of “{plan.name}” can change it; you can read it.")
+                if verb == Verb.DELETE:
+                    name = level.label(record)
+                else:
+                    build = level.edit_form if verb == Verb.EDIT else level.add_child_form
+                    view = build(session, record, parent)
+            if verb == Verb.DELETE:
+                confirm_delete(client, body, level.entity, record_id, name)
+            else:
+                client.views_push(trigger_id=body["trigger_id"], view=view)
+            return
+    except PlanError as error:
+        ui.show_problem(client, body, error)
+        return
+    meta = metadata(body["view"])
+    ui.refresh_plan_view(client, context, body["view"]["id"], plan_id, page=meta.get("page", 0),
+                         mode=meta.get("mode", "plan"))

@@ -1,0 +1,79 @@
+"""Objectives: "Add objective" (pick the strategy), the objective menu, the form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from sqlalchemy.orm import Session
+
+from blocks import modals
+from blocks.forms import encode_metadata
+from blocks.ids import Action, Callback
+from bot import ui
+from bot.listeners import action_items
+from bot.listeners.menus import Level, handle_menu
+from bot.middleware import actor_of, unit_of_work
+from storage import plans
+from storage.errors import PermissionDenied, PlanError, ValidationError
+from storage.plans import Actor, ObjectiveInput
+
+
+def add_form_under(session: Session, strategy, parent: dict[str, Any]) -> dict[str, Any]:
+    """From a strategy's menu: the parent is fixed."""
+    meta = encode_metadata(strategy=strategy.id, **parent)
+    return modals.objective_modal(Callback.OBJECTIVE_FORM, metadata=meta)
+
+
+def edit_form(session: Session, objective, parent: dict[str, Any]) -> dict[str, Any]:
+    meta = encode_metadata(objective=objective.id, version=objective.version, **parent)
+    return modals.objective_modal(Callback.OBJECTIVE_FORM, objective=objective, metadata=meta)
+
+
+LEVEL = Level("objective", edit_form=edit_form, add_child_form=action_items.add_form_under)
+
+
+def on_add(ack, body, client, context, action) -> None:
+    """From the plan's buttons: choose the strategy in the form."""
+    ack()
+    actor = actor_of(context)
+    try:
+        with unit_of_work(context) as session:
+            plan = plans.load_plan_tree(session, actor.team_id, int(action["value"]))
+            if not plans.can_edit(plan, actor.user_id):
+                raise PermissionDenied("Only the plan's owner and team can add objectives.")
+            if not plan.strategies:
+                raise ValidationError("strategy", "Add a strategy first: objectives live under strategies.")
+            choices = [(f"{n}. {s.title}", str(s.id)) for n, s in enumerate(plan.strategies, 1)]
+            meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
+            view = modals.objective_modal(Callback.OBJECTIVE_FORM, strategies=choices,
+                                          selected_strategy=choices[-1][1], metadata=meta)
+    except PlanError as error:
+        ui.show_problem(client, body, error)
+        return
+    ui.open_or_push(client, body, view)
+
+
+def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
+    data = ObjectiveInput(
+        title=values.get("title") or "",
+        description=values.get("description") or "",
+        measure_unit=values.get("measure_unit") or "",
+        target_value=values.get("target_value"),
+        current_value=values.get("current_value"),
+    )
+    if "objective" in meta:
+        return plans.update_objective(session, actor, meta["objective"], data,
+                                      expected_version=meta.get("version")).plan_id
+    strategy_id = meta.get("strategy") or values.get("strategy")
+    if not strategy_id:
+        raise ValidationError("strategy", "required")
+    return plans.add_objective(session, actor, int(strategy_id), data).plan_id
+
+
+def register(app: App) -> None:
+    app.action(Action.ADD_OBJECTIVE)(on_add)
+    app.action(Action.OBJECTIVE_MENU)(
+        lambda ack, body, client, context, action: handle_menu(LEVEL, ack, body, client, context, action))
+    app.view(Callback.OBJECTIVE_FORM)(
+        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))

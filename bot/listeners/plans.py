@@ -1,0 +1,314 @@
+"""Plans: `/accountplan new|show|edit|copy|swot|list`, the plan view's buttons and
+paging, and the plan, copy and delete forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from blocks import messages, modals
+from blocks.forms import encode_metadata, metadata
+from blocks.ids import Action, Callback
+from blocks.kit import esc
+from bot import ui
+from bot.listeners.commands import SUBCOMMANDS
+from bot.middleware import actor_of, unit_of_work
+from storage import plans
+from storage.errors import NotFound, PlanError, ValidationError
+from storage.models import AccountPlan, ActionItem, Objective, PlanStatus, Strategy, SwotEntry
+from storage.plans import Actor, CopyOptions, PlanInput
+
+LIST_LIMIT = messages.LIST_MAX
+
+
+# ---------------------------------------------------------------------------
+# Finding the plan someone typed
+
+
+def resolve_plan(session: Session, actor: Actor, text: str, respond: Respond, usage: str) -> AccountPlan | None:
+    """The one plan `text` names, or None after telling the person what went wrong."""
+    # Slack escapes what people type in a command (&amp; &lt; &gt;); names are stored as typed.
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+    if not text:
+        respond(messages.notice(f"Which plan? Type `/accountplan {usage} PLAN` with part of its name."))
+        return None
+    found = plans.find_plans(session, actor.team_id, text)
+    if not found:
+        respond(messages.notice(f"No plan matches “{esc(text, 200)}”. `/accountplan list` shows them all."))
+        return None
+    if len(found) > 1:
+        respond(messages.plan_choices(text, found))
+        return None
+    return found[0]
+
+
+# ---------------------------------------------------------------------------
+# Subcommands (the router has acknowledged already)
+
+
+def new_plan(*, respond, client: WebClient, command, context, args) -> None:
+    client.views_open(trigger_id=command["trigger_id"], view=modals.plan_modal(Callback.PLAN_NEW))
+
+
+def show_plan(*, respond, client: WebClient, command, context, args, mode: str = "plan") -> None:
+    actor = actor_of(context)
+    with unit_of_work(context) as session:
+        plan = resolve_plan(session, actor, args, respond, "swot" if mode == "swot" else "show")
+        if plan is None:
+            return
+        view = ui.render_plan(session, actor, plan.id, mode=mode)
+    client.views_open(trigger_id=command["trigger_id"], view=view)
+
+
+def show_swot(**kwargs) -> None:
+    show_plan(mode="swot", **kwargs)
+
+
+def edit_plan(*, respond, client: WebClient, command, context, args) -> None:
+    actor = actor_of(context)
+    with unit_of_work(context) as session:
+        plan = resolve_plan(session, actor, args, respond, "edit")
+        if plan is None:
+            return
+        if not plans.can_edit(plan, actor.user_id):
+            respond(messages.notice(f"Only the owner and team of *{esc(plan.name)}* can change it; "
+                                    f"`/accountplan show {plan.id}` opens it to read."))
+            return
+        view = _edit_form(plan, {})
+    client.views_open(trigger_id=command["trigger_id"], view=view)
+
+
+def copy_plan(*, respond, client: WebClient, command, context, args) -> None:
+    actor = actor_of(context)
+    with unit_of_work(context) as session:
+        plan = resolve_plan(session, actor, args, respond, "copy")
+        if plan is None:
+            return
+        view = _copy_form(plan, {})
+    client.views_open(trigger_id=command["trigger_id"], view=view)
+
+
+def list_plans(*, respond, client: WebClient, command, context, args) -> None:
+    actor = actor_of(context)
+    word = args.strip()
+    filters: dict[str, Any] = {}
+    if word.lower() == "mine":
+        filters, title = {"user_id": actor.user_id}, "Your plans"
+    elif word.lower() in {s.value for s in PlanStatus}:
+        filters, title = {"status": PlanStatus(word.lower())}, f"{word.capitalize()} plans"
+    elif word:
+        filters, title = {"account": word}, f"Plans for accounts matching “{word}”"
+    else:
+        title = "All plans in this workspace"
+    with unit_of_work(context) as session:
+        found = plans.list_plans(session, actor.team_id, limit=LIST_LIMIT, **filters)
+        total = len(found)
+        if total == LIST_LIMIT:
+            query = plans.plans_query(actor.team_id, **filters).order_by(None)
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
+        progress = plans.progress_by_plan(session, actor.team_id, [p.id for p in found])
+        reply = messages.plan_list(title, found, progress, more=total - len(found))
+    respond(reply)
+
+
+# ---------------------------------------------------------------------------
+# Forms
+
+
+def _edit_form(plan: AccountPlan, parent: dict[str, Any]) -> dict[str, Any]:
+    meta = encode_metadata(plan=plan.id, version=plan.version, **parent)
+    return modals.plan_modal(Callback.PLAN_EDIT, plan=plan, metadata=meta)
+
+
+def next_cycle(plan: AccountPlan) -> tuple[str, dt.date, dt.date]:
+    """Suggested copy: the same length, starting the day after this plan ends, and
+    the name's years moved on ("… 2025 …" → "… 2026 …")."""
+    start = plan.end_date + dt.timedelta(days=1)
+    end = start + (plan.end_date - plan.start_date)
+    years = end.year - plan.end_date.year
+    if years and re.search(r"\b(19|20)\d\d\b", plan.name):
+        name = re.sub(r"\b((?:19|20)\d\d)\b", lambda m: str(int(m.group(1)) + years), plan.name)
+    else:
+        name = f"{plan.name} (copy)"
+    return name[:modals.NAME_MAX], start, end
+
+
+def _copy_form(plan: AccountPlan, parent: dict[str, Any]) -> dict[str, Any]:
+    return modals.copy_modal(Callback.COPY_FORM, plan=plan, suggested=next_cycle(plan),
+                             metadata=encode_metadata(plan=plan.id, **parent))
+
+
+def _plan_input(values: dict[str, Any]) -> PlanInput:
+    return PlanInput(
+        name=values.get("name") or "",
+        account=values.get("account") or "",
+        start_date=values.get("start_date"),
+        end_date=values.get("end_date"),
+        status=values.get("status") or PlanStatus.DRAFT,
+        owner_id=values.get("owner"),
+        team=values.get("team") or [],
+        vision=values.get("vision") or "",
+        customer_goals=values.get("customer_goals") or "",
+        our_goals=values.get("our_goals") or "",
+    )
+
+
+def save_new_plan(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
+    return plans.create_plan(session, actor, _plan_input(values)).id
+
+
+def save_plan(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
+    plan = plans.update_plan(session, actor, meta["plan"], _plan_input(values),
+                             expected_version=meta.get("version"))
+    return plan.id
+
+
+def save_copy(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
+    carry = set(values.get("carry") or [])
+    options = CopyOptions(
+        name=values.get("name") or "",
+        account=values.get("account"),
+        start_date=values.get("start_date"),
+        end_date=values.get("end_date"),
+        **{level: level in carry for level in ("strategies", "objectives", "action_items", "swot", "team")},
+    )
+    try:
+        return plans.deep_copy_plan(session, actor, meta["plan"], options).id
+    except ValidationError as error:
+        if error.field in {"strategies", "objectives", "action_items", "swot", "team"}:
+            raise ValidationError("carry", error.message) from None
+        raise
+
+
+DELETERS = {
+    "strategy": plans.delete_strategy,
+    "objective": plans.delete_objective,
+    "action_item": plans.delete_action_item,
+    "swot": plans.delete_swot_entry,
+}
+
+
+def confirm_delete(client: WebClient, body: dict[str, Any], entity: str, record_id: int, name: str) -> None:
+    """Push "Delete …?" over the plan view; the plan view is redrawn after."""
+    meta = encode_metadata(entity=entity, id=record_id, **ui.parent_of(body))
+    what = entity.replace("_", " ").replace("swot", "SWOT entry")
+    client.views_push(trigger_id=body["trigger_id"],
+                      view=modals.confirm_delete_modal(Callback.DELETE_FORM, what=what, name=name, metadata=meta))
+
+
+def on_delete_submitted(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any]) -> None:
+    meta = metadata(view)
+    try:
+        with unit_of_work(context) as session:
+            record = _record(session, actor_of(context), meta["entity"], meta["id"])
+            plan_id = record.plan_id
+            DELETERS[meta["entity"]](session, actor_of(context), meta["id"])
+    except PlanError as error:
+        # The confirmation has no inputs to hang an error on: replace it with the reason.
+        ack(response_action="update", view=modals.message_modal("Not deleted", error.message))
+        return
+    ack()
+    if meta.get("parent"):
+        ui.refresh_plan_view(client, context, meta["parent"], plan_id, page=meta.get("page", 0),
+                             mode=meta.get("mode", "plan"))
+
+
+_MODELS = {"strategy": Strategy, "objective": Objective, "action_item": ActionItem, "swot": SwotEntry}
+
+
+def _record(session: Session, actor: Actor, entity: str, record_id: int):
+    record = session.get(_MODELS[entity], record_id)
+    if record is None or record.team_id != actor.team_id:
+        raise NotFound(f"That {entity.replace('_', ' ')} is gone already.")
+    return record
+
+
+# ---------------------------------------------------------------------------
+# Buttons
+
+
+def _plan_id(action: dict[str, Any]) -> int:
+    return int(action["value"].split(":")[0])
+
+
+def on_open_plan(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
+    ack()
+    try:
+        with unit_of_work(context) as session:
+            view = ui.render_plan(session, actor_of(context), _plan_id(action))
+    except PlanError as error:
+        ui.show_problem(client, body, error)
+        return
+    ui.open_or_push(client, body, view)
+
+
+def on_new_plan(ack: Ack, body, client: WebClient) -> None:
+    ack()
+    client.views_open(trigger_id=body["trigger_id"], view=modals.plan_modal(Callback.PLAN_NEW))
+
+
+def on_edit_plan(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
+    ack()
+    actor = actor_of(context)
+    with unit_of_work(context) as session:
+        plan = plans.get_plan(session, actor.team_id, _plan_id(action))
+        view = _edit_form(plan, ui.parent_of(body))
+    ui.open_or_push(client, body, view)
+
+
+def on_copy_plan(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
+    ack()
+    with unit_of_work(context) as session:
+        plan = plans.get_plan(session, actor_of(context).team_id, _plan_id(action))
+        view = _copy_form(plan, {})
+    ui.open_or_push(client, body, view)
+
+
+def on_page(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
+    ack()
+    plan_id, _, page = action["value"].partition(":")
+    meta = metadata(body["view"])
+    ui.refresh_plan_view(client, context, body["view"]["id"], int(plan_id), page=int(page or 0),
+                         mode=meta.get("mode", "plan"), view_hash=body["view"].get("hash"))
+
+
+def on_show_swot(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
+    ack()
+    ui.refresh_plan_view(client, context, body["view"]["id"], _plan_id(action), mode="swot")
+
+
+def on_back_to_plan(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
+    ack()
+    ui.refresh_plan_view(client, context, body["view"]["id"], _plan_id(action))
+
+
+def register(app: App) -> None:
+    SUBCOMMANDS.update({
+        "new": new_plan,
+        "show": show_plan,
+        "edit": edit_plan,
+        "copy": copy_plan,
+        "swot": show_swot,
+        "list": list_plans,
+    })
+    app.action(Action.OPEN_PLAN)(on_open_plan)
+    app.action(Action.NEW_PLAN)(on_new_plan)
+    app.action(Action.EDIT_PLAN)(on_edit_plan)
+    app.action(Action.COPY_PLAN)(on_copy_plan)
+    app.action(Action.PREVIOUS_PAGE)(on_page)
+    app.action(Action.NEXT_PAGE)(on_page)
+    app.action(Action.SHOW_SWOT)(on_show_swot)
+    app.action(Action.BACK_TO_PLAN)(on_back_to_plan)
+    app.view(Callback.PLAN_NEW)(
+        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save_new_plan))
+    app.view(Callback.PLAN_EDIT)(
+        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save_plan))
+    app.view(Callback.COPY_FORM)(
+        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save_copy))
+    app.view(Callback.DELETE_FORM)(on_delete_submitted)

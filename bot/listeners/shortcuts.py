@@ -1,0 +1,75 @@
+"""Message shortcut "Add as action item": the action-item form, pre-filled from the
+message, with a link back to it in the notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from sqlalchemy import select
+
+from blocks import modals
+from blocks.forms import encode_metadata
+from blocks.ids import Callback
+from bot import ui
+from bot.ids import Shortcut
+from bot.middleware import actor_of, unit_of_work
+from storage import plans
+from storage.models import AccountPlan, Objective, PlanStatus, Strategy
+from storage.plans import Actor
+
+TITLE_MAX = modals.TITLE_MAX
+
+
+def message_link(body: dict[str, Any]) -> str | None:
+    """The message's permalink, built from the payload (no API call before the
+    modal opens: the trigger id expires in 3 seconds)."""
+    domain = (body.get("team") or {}).get("domain")
+    channel = (body.get("channel") or {}).get("id")
+    ts = (body.get("message") or {}).get("ts")
+    if not (domain and channel and ts):
+        return None
+    return f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
+def editable_objectives(session, actor: Actor) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Objectives of the draft and active plans this person may change, grouped by
+    plan: one query, at most the 100 options a select holds."""
+    mine = plans.plans_query(actor.team_id, user_id=actor.user_id).where(
+        AccountPlan.status.in_([PlanStatus.ACTIVE, PlanStatus.DRAFT])).subquery()
+    rows = session.execute(
+        select(mine.c.name, Strategy.title, Objective.title, Objective.id)
+        .join(Strategy, Strategy.plan_id == mine.c.id)
+        .join(Objective, Objective.strategy_id == Strategy.id)
+        .order_by(mine.c.start_date.desc(), mine.c.id, Strategy.position, Objective.position)
+        .limit(100)
+    )
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for plan_name, strategy_title, objective_title, objective_id in rows:
+        groups.setdefault(plan_name, []).append((f"{strategy_title} › {objective_title}", str(objective_id)))
+    return list(groups.items())
+
+
+def on_add_as_action_item(ack, body, client, context) -> None:
+    ack()
+    actor = actor_of(context)
+    message = body.get("message") or {}
+    text = (message.get("text") or "").strip()
+    first_line = text.splitlines()[0] if text else ""
+    link = message_link(body)
+    notes = "\n\n".join(part for part in (text[:2000], f"From the message: {link}" if link else "") if part)
+    with unit_of_work(context) as session:
+        groups = editable_objectives(session, actor)
+    if not groups:
+        view = modals.message_modal("Add as action item", "You're not on the team of any draft or active "
+                                    "plan with objectives yet. Create one with /accountplan new.")
+    else:
+        view = modals.action_item_modal(
+            Callback.ACTION_ITEM_FORM, objectives=groups, selected_objective=groups[0][1][0][1],
+            title=first_line[:TITLE_MAX], notes=notes[:modals.TEXT_MAX],
+            assignee=message.get("user") or actor.user_id, metadata=encode_metadata(source="shortcut"))
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def register(app: App) -> None:
+    app.shortcut(Shortcut.ADD_ACTION_ITEM)(on_add_as_action_item)

@@ -1,0 +1,58 @@
+"""Strategies: "Add strategy", the strategy menu, the strategy form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from sqlalchemy.orm import Session
+
+from blocks import modals
+from blocks.forms import encode_metadata
+from blocks.ids import Action, Callback
+from bot import ui
+from bot.listeners import objectives
+from bot.listeners.menus import Level, handle_menu
+from bot.middleware import actor_of, unit_of_work
+from storage import plans
+from storage.errors import PermissionDenied, PlanError
+from storage.plans import Actor
+
+
+def edit_form(session: Session, strategy, parent: dict[str, Any]) -> dict[str, Any]:
+    meta = encode_metadata(strategy=strategy.id, version=strategy.version, **parent)
+    return modals.strategy_modal(Callback.STRATEGY_FORM, strategy=strategy, metadata=meta)
+
+
+LEVEL = Level("strategy", edit_form=edit_form, add_child_form=objectives.add_form_under)
+
+
+def on_add(ack, body, client, context, action) -> None:
+    ack()
+    actor = actor_of(context)
+    try:
+        with unit_of_work(context) as session:
+            plan = plans.get_plan(session, actor.team_id, int(action["value"]))
+            if not plans.can_edit(plan, actor.user_id):
+                raise PermissionDenied("Only the plan's owner and team can add strategies.")
+    except PlanError as error:
+        ui.show_problem(client, body, error)
+        return
+    meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
+    ui.open_or_push(client, body, modals.strategy_modal(Callback.STRATEGY_FORM, metadata=meta))
+
+
+def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
+    title, description = values.get("title") or "", values.get("description") or ""
+    if "strategy" in meta:
+        return plans.update_strategy(session, actor, meta["strategy"], title, description,
+                                     expected_version=meta.get("version")).plan_id
+    return plans.add_strategy(session, actor, meta["plan"], title, description).plan_id
+
+
+def register(app: App) -> None:
+    app.action(Action.ADD_STRATEGY)(on_add)
+    app.action(Action.STRATEGY_MENU)(
+        lambda ack, body, client, context, action: handle_menu(LEVEL, ack, body, client, context, action))
+    app.view(Callback.STRATEGY_FORM)(
+        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))

@@ -1,0 +1,58 @@
+"""SWOT: "Add SWOT entry", the entry menu in the SWOT view, the SWOT form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from sqlalchemy.orm import Session
+
+from blocks import modals
+from blocks.forms import encode_metadata
+from blocks.ids import Action, Callback
+from bot import ui
+from bot.listeners.menus import Level, handle_menu
+from bot.middleware import actor_of, unit_of_work
+from storage import plans
+from storage.errors import PermissionDenied, PlanError
+from storage.plans import Actor
+
+
+def edit_form(session: Session, entry, parent: dict[str, Any]) -> dict[str, Any]:
+    meta = encode_metadata(entry=entry.id, version=entry.version, **parent)
+    return modals.swot_modal(Callback.SWOT_FORM, entry=entry, metadata=meta)
+
+
+LEVEL = Level("swot", edit_form=edit_form, label=lambda entry: entry.text)
+
+
+def on_add(ack, body, client, context, action) -> None:
+    ack()
+    actor = actor_of(context)
+    try:
+        with unit_of_work(context) as session:
+            plan = plans.get_plan(session, actor.team_id, int(action["value"]))
+            if not plans.can_edit(plan, actor.user_id):
+                raise PermissionDenied("Only the plan's owner and team can add to its SWOT.")
+    except PlanError as error:
+        ui.show_problem(client, body, error)
+        return
+    meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
+    ui.open_or_push(client, body, modals.swot_modal(Callback.SWOT_FORM, metadata=meta))
+
+
+def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
+    team_only = modals.TEAM_ONLY in (values.get("team_only") or [])
+    kind, text = values.get("kind") or "", values.get("text") or ""
+    if "entry" in meta:
+        return plans.update_swot_entry(session, actor, meta["entry"], kind, text, team_only=team_only,
+                                       expected_version=meta.get("version")).plan_id
+    return plans.add_swot_entry(session, actor, meta["plan"], kind, text, team_only=team_only).plan_id
+
+
+def register(app: App) -> None:
+    app.action(Action.ADD_SWOT)(on_add)
+    app.action(Action.SWOT_MENU)(
+        lambda ack, body, client, context, action: handle_menu(LEVEL, ack, body, client, context, action))
+    app.view(Callback.SWOT_FORM)(
+        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))

@@ -1,0 +1,120 @@
+"""Glue between listeners, plan operations and views, shared by every surface.
+
+- `render_plan`: load a plan and build its view (page, SWOT mode), for who is looking.
+- `save_form`: the one way a modal submission is handled: save in a unit of work; a
+  ValidationError comes back on its field, any other PlanError on the form's first
+  input (nothing saved); on success either turn the form into the plan view or close
+  it and refresh the plan view it was pushed from.
+- `show_problem`: tell someone why a button did nothing, in a small modal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from blocks.forms import form_values, metadata
+from blocks.modals import message_modal
+from blocks.plan_view import plan_view, swot_view
+from bot.middleware import actor_of, unit_of_work
+from storage import plans
+from storage.errors import PlanError, ValidationError
+from storage.plans import Actor
+
+log = logging.getLogger(__name__)
+
+# What a form's save function gets and returns: the plan to show afterwards.
+SaveFunction = Callable[[Session, Actor, dict[str, Any], dict[str, Any]], int]
+
+
+def render_plan(session: Session, actor: Actor, plan_id: int, *, page: int = 0, mode: str = "plan") -> dict[str, Any]:
+    plan = plans.load_plan_tree(session, actor.team_id, plan_id)
+    can_edit = plans.can_edit(plan, actor.user_id)
+    if mode == "swot":
+        return swot_view(plan, can_edit=can_edit, page=page)
+    progress = plans.plan_progress(session, actor.team_id, plan_id)
+    return plan_view(plan, progress, can_edit=can_edit, page=page)
+
+
+def refresh_plan_view(client: WebClient, context: BoltContext, view_id: str, plan_id: int,
+                      *, page: int = 0, mode: str = "plan", view_hash: str | None = None) -> None:
+    """Redraw an open plan view after a change (after the ack)."""
+    with unit_of_work(context) as session:
+        view = render_plan(session, actor_of(context), plan_id, page=page, mode=mode)
+    try:
+        client.views_update(view_id=view_id, view=view, hash=view_hash)
+    except SlackApiError as error:
+        # hash_conflict: someone's newer redraw won; view closed: nothing to redraw.
+        log.info("plan view %s not redrawn: %s", view_id, error.response.get("error"))
+
+
+def input_block_ids(view: dict[str, Any]) -> list[str]:
+    return [b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input" and b.get("block_id")]
+
+
+def errors_for(view: dict[str, Any], error: PlanError) -> dict[str, str]:
+    """Field errors for `response_action: errors`, each on an input the view has."""
+    inputs = input_block_ids(view)
+    if isinstance(error, ValidationError) and error.field in inputs:
+        return {error.field: error.message[:150]}
+    # Not a field of this form (a conflict, a permission, a rule on another field):
+    # say it on the first input, so nothing typed is lost.
+    target = inputs[0] if inputs else "_"
+    return {target: error.message[:150] if isinstance(error, ValidationError) else str(error)[:150]}
+
+
+def save_form(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any], save: SaveFunction) -> None:
+    meta = metadata(view)
+    try:
+        with unit_of_work(context) as session:
+            plan_id = save(session, actor_of(context), form_values(view), meta)
+    except PlanError as error:
+        ack(response_action="errors", errors=errors_for(view, error))
+        return
+    parent = meta.get("parent")
+    if parent:
+        ack()  # closes this form, back to the plan view it came from
+        refresh_plan_view(client, context, parent, plan_id, page=meta.get("page", 0), mode=meta.get("mode", "plan"))
+        return
+    with unit_of_work(context) as session:
+        new_view = render_plan(session, actor_of(context), plan_id)
+    ack(response_action="update", view=new_view)
+
+
+def show_problem(client: WebClient, body: dict[str, Any], error: PlanError | str, *, title: str = "Not done") -> None:
+    """After an ack: explain in a modal (pushed over a modal, else opened)."""
+    text = error.message if isinstance(error, PlanError) else error
+    view = message_modal(title, text)
+    trigger_id = body.get("trigger_id")
+    if not trigger_id:
+        return
+    try:
+        if body.get("view") and body["view"].get("type") == "modal":
+            client.views_push(trigger_id=trigger_id, view=view)
+        else:
+            client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as api_error:
+        log.info("could not show a problem: %s", api_error.response.get("error"))
+
+
+def parent_of(body: dict[str, Any]) -> dict[str, Any]:
+    """Metadata a form pushed from a plan view keeps to redraw it afterwards."""
+    view = body.get("view") or {}
+    if view.get("type") != "modal":
+        return {}
+    meta = metadata(view)
+    return {"parent": view.get("id"), "page": meta.get("page", 0), "mode": meta.get("mode", "plan")}
+
+
+def open_or_push(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
+    """Open a modal, or push it onto the modal the click came from."""
+    if (body.get("view") or {}).get("type") == "modal":
+        client.views_push(trigger_id=body["trigger_id"], view=view)
+    else:
+        client.views_open(trigger_id=body["trigger_id"], view=view)
