@@ -441,6 +441,7 @@ def test_errors_name_the_first_bad_entry(session, change, message):
         ("plans:\n  - name: a\n    name: b\n", "yaml", "not valid YAML: duplicate key 'name' at line 3"),
         ('{"plans": [], "plans": []}', "json", "not valid JSON: duplicate key 'plans'"),
         ("plans: []\n", "xml", "unknown plan file format 'xml': use json or yaml"),
+        ("plans:\n  - start_date: 2025-13-45\n", "yaml", "not valid YAML: month must be in 1..12"),
     ],
 )
 def test_file_level_errors(session, text, fmt, message):
