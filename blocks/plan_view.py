@@ -212,11 +212,10 @@ def swot_summary_blocks(plan, *, can_edit: bool) -> list[dict[str, Any]]:
         lines = [f"• {esc(e.text, 500)}" + ("" if e.team_only else " _(shared)_") for e in by_kind[kind]]
         body = "\n".join(lines) if lines else "_none yet_"
         blocks.append(section(f"*{label}*\n{body}"))
-    buttons = [button("Add SWOT entry", Action.ADD_SWOT, str(plan.id))] if can_edit else []
+    # "Add SWOT entry" is in the header already: one button per text in a view, so
+    # people (and clients that click by text) are never unsure which one is meant.
     if plan.swot_entries and can_edit:
-        buttons.append(button("Edit SWOT", Action.SHOW_SWOT, str(plan.id)))
-    if buttons:
-        blocks.append(actions(*buttons))
+        blocks.append(actions(button("Edit SWOT", Action.SHOW_SWOT, str(plan.id))))
     return blocks
 
 
