@@ -27,6 +27,11 @@ class Action(StrEnum):
     ITEM_MENU = "item_menu"
     SWOT_MENU = "swot_menu"
     MARK_DONE = "item_done"
+    POST_DIGEST = "digest_post"
+    LOG_QBR = "qbr_log"
+    PUBLISH_CANVAS = "canvas_publish"
+    DIGEST_SETTINGS = "digest_settings"
+    REMOVE_SUBSCRIPTION = "subscription_remove"
 
 
 class Callback(StrEnum):
@@ -39,6 +44,10 @@ class Callback(StrEnum):
     SWOT_FORM = "swot_form"
     COPY_FORM = "copy_form"
     DELETE_FORM = "delete_form"
+    DIGEST_FORM = "digest_form"
+    QBR_FORM = "qbr_form"
+    CANVAS_FORM = "canvas_form"
+    SUBSCRIPTION_FORM = "subscription_form"
 
 
 class Verb(StrEnum):

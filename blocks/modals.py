@@ -15,19 +15,22 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     CheckboxesElement,
+    ConversationFilter,
+    ConversationSelectElement,
     DatePickerElement,
     InputBlock,
     NumberInputElement,
     OptionGroup,
     PlainTextInputElement,
     StaticSelectElement,
+    TimePickerElement,
     UserMultiSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
 
 from blocks.forms import encode_metadata
-from blocks.kit import esc, option, plain, section
+from blocks.kit import button, context, esc, option, plain, section
 
 # Field sizes mirror the storage limits; repeated here because blocks/ does not
 # import storage (the storage layer re-checks everything anyway).
@@ -360,3 +363,131 @@ def confirm_delete_modal(callback_id: str, *, what: str, name: str, metadata: st
 def message_modal(title: str, text: str) -> dict[str, Any]:
     """A modal that only says something (e.g. "You can read this plan but not change it")."""
     return modal("notice", title, [section(esc(text))], submit=None, close="Close")
+
+
+# ---------------------------------------------------------------------------
+# Sharing: digests, QBRs, canvases
+
+FREQUENCIES = [
+    ("Weekly", "weekly"),
+    ("Every two weeks", "biweekly"),
+    ("Monthly (first weekday of the month)", "monthly"),
+    ("None (only after each QBR)", "none"),
+]
+WEEKDAYS = [(name, str(n)) for n, name in enumerate(
+    ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))]
+AFTER_QBR = "after_qbr"
+SUBSCRIPTIONS_SHOWN = 20  # storage allows no more per plan
+
+
+def channel_input(block_id: str, label: str, *, hint: str | None = None) -> dict[str, Any]:
+    """A channel picker: public and private channels, no DMs with bots.
+
+    Modals opened from buttons have no "current conversation", so nothing is preselected.
+    """
+    element = ConversationSelectElement(
+        action_id="value",
+        filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
+    )
+    return InputBlock(block_id=block_id, label=plain(label, 2000), element=element,
+                      hint=plain(hint, 2000) if hint else None).to_dict()
+
+
+def time_input(block_id: str, label: str, *, initial: dt.time | None = None,
+               hint: str | None = None) -> dict[str, Any]:
+    element = TimePickerElement(action_id="value",
+                                initial_time=initial.strftime("%H:%M") if initial else None)
+    return InputBlock(block_id=block_id, label=plain(label, 2000), element=element,
+                      hint=plain(hint, 2000) if hint else None).to_dict()
+
+
+def channel_modal(callback_id: str, *, title: str, plan_name: str, intro: str, submit: str,
+                  metadata: str = "") -> dict[str, Any]:
+    """Pick the channel for a digest or a canvas (`intro`: our own mrkdwn, no user text)."""
+    blocks = [
+        section(f"*{esc(plan_name, 200)}*\n{intro}"),
+        channel_input("channel", "Channel",
+                      hint="In a channel shared with another organisation, team-only parts are left out."),
+    ]
+    return modal(callback_id, title, blocks, submit=submit, private_metadata=metadata)
+
+
+def qbr_modal(callback_id: str, *, plan_name: str, today: dt.date, metadata: str = "") -> dict[str, Any]:
+    """Log a QBR: date, attendees, notes, decisions, next QBR date."""
+    blocks = [
+        section(f"Log a quarterly business review of *{esc(plan_name, 200)}*. Saving posts a digest "
+                "with these notes to the plan's channels that get one after each QBR."),
+        date_input("held_on", "QBR date", initial=today),
+        text_input("attendees", "Attendees", max_length=TEXT_MAX, multiline=True, optional=True,
+                   placeholder="Dr. Smith (CMO), Jane Doe (Pharmacy), our team",
+                   hint="Everyone who took part, customer names included."),
+        text_input("notes", "Notes", max_length=TEXT_MAX, multiline=True, optional=True),
+        text_input("decisions", "Decisions", max_length=TEXT_MAX, multiline=True, optional=True),
+        date_input("next_qbr_date", "Next QBR date", optional=True),
+    ]
+    return modal(callback_id, "Log QBR", blocks, private_metadata=metadata)
+
+
+def _schedule_line(sub: Any, *, paused: str = "") -> str:
+    frequency = str(getattr(sub.frequency, "value", sub.frequency))
+    weekday = WEEKDAYS[sub.weekday][0]
+    at = f"{sub.time_of_day.strftime('%H:%M')} {esc(sub.timezone, 64)}"
+    when = {
+        "weekly": f"weekly on {weekday} at {at}",
+        "biweekly": f"every two weeks on {weekday} at {at}",
+        "monthly": f"monthly on the first {weekday} at {at}",
+        "none": "no schedule",
+    }[frequency]
+    parts = [f"<#{sub.channel_id}>" if sub.channel_id.isalnum() else esc(sub.channel_id), when]
+    if sub.after_qbr:
+        parts.append("after each QBR")
+    line = " · ".join(parts)
+    if sub.last_error:
+        line += (f"\n:warning: *Stopped:* {esc(sub.last_error, 255)}. Fix it, then save this channel "
+                 "again below to restart.")
+    elif paused:
+        line += f"\n_{paused}_"
+    elif getattr(sub, "next_run_at", None):
+        line += f"\n_Next: {sub.next_run_at.strftime('%-d %b %Y %H:%M')} UTC_"
+    return line
+
+
+def subscription_modal(
+    callback_id: str,
+    *,
+    plan_name: str,
+    subscriptions: Sequence[Any],
+    remove_action: str,
+    timezone: str,
+    paused: str = "",
+    metadata: str = "",
+) -> dict[str, Any]:
+    """Digest settings: the plan's channels (each with Remove and its last error), and
+    a form that adds a channel or changes its schedule (one subscription per channel).
+
+    `paused`: why scheduled digests are not sent now (e.g. the plan is a draft)."""
+    blocks: list[dict[str, Any]] = [section(f"*Digests of {esc(plan_name, 200)}*")]
+    for sub in list(subscriptions)[:SUBSCRIPTIONS_SHOWN]:
+        blocks.append(section(_schedule_line(sub, paused=paused),
+                              accessory=button("Remove", remove_action, str(sub.id))))
+    if not subscriptions:
+        blocks.append(context("No channel gets this plan's digest yet."))
+    blocks += [
+        {"type": "divider"},
+        section("*Add a channel or change its schedule*"),
+        channel_input("channel", "Channel",
+                      hint="Public channels work at once; invite @Account Plans to private ones."),
+        select_input("frequency", "How often", FREQUENCIES, initial="weekly"),
+        select_input("weekday", "Day", WEEKDAYS, initial="0"),
+        time_input("time_of_day", "Time", initial=dt.time(9, 0), hint=f"In {timezone}."),
+        checkboxes_input(AFTER_QBR, "After each QBR", [("Also post after each QBR", AFTER_QBR)],
+                         checked=[AFTER_QBR]),
+    ]
+    return modal(callback_id, "Digest settings", blocks, submit="Save", close="Done",
+                 private_metadata=metadata)
+
+
+def result_modal(title: str, text: str, *, callback_id: str = "notice") -> dict[str, Any]:
+    """A modal that reports what happened. `text` is mrkdwn built by our code (user text
+    in it escaped already), so it may link channels (<#C…>) and canvases."""
+    return modal(callback_id, title, [section(text)], submit=None, close="Close")

@@ -98,6 +98,15 @@ def plan_header_blocks(plan, progress, *, can_edit: bool) -> list[dict[str, Any]
         ]
     buttons.append(button("Copy plan", Action.COPY_PLAN, str(plan.id)))
     blocks.append(actions(*buttons, block_id="plan_actions"))
+    if can_edit:
+        # Sharing speaks for the plan to others: owner and team only (storage enforces).
+        blocks.append(actions(
+            button("Post digest", Action.POST_DIGEST, str(plan.id)),
+            button("Log QBR", Action.LOG_QBR, str(plan.id)),
+            button("Publish as canvas", Action.PUBLISH_CANVAS, str(plan.id)),
+            button("Digest settings", Action.DIGEST_SETTINGS, str(plan.id)),
+            block_id="plan_sharing",
+        ))
     return blocks
 
 
