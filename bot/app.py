@@ -32,6 +32,7 @@ BOT_SCOPES = (
     "users:read",
     "channels:read",
     "groups:read",
+    "canvases:write",
 )
 
 # Listeners run on this pool, and with process_before_response=False the HTTP thread

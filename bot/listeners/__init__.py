@@ -11,6 +11,7 @@ from slack_bolt import App
 from bot.listeners import (
     action_items,
     commands,
+    digests,
     home,
     objectives,
     plans,
@@ -19,7 +20,7 @@ from bot.listeners import (
     swot,
 )
 
-SURFACES = (commands, plans, strategies, objectives, action_items, swot, home, shortcuts)
+SURFACES = (commands, plans, strategies, objectives, action_items, swot, digests, home, shortcuts)
 
 
 def register(app: App) -> None:

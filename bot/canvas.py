@@ -1,0 +1,147 @@
+""""Publish as canvas": the written plan as a Slack canvas, shared to a channel.
+
+The document is the one `accountplan export --format md` prints
+(blocks/written_plan.py). There is one canvas per plan and audience (PlanCanvas):
+publishing again edits it in place (canvases.edit, replace), so links people already
+have keep working. For a channel shared with another organisation (bot/sharing.py,
+asked at publishing time) the EXTERNAL canvas is used: a separate document without
+SWOT or team-only items, so the team's canvas is never shared with a customer.
+
+The canvas is shared to the channel read-only (canvases.access.set) and a link to it is
+posted there. A canvas someone deleted is created again. People are shown by their
+Slack display names (users.info, at most NAMES_MAX lookups), ids otherwise.
+
+Limits: canvases need a paid Slack plan; Slack's error is shown as it comes. Access
+already given to a channel stays when that channel is shared with a customer later:
+publish again there to give it the customer-safe canvas, or remove the canvas from the
+channel in Slack.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.orm import Session, sessionmaker
+
+from blocks import digest as digest_blocks
+from blocks.written_plan import render_written_plan
+from bot.digests import error_code, post_messages, refusal
+from bot.sharing import check_channel
+from storage import digests, plans
+from storage.db import transaction
+from storage.models import Audience
+from storage.plans import Actor
+
+log = logging.getLogger(__name__)
+
+NAMES_MAX = 50
+GONE = {"canvas_not_found", "canvas_deleted", "file_not_found", "file_deleted", "not_found"}
+_SLACK_ERRORS = (SlackApiError, SlackClientError, OSError)
+
+
+@dataclass(frozen=True)
+class Published:
+    channel_id: str
+    audience: Audience
+    canvas_id: str = ""
+    url: str = ""
+    created: bool = False
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def display_names(client: WebClient, user_ids: set[str]) -> dict[str, str]:
+    """{user id: display name} for up to NAMES_MAX people; the rest keep their ids."""
+    names = {}
+    for user_id in sorted(user_ids)[:NAMES_MAX]:
+        try:
+            found = client.users_info(user=user_id)["user"]
+        except (*_SLACK_ERRORS, KeyError, TypeError):
+            continue
+        profile = found.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or found.get("real_name")
+        if name:
+            names[user_id] = name
+    return names
+
+
+def _people(plan) -> set[str]:
+    found = {plan.owner_id, *plan.member_ids}
+    for strategy in plan.strategies:
+        for objective in strategy.objectives:
+            found.update(i.assignee_id for i in objective.action_items if i.assignee_id)
+    return {u for u in found if u}
+
+
+def _document(markdown: str) -> dict[str, str]:
+    return {"type": "markdown", "markdown": markdown}
+
+
+def canvas_url(client: WebClient, canvas_id: str) -> str:
+    """https://<workspace>.slack.com/docs/<team>/<canvas>, from auth.test."""
+    identity = client.auth_test()
+    base = str(identity.get("url") or "https://slack.com/").rstrip("/")
+    return f"{base}/docs/{identity.get('team_id')}/{canvas_id}"
+
+
+def _write(client: WebClient, canvas_id: str | None, title: str, markdown: str) -> tuple[str, bool]:
+    """Edit the canvas in place, or create it (again): (canvas id, created)."""
+    if canvas_id:
+        try:
+            client.canvases_edit(canvas_id=canvas_id,
+                                 changes=[{"operation": "replace", "document_content": _document(markdown)}])
+            return canvas_id, False
+        except SlackApiError as error:
+            if error.response.get("error") not in GONE:
+                raise
+            log.info("canvas %s is gone; creating it again", canvas_id)
+    response = client.canvases_create(title=title, document_content=_document(markdown))
+    return response["canvas_id"], True
+
+
+def publish_canvas(
+    client: WebClient,
+    session_factory: sessionmaker[Session],
+    actor: Actor,
+    plan_id: int,
+    channel_id: str,
+) -> Published:
+    """Publish (or update) the plan's canvas for `channel_id`'s audience and share it there.
+
+    Raises PermissionDenied / NotFound (storage) before anything is sent.
+    """
+    with transaction(session_factory) as session:
+        digests.require_sharer(session, actor, plan_id)
+    check = check_channel(client, channel_id)
+    refused = refusal(check)
+    if refused:
+        return Published(channel_id, check.audience, error=refused)
+    team_only = check.audience == Audience.TEAM
+    with transaction(session_factory) as session:
+        plan = plans.load_plan_tree(session, actor.team_id, plan_id)
+        progress = plans.plan_progress(session, actor.team_id, plan_id) if team_only else None
+        existing = digests.canvas_id_for(session, plan_id, check.audience)
+    title = plan.name if not team_only else f"{plan.name} (team only)"
+    markdown = render_written_plan(plan, progress, names=display_names(client, _people(plan)),
+                                   include_team_only=team_only)
+    try:
+        canvas_id, created = _write(client, existing, title, markdown)
+    except (*_SLACK_ERRORS, KeyError) as error:
+        return Published(channel_id, check.audience, error=error_code(error))
+    with transaction(session_factory) as session:
+        digests.save_canvas(session, team_id=actor.team_id, plan_id=plan_id,
+                            audience=check.audience, canvas_id=canvas_id)
+    try:
+        client.canvases_access_set(canvas_id=canvas_id, access_level="read", channel_ids=[channel_id])
+        url = canvas_url(client, canvas_id)
+    except _SLACK_ERRORS as error:
+        return Published(channel_id, check.audience, canvas_id, created=created, error=error_code(error))
+    message = digest_blocks.canvas_link_message(plan.name, url, external=not team_only)
+    _, _, error = post_messages(client, channel_id, [message])
+    return Published(channel_id, check.audience, canvas_id, url, created, error)

@@ -1,0 +1,97 @@
+"""Who will read what we post in a channel: the one place that decides.
+
+Every path that publishes a plan outside a private modal (on-demand, scheduled and
+after-QBR digests, canvases) asks `check_channel` at the moment of posting, because a
+channel can be shared with a customer at any time. A channel shared with another
+organisation, or about to be (a pending invitation), is `Audience.EXTERNAL`: SWOT and
+team-only items stay out. When Slack cannot tell us (an error, a timeout, a private
+channel we cannot see), the answer is EXTERNAL too: the failure leaves things out, it
+never lets them through.
+
+`is_shared` is also true for channels shared between workspaces of one Enterprise Grid
+organisation; we cannot tell those from customer channels with the bot's scopes, so
+they count as external as well.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from storage.models import Audience
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait for conversations.info before deciding "external" (and posting the
+# customer-safe version). Short: a digest should not wait long on a slow API.
+CHECK_TIMEOUT = 5.0
+
+_SHARED_FLAGS = ("is_ext_shared", "is_shared", "is_pending_ext_shared")
+_PENDING_LISTS = ("pending_shared", "pending_connected_team_ids")
+
+
+@dataclass(frozen=True)
+class ChannelCheck:
+    channel_id: str
+    audience: Audience
+    # What we know of the bot's place in the channel, to explain a refusal early.
+    is_private: bool = False
+    is_member: bool = True
+    is_archived: bool = False
+    name: str = ""
+    error: str = ""  # the check itself failed (→ EXTERNAL)
+
+    @property
+    def external(self) -> bool:
+        return self.audience == Audience.EXTERNAL
+
+
+def audience_from_info(channel: dict[str, Any] | None) -> Audience:
+    """The audience of a channel as conversations.info describes it (None: unknown)."""
+    if not isinstance(channel, dict):
+        return Audience.EXTERNAL
+    if any(channel.get(flag) for flag in _SHARED_FLAGS):
+        return Audience.EXTERNAL
+    if any(channel.get(key) for key in _PENDING_LISTS):
+        return Audience.EXTERNAL
+    return Audience.TEAM
+
+
+def _quick(client: WebClient) -> WebClient:
+    """The same credentials and API, with a short timeout and no retries."""
+    return WebClient(token=client.token, base_url=client.base_url, timeout=CHECK_TIMEOUT,
+                     retry_handlers=[])
+
+
+def check_channel(client: WebClient, channel_id: str) -> ChannelCheck:
+    """Ask Slack now whether `channel_id` is shared outside the organisation."""
+    try:
+        response = _quick(client).conversations_info(channel=channel_id)
+        channel = response.get("channel")
+    except SlackApiError as error:
+        reason = str(error.response.get("error") or "error")
+        log.info("conversations.info %s failed (%s): treating it as external", channel_id, reason)
+        return ChannelCheck(channel_id, Audience.EXTERNAL, error=reason)
+    except (SlackClientError, OSError, ValueError) as error:  # timeouts, lost connections
+        log.info("conversations.info %s failed (%s): treating it as external", channel_id, error)
+        return ChannelCheck(channel_id, Audience.EXTERNAL, error=type(error).__name__)
+    if not isinstance(channel, dict):
+        return ChannelCheck(channel_id, Audience.EXTERNAL, error="no channel in the answer")
+    private = bool(channel.get("is_private") or channel.get("is_group") or channel.get("is_mpim"))
+    return ChannelCheck(
+        channel_id,
+        audience_from_info(channel),
+        is_private=private,
+        # DMs and group DMs carry no is_member; the bot is in those it can see.
+        is_member=bool(channel.get("is_member", True)),
+        is_archived=bool(channel.get("is_archived")),
+        name=str(channel.get("name") or ""),
+    )
+
+
+def audience_of(client: WebClient, channel_id: str) -> Audience:
+    return check_channel(client, channel_id).audience
