@@ -233,14 +233,16 @@ def run_due_digests(
     (rate limits, Slack down) is tried again after RETRY_AFTER.
     """
     posted_count = 0
+    lease_end = now + LEASE  # what claim_due wrote into locked_until
     for subscription_id in claim_due(session_factory, DigestSubscription, now=now, lease=LEASE):
         with transaction(session_factory) as session:
-            subscription = session.get(DigestSubscription, subscription_id)
+            # Still ours? (A pass slower than its lease may have lost it; see held().)
+            subscription = digests.held(session, subscription_id, lease_end)
             if subscription is None:
                 continue
             plan = plans.get_plan(session, subscription.team_id, subscription.plan_id)
             if plan.status != PlanStatus.ACTIVE:
-                digests.record_skipped(session, subscription_id, now=now)
+                digests.record_skipped(session, subscription_id, now=now, held_until=lease_end)
                 continue
             job = (subscription.team_id, subscription.plan_id, subscription.channel_id,
                    subscription.timezone)
@@ -254,11 +256,12 @@ def run_due_digests(
             posted = Posted(channel_id, Audience.EXTERNAL, error="internal_error")
         with transaction(session_factory) as session:
             if posted.ok:
-                digests.record_sent(session, subscription_id, now=now)
+                digests.record_sent(session, subscription_id, now=now, held_until=lease_end)
                 posted_count += 1
             else:
                 digests.record_failed(session, subscription_id, explain(posted.error),
-                                      permanent=posted.permanent, retry_at=now + RETRY_AFTER)
+                                      permanent=posted.permanent, retry_at=now + RETRY_AFTER,
+                                      held_until=lease_end)
     return posted_count
 
 

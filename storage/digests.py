@@ -258,10 +258,27 @@ def require_sharer(session: Session, actor: Actor, plan_id: int) -> AccountPlan:
     return _editable_plan(session, actor, plan_id)
 
 
-def record_sent(session: Session, subscription_id: int, *, now: dt.datetime) -> None:
+def held(session: Session, subscription_id: int, held_until: dt.datetime | None) -> DigestSubscription | None:
+    """The subscription if this scheduler pass still holds its lease (`held_until` as
+    claimed; None: no lease involved), read from the database, not the session's cache.
+
+    A pass slower than its lease may have lost the row to another pass, and saving the
+    subscription in Slack clears the lease: either way this pass must neither post nor
+    record anything for it.
+    """
+    subscription = session.get(DigestSubscription, subscription_id, populate_existing=True)
+    if subscription is None:  # removed meanwhile
+        return None
+    if held_until is not None and subscription.locked_until != held_until:
+        return None
+    return subscription
+
+
+def record_sent(session: Session, subscription_id: int, *, now: dt.datetime,
+                held_until: dt.datetime | None = None) -> None:
     """A scheduled digest went out: move the schedule on and give the lease back."""
-    subscription = session.get(DigestSubscription, subscription_id)
-    if subscription is None:  # removed while its digest was being posted
+    subscription = held(session, subscription_id, held_until)
+    if subscription is None:
         return
     subscription.last_sent_at = now
     subscription.last_error = ""
@@ -272,9 +289,10 @@ def record_sent(session: Session, subscription_id: int, *, now: dt.datetime) -> 
     subscription.locked_until = None
 
 
-def record_skipped(session: Session, subscription_id: int, *, now: dt.datetime) -> None:
+def record_skipped(session: Session, subscription_id: int, *, now: dt.datetime,
+                   held_until: dt.datetime | None = None) -> None:
     """Nothing to send this time (the plan is not active): just move the schedule on."""
-    subscription = session.get(DigestSubscription, subscription_id)
+    subscription = held(session, subscription_id, held_until)
     if subscription is None:
         return
     subscription.next_run_at = next_run(
@@ -285,12 +303,13 @@ def record_skipped(session: Session, subscription_id: int, *, now: dt.datetime) 
 
 
 def record_failed(
-    session: Session, subscription_id: int, error: str, *, permanent: bool, retry_at: dt.datetime | None = None
+    session: Session, subscription_id: int, error: str, *, permanent: bool,
+    retry_at: dt.datetime | None = None, held_until: dt.datetime | None = None,
 ) -> None:
     """A digest could not be posted. A permanent failure (the channel is gone, the app
     was removed from it) stops the subscription until someone saves it again; a
     passing one keeps the slot and is retried when the lease `retry_at` runs out."""
-    subscription = session.get(DigestSubscription, subscription_id)
+    subscription = held(session, subscription_id, held_until)
     if subscription is None:
         return
     subscription.last_error = error[:ERROR_MAX]

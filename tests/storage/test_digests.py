@@ -359,3 +359,29 @@ def test_claims_of_subscriptions_are_exclusive(session_factory):
     first = claim_due(session_factory, DigestSubscription, now=now, lease=dt.timedelta(minutes=10))
     second = claim_due(session_factory, DigestSubscription, now=now, lease=dt.timedelta(minutes=10))
     assert len(first) == 1 and second == []
+
+
+def test_a_pass_that_lost_its_lease_records_nothing(session_factory):
+    from storage.claims import claim_due
+
+    with session_factory() as session:
+        plan = make_plan(session, status=PlanStatus.ACTIVE)
+        sub_id = subscribe(session, plan).id
+        session.commit()
+    due = utc(2025, 3, 24, 8)
+    lease = dt.timedelta(minutes=10)
+    assert claim_due(session_factory, DigestSubscription, now=due, lease=lease) == [sub_id]
+    # The first pass is slower than its lease; a second pass takes the row over.
+    later = due + dt.timedelta(minutes=11)
+    assert claim_due(session_factory, DigestSubscription, now=later, lease=lease) == [sub_id]
+    with session_factory() as session, session.begin():
+        assert digests.held(session, sub_id, due + lease) is None
+        digests.record_sent(session, sub_id, now=due, held_until=due + lease)  # ignored
+        digests.record_failed(session, sub_id, "late", permanent=True, held_until=due + lease)  # ignored
+    with session_factory() as session, session.begin():
+        sub = digests.held(session, sub_id, later + lease)
+        assert sub is not None and sub.next_run_at == due and sub.last_error == ""
+        digests.record_sent(session, sub_id, now=later, held_until=later + lease)
+    with session_factory() as session:
+        sub = session.get(DigestSubscription, sub_id)
+        assert sub.next_run_at == utc(2025, 3, 31, 7) and sub.locked_until is None
