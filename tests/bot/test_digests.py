@@ -545,3 +545,17 @@ def test_the_message_shortcut_in_a_customer_channel_posts_nothing(slack, slack_a
     form = slack.wait_for("views.open").view
     assert form["type"] == "modal"  # only the person who used it sees it
     assert [c.method for c in slack_api.calls if c.method.startswith("chat.")] == []
+
+
+@pytest.mark.parametrize(("channel", "audience"), [
+    ({"is_channel": True, "is_shared": False, "is_ext_shared": False}, Audience.TEAM),
+    ({"is_im": True}, Audience.TEAM),
+    ({"is_private": True, "pending_shared": []}, Audience.TEAM),
+    ({"is_ext_shared": True}, Audience.EXTERNAL),
+    ({"is_shared": True}, Audience.EXTERNAL),
+    ({"is_pending_ext_shared": True}, Audience.EXTERNAL),
+    ({"pending_connected_team_ids": ["T9"]}, Audience.EXTERNAL),
+    (None, Audience.EXTERNAL),
+])
+def test_audience_from_channel_info(channel, audience):
+    assert sharing.audience_from_info(channel) == audience
