@@ -11,9 +11,11 @@ button, a schedule, a QBR), goes through `post_digest`:
 4. record the DigestPost ("since the last digest" starts there next time).
 
 No database transaction is open while Slack is called. The scheduled jobs
-(`run_due_digests`, `run_qbr_nudges`) take `(settings, session_factory,
-client_for_team, now)` and return how many messages they sent; several scheduler
-passes may run at once (storage.claims leases), and nothing is sent twice.
+(`run_due_digests`, `run_qbr_nudges`) are called as `job(context, now)` (a context with
+`.session_factory` and `.client_for_team`, like the scheduler's) or as
+`job(settings, session_factory, client_for_team, now)`, and return how many messages
+they sent; several scheduler passes may run at once (storage.claims leases), and
+nothing is sent twice.
 
 Scheduled digests go out only for active plans: a draft is not ready for readers, and a
 completed or archived plan has nothing new to say. Its subscriptions keep their
@@ -218,13 +220,25 @@ def after_qbr(
 # Scheduled jobs
 
 
-def run_due_digests(
-    settings,
-    session_factory: sessionmaker[Session],
-    client_for_team: ClientForTeam,
-    now: dt.datetime,
-) -> int:
+def _job_arguments(args: tuple) -> tuple[sessionmaker[Session], ClientForTeam, dt.datetime]:
+    """(session_factory, client_for_team, now) from either calling convention:
+
+        job(context, now)                                      the scheduler's jobs: a
+            context with .session_factory and .client_for_team (bot/jobs.py JobContext)
+        job(settings, session_factory, client_for_team, now)   plain arguments
+    """
+    if len(args) == 2:
+        context, now = args
+        return context.session_factory, context.client_for_team, now
+    _settings, session_factory, client_for_team, now = args
+    return session_factory, client_for_team, now
+
+
+def run_due_digests(*args) -> int:
     """Post every scheduled digest due at `now`; returns how many were posted.
+
+    Called as `run_due_digests(context, now)` or
+    `run_due_digests(settings, session_factory, client_for_team, now)`.
 
     Each due subscription is leased first (storage.claims), so concurrent passes share
     the work. After posting: a DigestPost, last_sent_at, the next slot, lease cleared.
@@ -232,6 +246,7 @@ def run_due_digests(
     with the reason in last_error, shown in the Digest settings modal; a passing one
     (rate limits, Slack down) is tried again after RETRY_AFTER.
     """
+    session_factory, client_for_team, now = _job_arguments(args)
     posted_count = 0
     lease_end = now + LEASE  # what claim_due wrote into locked_until
     for subscription_id in claim_due(session_factory, DigestSubscription, now=now, lease=LEASE):
@@ -265,14 +280,14 @@ def run_due_digests(
     return posted_count
 
 
-def run_qbr_nudges(
-    settings,
-    session_factory: sessionmaker[Session],
-    client_for_team: ClientForTeam,
-    now: dt.datetime,
-) -> int:
+def run_qbr_nudges(*args) -> int:
     """DM the owner of every active plan with no QBR for its reminder period (once a
-    period; see storage.digests.claim_qbr_nudges). Returns how many were sent."""
+    period; see storage.digests.claim_qbr_nudges). Returns how many were sent.
+
+    Called like run_due_digests. A reminder that cannot be sent (Slack error, workspace
+    no longer installed) is released for a later pass.
+    """
+    session_factory, client_for_team, now = _job_arguments(args)
     with transaction(session_factory) as session:
         nudges = digests.claim_qbr_nudges(session, now=now)
     sent = 0
@@ -282,7 +297,7 @@ def run_qbr_nudges(
         try:
             client_for_team(nudge.team_id).chat_postMessage(channel=nudge.owner_id, **message)
             sent += 1
-        except (SlackApiError, SlackClientError, OSError) as error:
+        except Exception as error:  # noqa: BLE001 - one failed reminder must not stop the others
             log.warning("QBR reminder for plan %s not sent: %s", nudge.plan_id, error_code(error))
             with transaction(session_factory) as session:
                 digests.release_qbr_nudge(session, nudge)

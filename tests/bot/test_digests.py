@@ -559,3 +559,27 @@ def test_the_message_shortcut_in_a_customer_channel_posts_nothing(slack, slack_a
 ])
 def test_audience_from_channel_info(channel, audience):
     assert sharing.audience_from_info(channel) == audience
+
+
+def test_jobs_also_take_the_schedulers_context(slack, slack_api, session_factory, settings):
+    from types import SimpleNamespace
+
+    seed(session_factory)
+    context = SimpleNamespace(settings=settings, session_factory=session_factory,
+                              client_for_team=lambda team: make_client(settings, settings.bot_token))
+    now = dt.datetime.now(dt.timezone.utc)
+    assert bot_digests.run_due_digests(context, now) == 0
+    assert bot_digests.run_qbr_nudges(context, now) == 1
+    slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == OWNER)
+
+
+def test_a_workspace_without_a_client_does_not_stop_the_job(session_factory, settings):
+    seed(session_factory)
+
+    def no_client(team):
+        raise LookupError("not installed")
+
+    now = dt.datetime.now(dt.timezone.utc)
+    assert bot_digests.run_qbr_nudges(settings, session_factory, no_client, now) == 0
+    with session_factory() as session:  # released: a later pass tries again
+        assert digests.claim_qbr_nudges(session, now=now)
