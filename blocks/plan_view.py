@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from blocks.forms import encode_metadata
-from blocks.ids import Action, Callback, Verb, menu_value
+from blocks.ids import Action, Callback, Verb
 from blocks.kit import (
     actions,
     button,
@@ -27,7 +27,7 @@ from blocks.kit import (
     divider,
     esc,
     header,
-    overflow,
+    record_menu,
     progress_bar,
     section,
     user,
@@ -122,45 +122,26 @@ def goals_blocks(plan) -> list[dict[str, Any]]:
     return blocks
 
 
-def _strategy_menu(strategy_id: int) -> Any:
-    return overflow(
-        Action.STRATEGY_MENU,
-        [
-            ("Add objective", menu_value(Verb.ADD, strategy_id)),
-            ("Edit", menu_value(Verb.EDIT, strategy_id)),
-            ("Move up", menu_value(Verb.UP, strategy_id)),
-            ("Move down", menu_value(Verb.DOWN, strategy_id)),
-            ("Delete", menu_value(Verb.DELETE, strategy_id)),
-        ],
-    )
+_STRATEGY_MENU = (("Add objective", Verb.ADD), ("Edit", Verb.EDIT), ("Move up", Verb.UP),
+                  ("Move down", Verb.DOWN), ("Delete", Verb.DELETE))
+_OBJECTIVE_MENU = (("Add action item", Verb.ADD), ("Edit", Verb.EDIT), ("Move up", Verb.UP),
+                   ("Move down", Verb.DOWN), ("Delete", Verb.DELETE))
+_OPEN_ITEM_MENU = (("Mark done", Verb.DONE), ("Edit", Verb.EDIT), ("Move up", Verb.UP),
+                   ("Move down", Verb.DOWN), ("Delete", Verb.DELETE))
+_DONE_ITEM_MENU = (("Reopen", Verb.REOPEN),) + _OPEN_ITEM_MENU[1:]
+_SWOT_MENU = (("Edit", Verb.EDIT), ("Move up", Verb.UP), ("Move down", Verb.DOWN), ("Delete", Verb.DELETE))
 
 
-def _objective_menu(objective_id: int) -> Any:
-    return overflow(
-        Action.OBJECTIVE_MENU,
-        [
-            ("Add action item", menu_value(Verb.ADD, objective_id)),
-            ("Edit", menu_value(Verb.EDIT, objective_id)),
-            ("Move up", menu_value(Verb.UP, objective_id)),
-            ("Move down", menu_value(Verb.DOWN, objective_id)),
-            ("Delete", menu_value(Verb.DELETE, objective_id)),
-        ],
-    )
+def _strategy_menu(strategy_id: int) -> dict[str, Any]:
+    return record_menu(Action.STRATEGY_MENU, _STRATEGY_MENU, strategy_id)
 
 
-def _item_menu(item) -> Any:
-    toggle = ("Reopen", menu_value(Verb.REOPEN, item.id)) if item.is_done else (
-        "Mark done", menu_value(Verb.DONE, item.id))
-    return overflow(
-        Action.ITEM_MENU,
-        [
-            toggle,
-            ("Edit", menu_value(Verb.EDIT, item.id)),
-            ("Move up", menu_value(Verb.UP, item.id)),
-            ("Move down", menu_value(Verb.DOWN, item.id)),
-            ("Delete", menu_value(Verb.DELETE, item.id)),
-        ],
-    )
+def _objective_menu(objective_id: int) -> dict[str, Any]:
+    return record_menu(Action.OBJECTIVE_MENU, _OBJECTIVE_MENU, objective_id)
+
+
+def _item_menu(item) -> dict[str, Any]:
+    return record_menu(Action.ITEM_MENU, _DONE_ITEM_MENU if item.is_done else _OPEN_ITEM_MENU, item.id)
 
 
 def item_line(item, *, today: dt.date | None = None) -> str:
@@ -311,15 +292,7 @@ def swot_view(plan, *, can_edit: bool, page: int = 0) -> dict[str, Any]:
 
     def entry_block(entry) -> dict[str, Any]:
         tag = " · :lock: team only" if entry.team_only else " · shared with customers"
-        menu = overflow(
-            Action.SWOT_MENU,
-            [
-                ("Edit", menu_value(Verb.EDIT, entry.id)),
-                ("Move up", menu_value(Verb.UP, entry.id)),
-                ("Move down", menu_value(Verb.DOWN, entry.id)),
-                ("Delete", menu_value(Verb.DELETE, entry.id)),
-            ],
-        ) if can_edit else None
+        menu = record_menu(Action.SWOT_MENU, _SWOT_MENU, entry.id) if can_edit else None
         return section(f"{esc(entry.text, 2800)}{tag}", accessory=menu)
 
     body: list[tuple[int, Any]] = []
