@@ -10,14 +10,20 @@ On PostgreSQL `FOR UPDATE SKIP LOCKED` keeps concurrent passes off each other's
 candidates; every database also gets a guarded UPDATE (`… WHERE locked_until is
 still free`), so a row is only ever claimed by the pass whose UPDATE matched it,
 which is what makes this safe on SQLite, where there is no row locking.
+
+A lease can run out while its pass is still at work (a very slow Slack), and another
+pass may then take the row. `begin_attempt` is the fence: right before sending, it
+checks that the row still carries this pass's lease (and notes that a send begins), so
+at most one of them sends; the results are recorded under the same condition.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
@@ -35,13 +41,18 @@ def claim_due(
     lease: dt.timedelta,
     limit: int = 100,
     due_column: str = "next_run_at",
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> list[int]:
-    """Ids of the rows this pass now holds (lease committed), oldest due first."""
+    """Ids of the rows this pass now holds (lease committed), oldest due first.
+
+    `where` narrows the candidates (e.g. one action item's rows, right after a request).
+    The lease ends at `lease_end(now, lease)`.
+    """
     due = getattr(model, due_column)
     with session_factory() as session, session.begin():
         candidates = list(session.scalars(
             select(model.id)
-            .where(due.is_not(None), due <= now, _free(model, now))
+            .where(due.is_not(None), due <= now, _free(model, now), *where)
             .order_by(due, model.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -51,7 +62,7 @@ def claim_due(
             result = session.execute(
                 update(model)
                 .where(model.id == row_id, _free(model, now))
-                .values(locked_until=now + lease)
+                .values(locked_until=lease_end(now, lease))
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:
@@ -63,3 +74,24 @@ def release(session: Session, model, row_id: int) -> None:
     """Give a lease back early (e.g. nothing could be sent and it should retry soon)."""
     session.execute(update(model).where(model.id == row_id).values(locked_until=None)
                     .execution_options(synchronize_session=False))
+
+
+def lease_end(now: dt.datetime, lease: dt.timedelta) -> dt.datetime:
+    """The `locked_until` a claim made at `now` wrote: what the pass holds the row by."""
+    return now + lease
+
+
+def begin_attempt(session: Session, model, row_id: int, *, held_until: dt.datetime,
+                  now: dt.datetime) -> bool:
+    """True when the row is still this pass's (lease unchanged): note a send begins.
+
+    False: the lease ran out and another pass took the row, or the row changed (a
+    change clears the lease); this pass must not send it.
+    """
+    result = session.execute(
+        update(model)
+        .where(model.id == row_id, model.locked_until == held_until)
+        .values(attempted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -18,6 +18,7 @@ from sqlalchemy import Select, case, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from storage import reminders
 from storage.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from storage.models import (
     NAME_MAX,
@@ -556,6 +557,7 @@ def update_plan(
     if late is not None and late > end:
         raise ValidationError("end_date", f"an action item is due {late.isoformat()}, after this date")
 
+    previous_status = plan.status
     if plan.account.name != account_name:
         plan.account = _account(session, actor.team_id, account_name)
     plan.name = name
@@ -570,6 +572,8 @@ def update_plan(
     _set_members(session, plan, data.team)
     _flush(session)
     _log(session, actor, plan.id, "plan", plan.id, "updated", f"edited plan “{name}”")
+    if plan.status != previous_status:
+        reminders.plan_changed(session, plan.id)
     return plan
 
 
@@ -577,9 +581,12 @@ def set_plan_status(
     session: Session, actor: Actor, plan_id: int, status: PlanStatus | str
 ) -> AccountPlan:
     plan = _editable_plan(session, actor, plan_id)
+    previous_status = plan.status
     plan.status = clean_status(status)
     _flush(session)
     _log(session, actor, plan.id, "plan", plan.id, "status", f"set status to {plan.status.value}")
+    if plan.status != previous_status:
+        reminders.plan_changed(session, plan.id)
     return plan
 
 
@@ -737,6 +744,7 @@ def add_action_item(
     session.add(item)
     _flush(session)
     _log(session, actor, plan.id, "action_item", item.id, "created", f"added action item “{item.title}”")
+    reminders.item_assigned(session, actor, item)
     return item
 
 
@@ -751,10 +759,13 @@ def update_action_item(
     item = _get(session, ActionItem, actor.team_id, item_id, "action item")
     plan = _editable_plan(session, actor, item.plan_id)
     _check_version(item, expected_version)
+    previous_assignee, previous_due = item.assignee_id, item.due_date
     for name, value in _item_fields(plan, data).items():
         setattr(item, name, value)
     _flush(session)
     _log(session, actor, plan.id, "action_item", item.id, "updated", f"edited action item “{item.title}”")
+    reminders.item_updated(session, actor, item, previous_assignee=previous_assignee,
+                           previous_due=previous_due)
     return item
 
 
@@ -775,6 +786,10 @@ def set_action_item_done(
     _flush(session)
     verb = "completed" if done else "reopened"
     _log(session, actor, plan.id, "action_item", item.id, verb, f"{verb} “{item.title}”")
+    if done:
+        reminders.item_done(session, actor, item)
+    else:
+        reminders.item_reopened(session, actor, item)
     return item
 
 
@@ -782,6 +797,7 @@ def delete_action_item(session: Session, actor: Actor, item_id: int) -> None:
     item = _get(session, ActionItem, actor.team_id, item_id, "action item")
     _editable_plan(session, actor, item.plan_id)
     _log(session, actor, item.plan_id, "action_item", item.id, "deleted", f"deleted action item “{item.title}”")
+    reminders.item_deleting(session, actor, item)
     siblings = _siblings(session, item)
     session.delete(item)
     _renumber([i for i in siblings if i.id != item.id])

@@ -1,0 +1,205 @@
+"""When reminders fall due: pure date and time rules, no database and no Slack.
+
+Every reminder goes out at 09:00 in the recipient's own time zone. Times are UTC
+everywhere else; a zone is used only here, to turn "09:00 on that day" into an instant
+(`zoneinfo`, so summer time is right in every zone).
+
+An action item's reminders (`Cadence` is its calendar, `Sent` what went out already):
+
+- Due soon: `lead_days` before the due date (0: on the day itself). When that day is
+  a Saturday or Sunday it moves back to the Friday before: a heads-up for a Monday
+  deadline is more use on Friday than on Sunday.
+- Overdue: on the first working day (Monday to Friday) after the due date, then on
+  each working day after that, at most `MAX_OVERDUE` times in all. ("The day after"
+  a Friday deadline is taken to be Monday: nobody is reminded on a weekend.)
+- A snooze asks for quiet until a moment, then for one reminder at that moment; the
+  cadence goes on after it. A snoozed reminder of an overdue item counts among the five.
+- At most one reminder a day per item.
+
+A reminder whose time has passed while a change was made (the item was assigned at
+15:00 with a 09:00 reminder that day) is not sent late: `next_at` only looks forward
+from `not_before`. One that fell due while the scheduler was down is still sent when
+it comes back, as long as it still makes sense (`due_now`: a due-soon reminder until
+the due date is over, an overdue one on a working day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LOCAL_TIME = dt.time(9, 0)
+MAX_OVERDUE = 5
+MONDAY = 0
+UTC = dt.timezone.utc
+
+
+class Kind(enum.StrEnum):
+    SOON = "soon"  # due in a few days, tomorrow or today
+    OVERDUE = "overdue"
+    SNOOZED = "snoozed"  # the one reminder a snooze asked for
+
+
+# ---------------------------------------------------------------------------
+# Days and zones
+
+
+def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
+    """The zone called `name` (as Slack's users.info spells it), else `default`."""
+    for candidate in (name, default, "UTC"):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def at_nine(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    """09:00 on `day` in `tz`, as a UTC instant (09:00 exists on every day of every zone)."""
+    return dt.datetime.combine(day, LOCAL_TIME, tzinfo=tz).astimezone(UTC)
+
+
+def local_day(moment: dt.datetime, tz: ZoneInfo) -> dt.date:
+    return moment.astimezone(tz).date()
+
+
+def is_working_day(day: dt.date) -> bool:
+    return day.weekday() < 5
+
+
+def next_working_day(day: dt.date) -> dt.date:
+    """The first working day strictly after `day`."""
+    day += dt.timedelta(days=1)
+    while not is_working_day(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def working_day_from(day: dt.date) -> dt.date:
+    """`day` itself when it is a working day, else the Monday after."""
+    return day if is_working_day(day) else next_working_day(day)
+
+
+def snooze_until(now: dt.datetime, days: int, tz: ZoneInfo) -> dt.datetime:
+    """The end of a snooze of `days` days asked for at `now`: 09:00 local that many days
+    later, on a working day."""
+    return at_nine(working_day_from(local_day(now, tz) + dt.timedelta(days=days)), tz)
+
+
+# ---------------------------------------------------------------------------
+# An action item's reminders
+
+
+@dataclass(frozen=True)
+class Cadence:
+    due: dt.date | None
+    lead_days: int
+    tz: ZoneInfo
+
+    @property
+    def soon_day(self) -> dt.date | None:
+        if self.due is None:
+            return None
+        day = self.due - dt.timedelta(days=max(0, self.lead_days))
+        while not is_working_day(day):  # back to the Friday before
+            day -= dt.timedelta(days=1)
+        return day
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What went out for the current due date (ItemReminder's columns)."""
+
+    soon: bool = False
+    overdue: int = 0
+    snoozed_until: dt.datetime | None = None
+    last_at: dt.datetime | None = None
+
+    @property
+    def soon_pending(self) -> bool:
+        return not self.soon and self.overdue == 0
+
+
+def due_now(cadence: Cadence, sent: Sent, now: dt.datetime) -> Kind | None:
+    """The reminder to send at `now`, if any."""
+    if sent.snoozed_until is not None:
+        return Kind.SNOOZED if sent.snoozed_until <= now else None
+    if cadence.due is None:
+        return None
+    today = local_day(now, cadence.tz)
+    if sent.last_at is not None and local_day(sent.last_at, cadence.tz) >= today:
+        return None  # one a day
+    soon_day = cadence.soon_day
+    if sent.soon_pending and soon_day is not None and at_nine(soon_day, cadence.tz) <= now \
+            and today <= cadence.due:
+        return Kind.SOON
+    if today > cadence.due and sent.overdue < MAX_OVERDUE and is_working_day(today) \
+            and at_nine(today, cadence.tz) <= now:
+        return Kind.OVERDUE
+    return None
+
+
+def next_at(cadence: Cadence, sent: Sent, *, not_before: dt.datetime) -> dt.datetime | None:
+    """When the next reminder falls due, looking forward from `not_before` (None: never).
+
+    Days up to the one of the last reminder are skipped (one a day).
+    """
+    if sent.snoozed_until is not None:
+        return max(sent.snoozed_until, not_before)  # asked for: never skipped
+    if cadence.due is None:
+        return None
+    tz = cadence.tz
+    done_through = local_day(sent.last_at, tz) if sent.last_at is not None else None
+
+    def open_day(day: dt.date) -> bool:
+        return at_nine(day, tz) >= not_before and (done_through is None or day > done_through)
+
+    candidates = []
+    soon_day = cadence.soon_day
+    if sent.soon_pending and soon_day is not None and open_day(soon_day):
+        candidates.append(at_nine(soon_day, tz))
+    if sent.overdue < MAX_OVERDUE:
+        day = next_working_day(cadence.due)
+        # Jump close to not_before first: an item reopened long after its due date
+        # should not walk the calendar a day at a time.
+        start = local_day(not_before, tz) - dt.timedelta(days=1)
+        if start > day:
+            day = working_day_from(start)
+        while not open_day(day):
+            day = next_working_day(day)
+        candidates.append(at_nine(day, tz))
+    return min(candidates, default=None)
+
+
+def after_sending(sent: Sent, kind: Kind, cadence: Cadence, now: dt.datetime) -> Sent:
+    """What went out once the reminder `kind` was sent at `now`."""
+    overdue = cadence.due is not None and local_day(now, cadence.tz) > cadence.due
+    if kind == Kind.OVERDUE or (kind == Kind.SNOOZED and overdue):
+        return replace(sent, overdue=sent.overdue + 1, snoozed_until=None, last_at=now)
+    return replace(sent, soon=True, snoozed_until=None, last_at=now)
+
+
+# ---------------------------------------------------------------------------
+# Weekly summaries
+
+
+def next_monday_at_nine(tz: ZoneInfo, *, not_before: dt.datetime,
+                        skip_day: dt.date | None = None) -> dt.datetime:
+    """The first Monday 09:00 (local) at or after `not_before`, other than `skip_day`."""
+    day = local_day(not_before, tz)
+    day += dt.timedelta(days=(MONDAY - day.weekday()) % 7)
+    while at_nine(day, tz) < not_before or day == skip_day:
+        day += dt.timedelta(days=7)
+    return at_nine(day, tz)
+
+
+def summary_due(tz: ZoneInfo, now: dt.datetime, last_sent_at: dt.datetime | None) -> bool:
+    """A summary goes out on Monday from 09:00 local, once; a pass that comes later in
+    the week (the scheduler was down) leaves it for the next Monday."""
+    today = local_day(now, tz)
+    if today.weekday() != MONDAY or now < at_nine(today, tz):
+        return False
+    return last_sent_at is None or local_day(last_sent_at, tz) != today
