@@ -24,12 +24,22 @@ def home_view(
     today: dt.date,
     more_items: int = 0,
     more_plans: int = 0,
+    summary_muted: bool | None = None,
 ) -> dict[str, Any]:
+    """`summary_muted` (None: not shown) adds the weekly summary's on/off button."""
+    toggle = None
+    if summary_muted is not None:
+        toggle = (button("Unmute weekly summary", Action.UNMUTE_SUMMARY) if summary_muted
+                  else button("Mute weekly summary", Action.MUTE_SUMMARY))
     blocks: list[dict[str, Any]] = [
         header("Account plans"),
-        actions(button("New plan", Action.NEW_PLAN, style="primary"), block_id="home_actions"),
-        header("My open action items"),
+        actions(button("New plan", Action.NEW_PLAN, style="primary"), toggle, block_id="home_actions"),
     ]
+    if summary_muted is not None:
+        blocks.append(context(
+            "Weekly summary of your open action items: muted." if summary_muted
+            else "Weekly summary of your open action items: Mondays at 09:00 your time."))
+    blocks.append(header("My open action items"))
     if not items:
         blocks.append(context("Nothing open. :tada:"))
     for item, plan_name in items[:ITEMS_MAX]:

@@ -32,6 +32,14 @@ class Action(StrEnum):
     PUBLISH_CANVAS = "canvas_publish"
     DIGEST_SETTINGS = "digest_settings"
     REMOVE_SUBSCRIPTION = "subscription_remove"
+    # Reminder DMs and the weekly summary (value: the action item id)
+    REMINDER_DONE = "reminder_done"
+    SNOOZE_DAY = "reminder_snooze_day"
+    SNOOZE_WEEK = "reminder_snooze_week"
+    # App Home: the weekly summary on or off; the plan form: first reminder lead time
+    MUTE_SUMMARY = "summary_mute"
+    UNMUTE_SUMMARY = "summary_unmute"
+    REMINDER_LEAD = "reminder_lead"
 
 
 class Callback(StrEnum):

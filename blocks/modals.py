@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from blocks.forms import encode_metadata
+from blocks.ids import Action
 from blocks.kit import button, context, esc, option, plain, section
 
 # Field sizes mirror the storage limits; repeated here because blocks/ does not
@@ -253,8 +254,26 @@ def plan_modal(
     ]
     if p is not None:  # a new plan belongs to whoever creates it
         blocks.insert(5, user_input("owner", "Owner", initial=p.owner_id))
+        blocks.append(reminder_lead_section(p.reminder_lead_days))
     return modal(callback_id, "Edit plan" if p else "New account plan", blocks,
                  private_metadata=metadata)
+
+
+# Mirrors storage.reminders.LEAD_DAY_CHOICES (blocks/ does not import storage).
+REMINDER_LEADS = [("On the due date", "0"), ("1 day before", "1"), ("2 days before", "2"),
+                  ("3 days before", "3"), ("5 days before", "5"), ("1 week before", "7"),
+                  ("2 weeks before", "14")]
+
+
+def reminder_lead_section(days: int | None) -> dict[str, Any]:
+    """When assignees are first reminded. Not a form input: choosing saves at once (the
+    owner only), so it never makes the rest of the form conflict."""
+    options = [option(text, value) for text, value in REMINDER_LEADS]
+    chosen = next((o for o in options if o.value == str(days)), None)
+    select = StaticSelectElement(action_id=Action.REMINDER_LEAD, options=options, initial_option=chosen)
+    return section("*Reminders* to assignees, at 09:00 their time\n"
+                   "_First reminder before the due date; the plan's owner can change it._",
+                   block_id="reminder_lead_days", accessory=select)
 
 
 def strategy_modal(callback_id: str, *, strategy: Any | None = None, metadata: str = "") -> dict[str, Any]:

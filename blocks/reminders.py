@@ -1,0 +1,171 @@
+"""DMs about action items: assignment, reminders, notices, and the weekly summary.
+
+Each takes plain facts about an item (storage.reminders.ItemFacts or anything with the
+same attributes: item_id, title, due_date, done, plan_id, plan_name, objective,
+strategy) and returns a message payload (`text` for notifications, `blocks`). User
+text goes through `esc`; every mrkdwn text is verbatim (blocks.kit).
+
+A DM about one item keeps its buttons in one actions block (ITEM_ACTIONS); the summary
+has one section per item (block id SUMMARY_ITEM + item id) with its own "Mark done".
+The listener tells the two apart by the block id of the button pressed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from blocks.ids import Action
+from blocks.kit import actions, button, context, day, esc, section, user
+from blocks.messages import MESSAGE_BLOCKS_MAX, message
+
+ITEM_ACTIONS = "item_actions"
+SUMMARY_ITEM = "summary_item_"
+TITLE_MAX = 300  # of an item title inside a sentence
+NAME_MAX = 150
+
+SOON, OVERDUE, SNOOZED = "soon", "overdue", "snoozed"  # storage.reminder_calendar.Kind values
+
+
+def due_phrase(due: dt.date | None, today: dt.date) -> str:
+    """"due tomorrow", "overdue by 2 days (due Fri 28 Feb 2025)": our words, no user text."""
+    if due is None:
+        return "no due date"
+    days = (due - today).days
+    if days == 0:
+        return "due *today*"
+    if days == 1:
+        return "due *tomorrow*"
+    if days > 1:
+        return f"due in {days} days ({_weekday(due)})"
+    late = -days
+    return f"*overdue* by {late} day{'s' if late > 1 else ''} (due {_weekday(due)})"
+
+
+def _weekday(value: dt.date) -> str:
+    return f"{value.strftime('%a')} {day(value)}"
+
+
+def _where(facts) -> str:
+    return (f"*{esc(facts.plan_name, NAME_MAX)}* › {esc(facts.strategy, NAME_MAX)} "
+            f"› {esc(facts.objective, NAME_MAX)}")
+
+
+def _item_buttons(facts, *, snoozable: bool = True) -> dict[str, Any]:
+    item = str(facts.item_id)
+    return actions(
+        button("Mark done", Action.REMINDER_DONE, item, style="primary"),
+        button("Snooze 1 day", Action.SNOOZE_DAY, item) if snoozable else None,
+        button("Snooze 1 week", Action.SNOOZE_WEEK, item) if snoozable else None,
+        button("Open plan", Action.OPEN_PLAN, str(facts.plan_id)),
+        block_id=ITEM_ACTIONS,
+    )
+
+
+def _item_blocks(facts, headline: str, *, today: dt.date, assigned_by: str | None,
+                 note: str | None = None) -> list[dict[str, Any]]:
+    lines = [headline, f"*{esc(facts.title, TITLE_MAX)}*", f":calendar: {due_phrase(facts.due_date, today)}"]
+    blocks = [section("\n".join(lines)), context(_where(facts))]
+    if assigned_by:
+        blocks.append(context(f"Assigned by {user(assigned_by)}"))
+    if note:
+        blocks.append(context(note))
+    blocks.append(_item_buttons(facts))
+    return blocks
+
+
+def assignment_message(facts, *, assigned_by: str, today: dt.date) -> dict[str, Any]:
+    title = esc(facts.title, TITLE_MAX)
+    blocks = _item_blocks(facts, f":inbox_tray: {user(assigned_by)} assigned you an action item",
+                          today=today, assigned_by=None)
+    return message(f"{user(assigned_by)} assigned you: {title}", blocks)
+
+
+def reminder_message(facts, kind: str, *, today: dt.date, assigned_by: str | None) -> dict[str, Any]:
+    title = esc(facts.title, TITLE_MAX)
+    if kind == OVERDUE or (facts.due_date is not None and facts.due_date < today):
+        headline, text = ":warning: Reminder: this action item is overdue", f"Overdue: {title}"
+    elif kind == SNOOZED:
+        headline, text = ":alarm_clock: The reminder you snoozed", f"Reminder: {title}"
+    else:
+        headline, text = ":alarm_clock: Reminder: this action item is due soon", f"Due soon: {title}"
+    return message(text, _item_blocks(facts, headline, today=today, assigned_by=assigned_by))
+
+
+def snoozed_message(facts, *, today: dt.date, until: dt.datetime, assigned_by: str | None) -> dict[str, Any]:
+    """The DM after "Snooze": as before, saying until when (`until` in the person's zone)."""
+    note = f":zzz: Snoozed until {until.strftime('%a')} {day(until.date())}, {until.strftime('%H:%M')} your time"
+    blocks = _item_blocks(facts, ":alarm_clock: Reminder", today=today, assigned_by=assigned_by, note=note)
+    return message(f"Snoozed: {esc(facts.title, TITLE_MAX)}", blocks)
+
+
+def closed_message(*, title: str, plan_id: int | None, plan_name: str | None, state: str,
+                   actor: str | None, to: str | None = None) -> dict[str, Any]:
+    """An earlier DM about an item, redrawn without its buttons: done, deleted or
+    reassigned."""
+    name = esc(title, TITLE_MAX)
+    plan = f" in *{esc(plan_name, NAME_MAX)}*" if plan_name else ""
+    by = f" by {user(actor)}" if actor else ""
+    if state == "done":
+        text = f":white_check_mark: ~{name}~{plan}: done{by}."
+    elif state == "deleted":
+        text = f":wastebasket: *{name}*{plan} was deleted{by}."
+    else:
+        now_with = f"now with {user(to)}" if to else "no longer assigned to anyone"
+        text = f":arrow_right: *{name}*{plan} is {now_with} (reassigned{by})."
+    blocks = [section(text)]
+    if plan_id is not None and state != "deleted":
+        blocks.append(actions(button("Open plan", Action.OPEN_PLAN, str(plan_id))))
+    return message(text, blocks)
+
+
+def unassigned_notice(*, title: str, plan_id: int | None, plan_name: str | None, actor: str,
+                      to: str | None) -> dict[str, Any]:
+    name = esc(title, TITLE_MAX)
+    plan = f" in *{esc(plan_name, NAME_MAX)}*" if plan_name else ""
+    where = f"to {user(to)}" if to else "to nobody"
+    text = f":arrow_right: {user(actor)} reassigned *{name}*{plan} {where}: it is no longer yours."
+    blocks = [section(text)]
+    if plan_id is not None:
+        blocks.append(actions(button("Open plan", Action.OPEN_PLAN, str(plan_id))))
+    return message(text, blocks)
+
+
+def done_notice(facts, *, actor: str) -> dict[str, Any]:
+    """To whoever assigned the item."""
+    text = f":white_check_mark: {user(actor)} marked *{esc(facts.title, TITLE_MAX)}* done."
+    blocks = [section(text), context(_where(facts)),
+              actions(button("Open plan", Action.OPEN_PLAN, str(facts.plan_id)))]
+    return message(text, blocks)
+
+
+def _summary_line(facts, today: dt.date) -> str:
+    return (f"*{esc(facts.title, TITLE_MAX)}* · {due_phrase(facts.due_date, today)}\n"
+            f"_{esc(facts.plan_name, NAME_MAX)}_")
+
+
+def summary_message(items: Sequence[Any], *, today: dt.date, more: int = 0) -> dict[str, Any]:
+    """Monday's list of someone's open items, overdue first, each with "Mark done"."""
+    count = len(items) + more
+    shown = items[:MESSAGE_BLOCKS_MAX - 3]  # room for the heading, "more" and the footer
+    more = count - len(shown)
+    blocks = [section(f":spiral_calendar_pad: *Your open action items this week* ({count})")]
+    for facts in shown:
+        blocks.append(section(
+            _summary_line(facts, today), block_id=f"{SUMMARY_ITEM}{facts.item_id}",
+            accessory=button("Mark done", Action.REMINDER_DONE, str(facts.item_id), style="primary"),
+        ))
+    if more:
+        blocks.append(context(f"…and {more} more on your App Home."))
+    blocks.append(context("Mondays at 09:00 your time. Mute this summary on the app's Home tab."))
+    return message(f"You have {count} open action item{'s' if count != 1 else ''} this week", blocks)
+
+
+def summary_with_item_done(blocks: Sequence[dict[str, Any]], item_id: int, *, title: str,
+                           text: str) -> dict[str, Any]:
+    """The summary someone pressed "Mark done" in, with that item struck through."""
+    done_block = section(f":white_check_mark: ~{esc(title, TITLE_MAX)}~ done",
+                         block_id=f"{SUMMARY_ITEM}{item_id}")
+    redrawn = [done_block if b.get("block_id") == f"{SUMMARY_ITEM}{item_id}" else b for b in blocks]
+    return message(text, list(redrawn))
