@@ -144,8 +144,12 @@ def item_facts(session: Session, item_ids: Iterable[int]) -> dict[int, ItemFacts
 # Changes, from storage.plans operations
 
 
-def _row(session: Session, item_id: int) -> ItemReminder | None:
-    return session.scalars(select(ItemReminder).where(ItemReminder.action_item_id == item_id)).one_or_none()
+def _row(session: Session, item_id: int, *, lock: bool = False) -> ItemReminder | None:
+    """The item's reminder row. `lock`: the row's DM and the item's state are read
+    together with the scheduler recording a DM (a row lock on PostgreSQL; SQLite writes
+    one transaction at a time), so "done" and "the DM went out" never miss each other."""
+    query = select(ItemReminder).where(ItemReminder.action_item_id == item_id)
+    return session.scalars(query.with_for_update() if lock else query).one_or_none()
 
 
 def _reschedule(row: ItemReminder | WeeklySummary) -> None:
@@ -213,7 +217,7 @@ def item_assigned(session: Session, actor: Actor, item: ActionItem) -> None:
 def item_updated(session: Session, actor: Actor, item: ActionItem, *,
                  previous_assignee: str | None, previous_due: dt.date | None) -> None:
     """An edited action item: a new assignee starts over, a new due date counts anew."""
-    row = _row(session, item.id)
+    row = _row(session, item.id, lock=True)
     if item.assignee_id != previous_assignee:
         if previous_assignee:
             if previous_assignee != actor.user_id:
@@ -235,7 +239,7 @@ def item_updated(session: Session, actor: Actor, item: ActionItem, *,
 
 
 def item_done(session: Session, actor: Actor, item: ActionItem) -> None:
-    row = _row(session, item.id)
+    row = _row(session, item.id, lock=True)
     assigner = (row.assigned_by if row is not None else None) or item.created_by
     if assigner and assigner != actor.user_id:
         _notify(session, item, NotificationKind.DONE, assigner, actor)
@@ -259,7 +263,7 @@ def item_reopened(session: Session, actor: Actor, item: ActionItem) -> None:
 
 def item_deleting(session: Session, actor: Actor, item: ActionItem) -> None:
     """Before the item goes (its ItemReminder goes with it, ON DELETE CASCADE)."""
-    row = _row(session, item.id)
+    row = _row(session, item.id, lock=True)
     if row is not None and row.dm_ts and not item.is_done:
         _update_dm(session, item, row, actor, "deleted")
 
@@ -585,8 +589,10 @@ def record_reminder_sent(session: Session, row_id: int, *, held_until: dt.dateti
                          now: dt.datetime, default_tz: str, channel: str, ts: str) -> bool:
     """False: the row changed (or the lease ran out) while the DM went out; the new
     state stands."""
-    row = _held_row(session, ItemReminder, row_id, held_until)
-    if row is None:
+    row = session.scalars(select(ItemReminder).where(ItemReminder.id == row_id).with_for_update()).one_or_none()
+    if row is None or row.locked_until != held_until:
+        if row is not None:  # done or reassigned while the DM went out: redraw it
+            _redraw_if_overtaken(session, row.action_item_id, row.assignee_id, channel, ts)
         return False
     item = item_facts(session, [row.action_item_id]).get(row.action_item_id)
     tz = _zones(session, [(row.team_id, row.assignee_id)], default_tz)[(row.team_id, row.assignee_id)]
@@ -752,9 +758,32 @@ def record_notification_sent(session: Session, row_id: int, *, held_until: dt.da
     _delivered(row, now)
     row.next_run_at = None
     if row.kind == NotificationKind.ASSIGNED and channel and ts:
-        reminder = _row(session, row.action_item_id)
+        reminder = _row(session, row.action_item_id, lock=True)
         if reminder is not None and reminder.assignee_id == row.user_id:
             # The DM that "Mark done" redraws, wherever it is pressed.
             reminder.dm_channel_id, reminder.dm_ts = channel, ts
+        _redraw_if_overtaken(session, row.action_item_id, row.user_id, channel, ts)
         people.record_dm_channel(session, row.team_id, row.user_id, channel)
     return True
+
+
+def _redraw_if_overtaken(session: Session, item_id: int | None, user_id: str, channel: str | None,
+                         ts: str | None) -> None:
+    """A DM about the item just went out to `user_id`, but the item was done, reassigned
+    or deleted meanwhile (the change saw no DM to redraw yet): redraw this one."""
+    if not (item_id and channel and ts):
+        return
+    item = session.get(ActionItem, item_id, populate_existing=True)
+    if item is None:
+        return  # deleted: its own redraw went to the DM it knew of; this one keeps buttons that say so when pressed
+    if item.is_done:
+        state, actor, extra = "done", item.done_by or user_id, {}
+    elif item.assignee_id != user_id:
+        state, actor, extra = "reassigned", user_id, {"to": item.assignee_id}
+    else:
+        return
+    session.add(Notification(
+        team_id=item.team_id, kind=NotificationKind.DM_UPDATE, user_id=user_id, action_item_id=item.id,
+        actor_id=actor, details=dict(channel=channel, ts=ts, state=state, **_about(session, item), **extra),
+        next_run_at=ASAP, sends=0, failures=0, last_error="",
+    ))

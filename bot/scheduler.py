@@ -1,0 +1,127 @@
+"""The scheduler: reminders and digests are rows in the database, not timers.
+
+A pass runs every job in JOBS once with one `now`. Each job claims the rows due at
+`now` (storage.claims: a lease committed before anything is sent), sends, and records
+the result, so any number of passes can run at once, in threads or in processes on
+several machines, and each message goes out once. A pass that dies leaves its leases
+to run out; the next pass takes those rows again.
+
+- `tick(now)`: one pass, then return the exit code (`accountplan tick [--now]`: cron,
+  tests; `--now` replays any moment).
+- `run_forever(settings, session_factory)`: a pass every PASS_INTERVAL seconds, for
+  `accountplan serve` (bot/server.py starts it on a daemon thread).
+
+To add a job, append `job(context: bot.jobs.JobContext, now) -> int` to JOBS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import digests, reminder_jobs
+from bot.app import engine_of
+from bot.config import ConfigError, Settings
+from bot.jobs import Job, JobContext
+from bot.ratelimit import RateLimiter
+from bot.workspaces import Workspaces
+from storage.db import make_engine, make_session_factory
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+PASS_INTERVAL = 30.0  # seconds between passes of `serve`: reminders go out at 09:00:30 at worst
+
+JOBS: list[Job] = [
+    reminder_jobs.sync_new_plans,
+    reminder_jobs.refresh_time_zones,  # before the reminders, so they use the right zone
+    reminder_jobs.deliver_notifications,
+    reminder_jobs.send_item_reminders,
+    reminder_jobs.send_weekly_summaries,
+    digests.run_due_digests,
+    digests.run_qbr_nudges,
+]
+
+
+@dataclass
+class PassReport:
+    now: dt.datetime
+    sent: dict[str, int] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)  # jobs that raised
+
+    @property
+    def total(self) -> int:
+        return sum(self.sent.values())
+
+    def __str__(self) -> str:
+        parts = ", ".join(f"{name} {count}" for name, count in self.sent.items() if count)
+        line = f"pass at {self.now.isoformat()}: {self.total} messages sent" + (f" ({parts})" if parts else "")
+        if self.failed:
+            line += f"; failed: {', '.join(self.failed)}"
+        return line
+
+
+def make_context(settings: Settings, session_factory: sessionmaker[Session],
+                 limiter: RateLimiter | None = None) -> JobContext:
+    workspaces = Workspaces(settings, engine_of(session_factory), limiter or RateLimiter())
+    return JobContext(settings, session_factory, workspaces.client_for, workspaces.limiter)
+
+
+def run_pass(context: JobContext, now: dt.datetime, jobs: list[Job] | None = None) -> PassReport:
+    """Every job once; one that fails is logged and does not stop the others."""
+    report = PassReport(now)
+    for job in JOBS if jobs is None else jobs:
+        name = getattr(job, "__name__", repr(job))
+        try:
+            report.sent[name] = int(job(context, now) or 0)
+        except Exception:  # noqa: BLE001 - the next job and the next pass go on
+            log.exception("scheduler job %s failed", name)
+            report.failed.append(name)
+    return report
+
+
+def settings_for_jobs(environ: Mapping[str, str] = os.environ) -> Settings:
+    """Settings as `serve` reads them, except that the scheduler answers no requests and
+    so needs no SLACK_SIGNING_SECRET (a cron job should not have to hold it)."""
+    env = dict(environ)
+    if not (env.get("SLACK_SIGNING_SECRET") or "").strip():
+        env["SLACK_SIGNING_SECRET"] = "not-used-outside-requests"
+    return Settings.from_env(env)
+
+
+def tick(now: dt.datetime) -> int:
+    """One pass at `now`; the exit code of `accountplan tick` (0: every job ran)."""
+    try:
+        settings = settings_for_jobs()
+    except ConfigError as error:
+        print(f"accountplan: {error}", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        report = run_pass(make_context(settings, make_session_factory(engine)), now)
+    finally:
+        engine.dispose()
+    print(report)
+    return 1 if report.failed else 0
+
+
+def run_forever(settings: Settings, session_factory: sessionmaker[Session], *,
+                interval: float = PASS_INTERVAL, stop: threading.Event | None = None) -> None:
+    """A pass every `interval` seconds until `stop` is set (never, for `serve`)."""
+    stop = stop or threading.Event()
+    limiter = RateLimiter()  # a workspace paused by a 429 stays paused into the next pass
+    while not stop.is_set():
+        try:
+            report = run_pass(make_context(settings, session_factory, limiter), utcnow())
+            if report.total or report.failed:
+                log.info("%s", report)
+        except Exception:  # noqa: BLE001 - e.g. the database is away: try again next time
+            log.exception("scheduler pass failed")
+        stop.wait(interval)

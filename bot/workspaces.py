@@ -1,0 +1,94 @@
+"""A Web API client per workspace for work done outside any request (the scheduler).
+
+Single workspace (SLACK_BOT_TOKEN): that token. OAuth mode: the installation that
+slack_sdk's SQLAlchemy installation store keeps for the workspace, whose bot token is
+refreshed first when it expires within TOKEN_ROTATION_MINUTES (token rotation). Bolt
+does this in its authorize step for requests; a scheduler pass has no request, so it
+does it here, through the same store, and saves the new token for everyone.
+
+Each client retries like the app's (bot.app.make_client: lost connections, 5xx, 429)
+but its 429 handler also pauses the whole workspace in the rate limiter
+(bot/ratelimit.py). Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.token_rotation import TokenRotator
+from sqlalchemy import Engine
+
+from bot.app import TOKEN_ROTATION_MINUTES, make_client
+from bot.config import Settings
+from bot.jobs import NotInstalled
+from bot.ratelimit import PauseOnRateLimit, RateLimiter
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT = 30  # seconds for one Web API call (slack_sdk's default)
+# `accountplan import` without --team writes plans of a local workspace that Slack
+# does not know (bot/cli.py LOCAL_TEAM): nothing of it is sent anywhere.
+LOCAL_TEAM = "T0LOCAL"
+
+
+class Workspaces:
+    """`client_for(team_id)`; one client per workspace for the life of this object (a
+    scheduler pass), so a rotated token is looked at once a pass."""
+
+    def __init__(self, settings: Settings, engine: Engine, limiter: RateLimiter, *,
+                 timeout: int = SEND_TIMEOUT) -> None:
+        self.settings = settings
+        self.limiter = limiter
+        self.timeout = timeout
+        self._clients: dict[str, WebClient] = {}
+        self._store: SQLAlchemyInstallationStore | None = None
+        self._rotator: TokenRotator | None = None
+        if settings.oauth:
+            assert settings.client_id and settings.client_secret
+            self._store = SQLAlchemyInstallationStore(client_id=settings.client_id, engine=engine)
+            self._store.create_tables()  # `tick` may run before `serve` ever did
+            self._rotator = TokenRotator(client_id=settings.client_id,
+                                         client_secret=settings.client_secret,
+                                         client=make_client(settings))
+
+    def client_for(self, team_id: str) -> WebClient:
+        client = self._clients.get(team_id)
+        if client is None:
+            client = self._clients[team_id] = self._client(team_id, self._token(team_id))
+        return client
+
+    def _client(self, team_id: str, token: str) -> WebClient:
+        client = make_client(self.settings, token)
+        client.timeout = self.timeout
+        client.retry_handlers = [
+            PauseOnRateLimit(self.limiter, team_id) if isinstance(h, RateLimitErrorRetryHandler) else h
+            for h in client.retry_handlers
+        ]
+        return client
+
+    def _token(self, team_id: str) -> str:
+        if team_id == LOCAL_TEAM:
+            raise NotInstalled(team_id)
+        if not self.settings.oauth:
+            assert self.settings.bot_token
+            return self.settings.bot_token
+        assert self._store is not None and self._rotator is not None
+        # Org-wide installs keep the enterprise id where a team id would be (bot/middleware.py).
+        enterprise = team_id.startswith("E")
+        installation = self._store.find_installation(
+            enterprise_id=team_id if enterprise else None,
+            team_id=None if enterprise else team_id,
+            is_enterprise_install=enterprise,
+        )
+        if installation is None or not installation.bot_token:
+            raise NotInstalled(team_id)
+        refreshed = self._rotator.perform_token_rotation(
+            installation=installation, minutes_before_expiration=TOKEN_ROTATION_MINUTES)
+        if refreshed is not None:
+            self._store.save(refreshed)
+            log.info("refreshed the bot token of workspace %s", team_id)
+            installation = refreshed
+        return installation.bot_token
