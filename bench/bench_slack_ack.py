@@ -123,12 +123,25 @@ def run_level(port: int, api: FakeSlackAPI, text: str, concurrency: int, request
     result = {"p50": statistics.median(latencies), "p99": _p99(latencies),
               "rps": len(results) / wall, "failed": len(results) - ok, "done_p99": None}
     if text != "help":
-        time.sleep(1.0)  # let answers still on their way after the ack arrive
+        settle(api)  # answers still on their way after the acks
         arrived = answered_at(api)
         done = sorted(arrived[key] - start for start, _, _, key in results if key in arrived)
         result["done_p99"] = _p99(done) if done else None
         result["unanswered"] = len(results) - len(done)
     return result
+
+
+def settle(api: FakeSlackAPI, quiet: float = 1.5, limit: float = 120.0) -> None:
+    """Wait until the app stops calling the Web API: work still queued after the acks of
+    one level must not be measured as the next level's."""
+    deadline = time.monotonic() + limit
+    seen = -1
+    while time.monotonic() < deadline:
+        count = len(api.calls)
+        if count == seen:
+            return
+        seen = count
+        time.sleep(quiet)
 
 
 def _p99(values: list[float]) -> float:
@@ -176,6 +189,7 @@ def main() -> None:
                 process = start(server_cmd, {**env, "PORT": str(port)}, port)
                 try:
                     run_level(port, api, "help", 4, 20)  # warm up
+                    settle(api)
                     for command, text in commands.items():
                         for level in levels:
                             result = run_level(port, api, text, level, args.requests)
