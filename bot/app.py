@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -20,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import listeners, middleware
+from bot.after_ack import AfterAck
 from bot.config import Settings
 
 # Bot scopes requested by the OAuth install; keep in step with app_manifest.yml
@@ -48,6 +50,9 @@ LISTENER_THREADS = 32
 TOKEN_ROTATION_MINUTES = 120
 
 log = logging.getLogger(__name__)
+
+# Each app's after-ack pool (bot/after_ack.py), so that shutdown(app) can finish it.
+_AFTER_ACK: weakref.WeakKeyDictionary[App, AfterAck] = weakref.WeakKeyDictionary()
 
 
 def make_client(settings: Settings, token: str | None = None) -> WebClient:
@@ -128,6 +133,16 @@ def create_app(
         app.enable_token_revocation_listeners()
     else:
         app = App(client=make_client(settings, settings.bot_token), **common)
-    middleware.install(app, session_factory)
+    after_ack = AfterAck()
+    _AFTER_ACK[app] = after_ack
+    middleware.install(app, session_factory, settings, after_ack)
     listeners.register(app)
     return app
+
+
+def shutdown(app: App) -> None:
+    """Let running listeners and their after-ack work finish, then stop both pools."""
+    app.listener_runner.listener_executor.shutdown(wait=True, cancel_futures=False)
+    after_ack = _AFTER_ACK.pop(app, None)
+    if after_ack is not None:
+        after_ack.shutdown()

@@ -21,17 +21,23 @@ It also swaps in a `StickyAck` (below) so an error after ack() cannot undo the a
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import Settings
+from bot.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
+from bot.after_ack import RECEIVED_AT_KEY, AfterAck
 from storage.db import transaction
 from storage.plans import Actor
 
 DATABASE_KEY = "database"
 ACTOR_KEY = "actor"
+SETTINGS_KEY = "settings"
 
 
 class Database:
@@ -98,13 +104,24 @@ class StickyAck(Ack):
         super().__setattr__(name, value)
 
 
-def install(app: App, session_factory: sessionmaker[Session]) -> None:
-    """Register the global middleware that fills `context["database"]` and `["actor"]`."""
+def settings_of(context: BoltContext) -> Settings:
+    """The app's settings (e.g. the fallback time zone), as create_app got them."""
+    return context[SETTINGS_KEY]
+
+
+def install(app: App, session_factory: sessionmaker[Session], settings: Settings | None = None,
+            after_ack: AfterAck | None = None) -> None:
+    """Register the global middleware that fills `context["database"]`, `["actor"]`,
+    `["settings"]`, `["after_ack"]` (bot/after_ack.py) and `["received_at"]`."""
     database = Database(session_factory)
+    after_ack = after_ack or AfterAck()
 
     def attach(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
+        context[RECEIVED_AT_KEY] = time.monotonic()
+        context[AFTER_ACK_KEY] = after_ack
         context[DATABASE_KEY] = database
         context[ACTOR_KEY] = actor_from(context)
+        context[SETTINGS_KEY] = settings
         if context.ack.response is None:  # not acknowledged yet (always, at this point)
             context["ack"] = StickyAck()
         return next()

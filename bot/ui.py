@@ -14,14 +14,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from blocks import messages
 from blocks.forms import form_values, metadata
 from blocks.modals import message_modal
 from blocks.plan_view import plan_view, swot_view
+from bot.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
+from bot.after_ack import too_late_for_modal
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.errors import PlanError, ValidationError
@@ -79,12 +82,18 @@ def save_form(ack: Ack, client: WebClient, context: BoltContext, view: dict[str,
         return
     parent = meta.get("parent")
     if parent:
-        ack()  # closes this form, back to the plan view it came from
-        refresh_plan_view(client, context, parent, plan_id, page=meta.get("page", 0), mode=meta.get("mode", "plan"))
+        ack()  # closes this form, back to the plan view it came from, redrawn after
+        later(context, refresh_plan_view, client=client, context=context, view_id=parent, plan_id=plan_id,
+              page=meta.get("page", 0), mode=meta.get("mode", "plan"))
         return
     with unit_of_work(context) as session:
         new_view = render_plan(session, actor_of(context), plan_id)
     ack(response_action="update", view=new_view)
+
+
+def later(context: BoltContext, work, /, **kwargs) -> None:
+    """Run `work(**kwargs)` after the ack, off Bolt's listener pool (bot/after_ack.py)."""
+    context[AFTER_ACK_KEY].submit(work, **kwargs)
 
 
 def show_problem(client: WebClient, body: dict[str, Any], error: PlanError | str, *, title: str = "Not done") -> None:
@@ -112,9 +121,28 @@ def parent_of(body: dict[str, Any]) -> dict[str, Any]:
     return {"parent": view.get("id"), "page": meta.get("page", 0), "mode": meta.get("mode", "plan")}
 
 
-def open_or_push(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
-    """Open a modal, or push it onto the modal the click came from."""
-    if (body.get("view") or {}).get("type") == "modal":
-        client.views_push(trigger_id=body["trigger_id"], view=view)
+TOO_LATE = ("Sorry, Slack gives us 3 seconds to open that and we were busy: "
+            "please try again.")
+
+
+def open_modal(client: WebClient, context: BoltContext, trigger_id: str, view: dict[str, Any],
+               *, push: bool = False, respond: Respond | None = None) -> bool:
+    """Open (or push) a modal while the request's trigger_id still works; when it no
+    longer can, say so where we can (the response URL) instead of failing."""
+    if too_late_for_modal(context):
+        log.warning("trigger expired before the modal was ready (%s)", view.get("callback_id"))
+        if respond is not None and respond.response_url:
+            respond(messages.notice(TOO_LATE))
+        return False
+    if push:
+        client.views_push(trigger_id=trigger_id, view=view)
     else:
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        client.views_open(trigger_id=trigger_id, view=view)
+    return True
+
+
+def open_or_push(client: WebClient, context: BoltContext, body: dict[str, Any], view: dict[str, Any],
+                 respond: Respond | None = None) -> bool:
+    """Open a modal, or push it onto the modal the click came from."""
+    push = (body.get("view") or {}).get("type") == "modal"
+    return open_modal(client, context, body["trigger_id"], view, push=push, respond=respond)

@@ -14,7 +14,8 @@ from blocks.ids import Action, Callback
 from bot import ui
 from bot.listeners import home
 from bot.listeners.commands import SUBCOMMANDS
-from bot.listeners.menus import Level, handle_menu
+from bot.after_ack import acked
+from bot.listeners.menus import Level, menu_listener
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.errors import PermissionDenied, PlanError, ValidationError
@@ -46,13 +47,12 @@ def objective_choices(plan) -> list[tuple[str, list[tuple[str, str]]]]:
     ]
 
 
-def on_add(ack, body, client, context, action) -> None:
+def on_add(*, body, client, context, payload, respond) -> None:
     """From the plan's buttons: choose the objective in the form."""
-    ack()
     actor = actor_of(context)
     try:
         with unit_of_work(context) as session:
-            plan = plans.load_plan_tree(session, actor.team_id, int(action["value"]))
+            plan = plans.load_plan_tree(session, actor.team_id, int(payload["value"]))
             if not plans.can_edit(plan, actor.user_id):
                 raise PermissionDenied("Only the plan's owner and team can add action items.")
             groups = objective_choices(plan)
@@ -64,7 +64,7 @@ def on_add(ack, body, client, context, action) -> None:
     except PlanError as error:
         ui.show_problem(client, body, error)
         return
-    ui.open_or_push(client, body, view)
+    ui.open_or_push(client, context, body, view, respond)
 
 
 def item_input(values: dict[str, Any]) -> ActionItemInput:
@@ -113,9 +113,8 @@ def mine(*, respond, client, command, context, args) -> None:
 
 def register(app: App) -> None:
     SUBCOMMANDS["mine"] = mine
-    app.action(Action.ADD_ACTION_ITEM)(on_add)
+    app.action(Action.ADD_ACTION_ITEM)(acked(on_add))
     app.action(Action.MARK_DONE)(on_mark_done)
-    app.action(Action.ITEM_MENU)(
-        lambda ack, body, client, context, action: handle_menu(LEVEL, ack, body, client, context, action))
+    app.action(Action.ITEM_MENU)(menu_listener(LEVEL))
     app.view(Callback.ACTION_ITEM_FORM)(
         lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))

@@ -26,6 +26,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
 from bot.ids import Command
 
 Subcommand = Callable[..., None]
@@ -85,7 +86,9 @@ def on_command(
         ack(help_response(command.get("command") or Command.ACCOUNTPLAN))
         return
     ack()
-    handler(respond=respond, client=client, command=command, context=context, args=args)
+    # The rest runs off Bolt's listener pool (bot/after_ack.py), so acks never wait for it.
+    context[AFTER_ACK_KEY].submit(handler, respond=respond, client=client, command=command,
+                                  context=context, args=args)
 
 
 def register(app: App) -> None:

@@ -24,6 +24,7 @@ from blocks.kit import esc
 from bot import ui
 from bot.canvas import publish_canvas
 from bot.digests import Posted, after_qbr, explain, post_digest, today_in, user_timezone
+from bot.after_ack import acked, too_late_for_modal
 from bot.listeners.commands import SUBCOMMANDS
 from bot.listeners.plans import resolve_plan
 from bot.middleware import actor_of, unit_of_work
@@ -108,21 +109,19 @@ def digest_command(*, respond, client: WebClient, command, context, args) -> Non
 # "Post digest" and "Publish as canvas": pick a channel, then post
 
 
-def on_post_digest(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
-    ack()
-    plan = _sharer_or_problem(client, body, context, _plan_id(action))
+def on_post_digest(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
+    plan = _sharer_or_problem(client, body, context, _plan_id(payload))
     if plan is None:
         return
     view = modals.channel_modal(
         Callback.DIGEST_FORM, title="Post digest", plan_name=plan.name, submit="Post",
         intro="Post this plan's progress digest to a channel now.",
         metadata=encode_metadata(plan=plan.id))
-    ui.open_or_push(client, body, view)
+    ui.open_or_push(client, context, body, view)
 
 
-def on_publish_canvas(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
-    ack()
-    plan = _sharer_or_problem(client, body, context, _plan_id(action))
+def on_publish_canvas(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
+    plan = _sharer_or_problem(client, body, context, _plan_id(payload))
     if plan is None:
         return
     view = modals.channel_modal(
@@ -130,7 +129,7 @@ def on_publish_canvas(ack: Ack, body, client: WebClient, context: BoltContext, a
         intro="Publish the whole written plan as a canvas and share it with a channel. "
               "Publishing again updates the same canvas.",
         metadata=encode_metadata(plan=plan.id))
-    ui.open_or_push(client, body, view)
+    ui.open_or_push(client, context, body, view)
 
 
 def _checked_channel_form(ack: Ack, context: BoltContext, view: dict[str, Any], working: str):
@@ -206,15 +205,14 @@ def qbr_command(*, respond, client: WebClient, command, context, args) -> None:
             respond(messages.notice(f"Only the owner and team of *{esc(plan.name)}* can log its QBRs."))
             return
         view = _qbr_form(plan)
-    client.views_open(trigger_id=command["trigger_id"], view=view)
+    ui.open_modal(client, context, command["trigger_id"], view, respond=respond)
 
 
-def on_log_qbr(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
-    ack()
-    plan = _sharer_or_problem(client, body, context, _plan_id(action))
+def on_log_qbr(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
+    plan = _sharer_or_problem(client, body, context, _plan_id(payload))
     if plan is None:
         return
-    ui.open_or_push(client, body, _qbr_form(plan))
+    ui.open_or_push(client, context, body, _qbr_form(plan))
 
 
 def on_qbr_submitted(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any]) -> None:
@@ -256,16 +254,17 @@ def _settings_view(session, actor, plan_id: int, timezone: str) -> dict[str, Any
         metadata=encode_metadata(plan=plan_id, tz=timezone))
 
 
-def on_digest_settings(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
-    ack()
+def on_digest_settings(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
     actor = actor_of(context)
-    plan = _sharer_or_problem(client, body, context, _plan_id(action))
+    plan = _sharer_or_problem(client, body, context, _plan_id(payload))
     if plan is None:
         return
     # Open at once with UTC, then fill in the person's own time zone: users.info may be
     # slow, and the trigger id only lives for 3 seconds.
     with unit_of_work(context) as session:
         view = _settings_view(session, actor, plan.id, "UTC")
+    if too_late_for_modal(context):
+        return
     opened = client.views_push(trigger_id=body["trigger_id"], view=view) if (
         (body.get("view") or {}).get("type") == "modal") else client.views_open(
         trigger_id=body["trigger_id"], view=view)
@@ -300,13 +299,12 @@ def on_subscription_submitted(ack: Ack, context: BoltContext, view: dict[str, An
     ack(response_action="update", view=new_view)
 
 
-def on_remove_subscription(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
-    ack()
+def on_remove_subscription(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
     actor = actor_of(context)
     meta = metadata(body["view"])
     try:
         with unit_of_work(context) as session:
-            plan_id = digests.delete_subscription(session, actor, int(action["value"]))
+            plan_id = digests.delete_subscription(session, actor, int(payload["value"]))
             new_view = _settings_view(session, actor, plan_id, meta.get("tz") or "UTC")
     except PlanError as error:
         ui.show_problem(client, body, error)
@@ -316,11 +314,11 @@ def on_remove_subscription(ack: Ack, body, client: WebClient, context: BoltConte
 
 def register(app: App) -> None:
     SUBCOMMANDS.update({"digest": digest_command, "qbr": qbr_command})
-    app.action(Action.POST_DIGEST)(on_post_digest)
-    app.action(Action.PUBLISH_CANVAS)(on_publish_canvas)
-    app.action(Action.LOG_QBR)(on_log_qbr)
-    app.action(Action.DIGEST_SETTINGS)(on_digest_settings)
-    app.action(Action.REMOVE_SUBSCRIPTION)(on_remove_subscription)
+    app.action(Action.POST_DIGEST)(acked(on_post_digest))
+    app.action(Action.PUBLISH_CANVAS)(acked(on_publish_canvas))
+    app.action(Action.LOG_QBR)(acked(on_log_qbr))
+    app.action(Action.DIGEST_SETTINGS)(acked(on_digest_settings))
+    app.action(Action.REMOVE_SUBSCRIPTION)(acked(on_remove_subscription))
     app.view(Callback.DIGEST_FORM)(on_digest_submitted)
     app.view(Callback.CANVAS_FORM)(on_canvas_submitted)
     app.view(Callback.QBR_FORM)(on_qbr_submitted)

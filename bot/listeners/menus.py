@@ -8,13 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from blocks.forms import metadata
 from blocks.ids import Verb, parse_menu_value
 from bot import ui
+from bot.after_ack import acked
+from bot.listeners import reminders as reminder_listeners
 from bot.listeners.plans import _record, confirm_delete
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
@@ -32,9 +34,14 @@ class Level:
     label: Callable[[Any], str] = lambda record: record.title
 
 
-def handle_menu(level: Level, ack: Ack, body: dict[str, Any], client: WebClient,
+def menu_listener(level: Level):
+    """The Bolt listener for a level's menu: acks at once, then `handle_menu`."""
+    return acked(lambda *, body, client, context, payload, respond:
+                 handle_menu(level, body, client, context, payload))
+
+
+def handle_menu(level: Level, body: dict[str, Any], client: WebClient,
                 context: BoltContext, action: dict[str, Any]) -> None:
-    ack()
     verb, record_id = parse_menu_value(action["selected_option"]["value"])
     actor = actor_of(context)
     parent = ui.parent_of(body)
@@ -60,9 +67,9 @@ def handle_menu(level: Level, ack: Ack, body: dict[str, Any], client: WebClient,
                     build = level.edit_form if verb == Verb.EDIT else level.add_child_form
                     view = build(session, record, parent)
             if verb == Verb.DELETE:
-                confirm_delete(client, body, level.entity, record_id, name)
+                confirm_delete(client, context, body, level.entity, record_id, name)
             else:
-                client.views_push(trigger_id=body["trigger_id"], view=view)
+                ui.open_modal(client, context, body["trigger_id"], view, push=True)
             return
     except PlanError as error:
         ui.show_problem(client, body, error)
@@ -70,3 +77,5 @@ def handle_menu(level: Level, ack: Ack, body: dict[str, Any], client: WebClient,
     meta = metadata(body["view"])
     ui.refresh_plan_view(client, context, body["view"]["id"], plan_id, page=meta.get("page", 0),
                          mode=meta.get("mode", "plan"))
+    if verb in (Verb.DONE, Verb.REOPEN):  # tell the assigner, redraw the DM (bot/listeners/reminders.py)
+        reminder_listeners.after_item_change(client, context, record_id)

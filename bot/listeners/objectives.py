@@ -12,7 +12,8 @@ from blocks.forms import encode_metadata
 from blocks.ids import Action, Callback
 from bot import ui
 from bot.listeners import action_items
-from bot.listeners.menus import Level, handle_menu
+from bot.after_ack import acked
+from bot.listeners.menus import Level, menu_listener
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.errors import PermissionDenied, PlanError, ValidationError
@@ -33,13 +34,12 @@ def edit_form(session: Session, objective, parent: dict[str, Any]) -> dict[str, 
 LEVEL = Level("objective", edit_form=edit_form, add_child_form=action_items.add_form_under)
 
 
-def on_add(ack, body, client, context, action) -> None:
+def on_add(*, body, client, context, payload, respond) -> None:
     """From the plan's buttons: choose the strategy in the form."""
-    ack()
     actor = actor_of(context)
     try:
         with unit_of_work(context) as session:
-            plan = plans.load_plan_tree(session, actor.team_id, int(action["value"]))
+            plan = plans.load_plan_tree(session, actor.team_id, int(payload["value"]))
             if not plans.can_edit(plan, actor.user_id):
                 raise PermissionDenied("Only the plan's owner and team can add objectives.")
             if not plan.strategies:
@@ -51,7 +51,7 @@ def on_add(ack, body, client, context, action) -> None:
     except PlanError as error:
         ui.show_problem(client, body, error)
         return
-    ui.open_or_push(client, body, view)
+    ui.open_or_push(client, context, body, view)
 
 
 def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
@@ -72,8 +72,7 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
 
 
 def register(app: App) -> None:
-    app.action(Action.ADD_OBJECTIVE)(on_add)
-    app.action(Action.OBJECTIVE_MENU)(
-        lambda ack, body, client, context, action: handle_menu(LEVEL, ack, body, client, context, action))
+    app.action(Action.ADD_OBJECTIVE)(acked(on_add))
+    app.action(Action.OBJECTIVE_MENU)(menu_listener(LEVEL))
     app.view(Callback.OBJECTIVE_FORM)(
         lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))

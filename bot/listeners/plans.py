@@ -17,6 +17,7 @@ from blocks.forms import encode_metadata, metadata
 from blocks.ids import Action, Callback
 from blocks.kit import esc
 from bot import ui
+from bot.after_ack import acked
 from bot.listeners.commands import SUBCOMMANDS
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
@@ -53,7 +54,7 @@ def resolve_plan(session: Session, actor: Actor, text: str, respond: Respond, us
 
 
 def new_plan(*, respond, client: WebClient, command, context, args) -> None:
-    client.views_open(trigger_id=command["trigger_id"], view=modals.plan_modal(Callback.PLAN_NEW))
+    ui.open_modal(client, context, command["trigger_id"], modals.plan_modal(Callback.PLAN_NEW), respond=respond)
 
 
 def show_plan(*, respond, client: WebClient, command, context, args, mode: str = "plan") -> None:
@@ -63,7 +64,7 @@ def show_plan(*, respond, client: WebClient, command, context, args, mode: str =
         if plan is None:
             return
         view = ui.render_plan(session, actor, plan.id, mode=mode)
-    client.views_open(trigger_id=command["trigger_id"], view=view)
+    ui.open_modal(client, context, command["trigger_id"], view, respond=respond)
 
 
 def show_swot(**kwargs) -> None:
@@ -81,7 +82,7 @@ def edit_plan(*, respond, client: WebClient, command, context, args) -> None:
                                     f"`/accountplan show {plan.id}` opens it to read."))
             return
         view = _edit_form(plan, {})
-    client.views_open(trigger_id=command["trigger_id"], view=view)
+    ui.open_modal(client, context, command["trigger_id"], view, respond=respond)
 
 
 def copy_plan(*, respond, client: WebClient, command, context, args) -> None:
@@ -91,7 +92,7 @@ def copy_plan(*, respond, client: WebClient, command, context, args) -> None:
         if plan is None:
             return
         view = _copy_form(plan, {})
-    client.views_open(trigger_id=command["trigger_id"], view=view)
+    ui.open_modal(client, context, command["trigger_id"], view, respond=respond)
 
 
 def list_plans(*, respond, client: WebClient, command, context, args) -> None:
@@ -194,12 +195,13 @@ DELETERS = {
 }
 
 
-def confirm_delete(client: WebClient, body: dict[str, Any], entity: str, record_id: int, name: str) -> None:
+def confirm_delete(client: WebClient, context: BoltContext, body: dict[str, Any], entity: str,
+                   record_id: int, name: str) -> None:
     """Push "Delete …?" over the plan view; the plan view is redrawn after."""
     meta = encode_metadata(entity=entity, id=record_id, **ui.parent_of(body))
     what = entity.replace("_", " ").replace("swot", "SWOT entry")
-    client.views_push(trigger_id=body["trigger_id"],
-                      view=modals.confirm_delete_modal(Callback.DELETE_FORM, what=what, name=name, metadata=meta))
+    view = modals.confirm_delete_modal(Callback.DELETE_FORM, what=what, name=name, metadata=meta)
+    ui.open_modal(client, context, body["trigger_id"], view, push=True)
 
 
 def on_delete_submitted(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any]) -> None:
@@ -215,8 +217,8 @@ def on_delete_submitted(ack: Ack, client: WebClient, context: BoltContext, view:
         return
     ack()
     if meta.get("parent"):
-        ui.refresh_plan_view(client, context, meta["parent"], plan_id, page=meta.get("page", 0),
-                             mode=meta.get("mode", "plan"))
+        ui.later(context, ui.refresh_plan_view, client=client, context=context, view_id=meta["parent"],
+                 plan_id=plan_id, page=meta.get("page", 0), mode=meta.get("mode", "plan"))
 
 
 _MODELS = {"strategy": Strategy, "objective": Objective, "action_item": ActionItem, "swot": SwotEntry}
@@ -237,55 +239,48 @@ def _plan_id(action: dict[str, Any]) -> int:
     return int(action["value"].split(":")[0])
 
 
-def on_open_plan(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
-    ack()
+def on_open_plan(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
     try:
         with unit_of_work(context) as session:
-            view = ui.render_plan(session, actor_of(context), _plan_id(action))
+            view = ui.render_plan(session, actor_of(context), _plan_id(payload))
     except PlanError as error:
         ui.show_problem(client, body, error)
         return
-    ui.open_or_push(client, body, view)
+    ui.open_or_push(client, context, body, view, respond)
 
 
-def on_new_plan(ack: Ack, body, client: WebClient) -> None:
-    ack()
-    client.views_open(trigger_id=body["trigger_id"], view=modals.plan_modal(Callback.PLAN_NEW))
+def on_new_plan(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
+    ui.open_modal(client, context, body["trigger_id"], modals.plan_modal(Callback.PLAN_NEW))
 
 
-def on_edit_plan(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
-    ack()
+def on_edit_plan(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
     actor = actor_of(context)
     with unit_of_work(context) as session:
-        plan = plans.get_plan(session, actor.team_id, _plan_id(action))
+        plan = plans.get_plan(session, actor.team_id, _plan_id(payload))
         view = _edit_form(plan, ui.parent_of(body))
-    ui.open_or_push(client, body, view)
+    ui.open_or_push(client, context, body, view, respond)
 
 
-def on_copy_plan(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
-    ack()
+def on_copy_plan(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
     with unit_of_work(context) as session:
-        plan = plans.get_plan(session, actor_of(context).team_id, _plan_id(action))
+        plan = plans.get_plan(session, actor_of(context).team_id, _plan_id(payload))
         view = _copy_form(plan, {})
-    ui.open_or_push(client, body, view)
+    ui.open_or_push(client, context, body, view, respond)
 
 
-def on_page(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
-    ack()
-    plan_id, _, page = action["value"].partition(":")
+def on_page(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
+    plan_id, _, page = payload["value"].partition(":")
     meta = metadata(body["view"])
     ui.refresh_plan_view(client, context, body["view"]["id"], int(plan_id), page=int(page or 0),
                          mode=meta.get("mode", "plan"), view_hash=body["view"].get("hash"))
 
 
-def on_show_swot(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
-    ack()
-    ui.refresh_plan_view(client, context, body["view"]["id"], _plan_id(action), mode="swot")
+def on_show_swot(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
+    ui.refresh_plan_view(client, context, body["view"]["id"], _plan_id(payload), mode="swot")
 
 
-def on_back_to_plan(ack: Ack, body, client: WebClient, context: BoltContext, action) -> None:
-    ack()
-    ui.refresh_plan_view(client, context, body["view"]["id"], _plan_id(action))
+def on_back_to_plan(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
+    ui.refresh_plan_view(client, context, body["view"]["id"], _plan_id(payload))
 
 
 def register(app: App) -> None:
@@ -297,14 +292,14 @@ def register(app: App) -> None:
         "swot": show_swot,
         "list": list_plans,
     })
-    app.action(Action.OPEN_PLAN)(on_open_plan)
-    app.action(Action.NEW_PLAN)(on_new_plan)
-    app.action(Action.EDIT_PLAN)(on_edit_plan)
-    app.action(Action.COPY_PLAN)(on_copy_plan)
-    app.action(Action.PREVIOUS_PAGE)(on_page)
-    app.action(Action.NEXT_PAGE)(on_page)
-    app.action(Action.SHOW_SWOT)(on_show_swot)
-    app.action(Action.BACK_TO_PLAN)(on_back_to_plan)
+    app.action(Action.OPEN_PLAN)(acked(on_open_plan))
+    app.action(Action.NEW_PLAN)(acked(on_new_plan))
+    app.action(Action.EDIT_PLAN)(acked(on_edit_plan))
+    app.action(Action.COPY_PLAN)(acked(on_copy_plan))
+    app.action(Action.PREVIOUS_PAGE)(acked(on_page))
+    app.action(Action.NEXT_PAGE)(acked(on_page))
+    app.action(Action.SHOW_SWOT)(acked(on_show_swot))
+    app.action(Action.BACK_TO_PLAN)(acked(on_back_to_plan))
     app.view(Callback.PLAN_NEW)(
         lambda ack, client, context, view: ui.save_form(ack, client, context, view, save_new_plan))
     app.view(Callback.PLAN_EDIT)(

@@ -12,6 +12,7 @@ from blocks import modals
 from blocks.forms import encode_metadata
 from blocks.ids import Callback
 from bot import ui
+from bot.after_ack import acked
 from bot.ids import Shortcut
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
@@ -50,8 +51,7 @@ def editable_objectives(session, actor: Actor) -> list[tuple[str, list[tuple[str
     return list(groups.items())
 
 
-def on_add_as_action_item(ack, body, client, context) -> None:
-    ack()
+def on_add_as_action_item(*, body, client, context, payload, respond) -> None:
     actor = actor_of(context)
     message = body.get("message") or {}
     text = (message.get("text") or "").strip()
@@ -68,8 +68,8 @@ def on_add_as_action_item(ack, body, client, context) -> None:
             Callback.ACTION_ITEM_FORM, objectives=groups, selected_objective=groups[0][1][0][1],
             title=first_line[:TITLE_MAX], notes=notes[:modals.TEXT_MAX],
             assignee=message.get("user") or actor.user_id, metadata=encode_metadata(source="shortcut"))
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    ui.open_modal(client, context, body["trigger_id"], view, respond=respond)
 
 
 def register(app: App) -> None:
-    app.shortcut(Shortcut.ADD_ACTION_ITEM)(on_add_as_action_item)
+    app.shortcut(Shortcut.ADD_ACTION_ITEM)(acked(on_add_as_action_item))

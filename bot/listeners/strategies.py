@@ -12,7 +12,8 @@ from blocks.forms import encode_metadata
 from blocks.ids import Action, Callback
 from bot import ui
 from bot.listeners import objectives
-from bot.listeners.menus import Level, handle_menu
+from bot.after_ack import acked
+from bot.listeners.menus import Level, menu_listener
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.errors import PermissionDenied, PlanError
@@ -27,19 +28,18 @@ def edit_form(session: Session, strategy, parent: dict[str, Any]) -> dict[str, A
 LEVEL = Level("strategy", edit_form=edit_form, add_child_form=objectives.add_form_under)
 
 
-def on_add(ack, body, client, context, action) -> None:
-    ack()
+def on_add(*, body, client, context, payload, respond) -> None:
     actor = actor_of(context)
     try:
         with unit_of_work(context) as session:
-            plan = plans.get_plan(session, actor.team_id, int(action["value"]))
+            plan = plans.get_plan(session, actor.team_id, int(payload["value"]))
             if not plans.can_edit(plan, actor.user_id):
                 raise PermissionDenied("Only the plan's owner and team can add strategies.")
     except PlanError as error:
         ui.show_problem(client, body, error)
         return
     meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
-    ui.open_or_push(client, body, modals.strategy_modal(Callback.STRATEGY_FORM, metadata=meta))
+    ui.open_or_push(client, context, body, modals.strategy_modal(Callback.STRATEGY_FORM, metadata=meta))
 
 
 def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
@@ -51,8 +51,7 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
 
 
 def register(app: App) -> None:
-    app.action(Action.ADD_STRATEGY)(on_add)
-    app.action(Action.STRATEGY_MENU)(
-        lambda ack, body, client, context, action: handle_menu(LEVEL, ack, body, client, context, action))
+    app.action(Action.ADD_STRATEGY)(acked(on_add))
+    app.action(Action.STRATEGY_MENU)(menu_listener(LEVEL))
     app.view(Callback.STRATEGY_FORM)(
         lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))

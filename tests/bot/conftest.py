@@ -23,7 +23,7 @@ from waitress import wasyncore
 from slack_bolt import App
 from sqlalchemy import Engine
 
-from bot.app import create_app
+from bot.app import create_app, shutdown
 from bot.config import Settings
 from bot.server import make_wsgi_app
 from tests.bot import signing
@@ -58,8 +58,8 @@ def settings(slack_api: FakeSlackAPI) -> Settings:
 
 
 def stop_listeners(app: App) -> None:
-    """Wait for listeners still running after their ack, so the database outlives them."""
-    app.listener_runner.listener_executor.shutdown(wait=True, cancel_futures=False)
+    """Wait for listeners and their after-ack work, so the database outlives them."""
+    shutdown(app)
 
 
 @pytest.fixture
