@@ -84,10 +84,10 @@ def assignment_message(facts, *, assigned_by: str, today: dt.date) -> dict[str, 
 
 def reminder_message(facts, kind: str, *, today: dt.date, assigned_by: str | None) -> dict[str, Any]:
     title = esc(facts.title, TITLE_MAX)
-    if kind == OVERDUE or (facts.due_date is not None and facts.due_date < today):
-        headline, text = ":warning: Reminder: this action item is overdue", f"Overdue: {title}"
-    elif kind == SNOOZED:
+    if kind == SNOOZED:
         headline, text = ":alarm_clock: The reminder you snoozed", f"Reminder: {title}"
+    elif kind == OVERDUE or (facts.due_date is not None and facts.due_date < today):
+        headline, text = ":warning: Reminder: this action item is overdue", f"Overdue: {title}"
     else:
         headline, text = ":alarm_clock: Reminder: this action item is due soon", f"Due soon: {title}"
     return message(text, _item_blocks(facts, headline, today=today, assigned_by=assigned_by))

@@ -31,6 +31,7 @@ BOT_SCOPES = (
     "chat:write",
     "chat:write.public",
     "im:write",
+    "im:history",
     "users:read",
     "channels:read",
     "groups:read",

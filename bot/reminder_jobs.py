@@ -44,8 +44,10 @@ from storage.reminder_calendar import zone
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=10)  # a batch is sent well within it, even paused by 429s
-BATCH = 100
-MAX_BATCHES = 500  # per job and pass: 50,000 DMs; the next pass goes on
+# A batch is a few seconds of sending at Slack's pace: claiming more would only make
+# other instances wait for rows this one cannot send yet.
+BATCH = 25
+MAX_BATCHES = 2000  # per job and pass: 50,000 DMs; the next pass goes on
 TIMEZONES_PER_PASS = 50
 
 Send = Callable[[WebClient, Throttle], Outcome]

@@ -15,12 +15,14 @@ from bot.listeners import (
     home,
     objectives,
     plans,
+    reminders,
     shortcuts,
     strategies,
     swot,
 )
 
-SURFACES = (commands, plans, strategies, objectives, action_items, swot, digests, home, shortcuts)
+SURFACES = (commands, plans, strategies, objectives, action_items, swot, digests, home, shortcuts,
+            reminders)
 
 
 def register(app: App) -> None:

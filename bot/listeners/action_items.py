@@ -13,6 +13,7 @@ from blocks.forms import encode_metadata
 from blocks.ids import Action, Callback
 from bot import ui
 from bot.listeners import home
+from bot.listeners import reminders as reminder_listeners
 from bot.listeners.commands import SUBCOMMANDS
 from bot.after_ack import acked
 from bot.listeners.menus import Level, menu_listener
@@ -77,15 +78,34 @@ def item_input(values: dict[str, Any]) -> ActionItemInput:
     )
 
 
-def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
+def save_item(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]):
     data = item_input(values)
     if "item" in meta:
         return plans.update_action_item(session, actor, meta["item"], data,
-                                        expected_version=meta.get("version")).plan_id
+                                        expected_version=meta.get("version"))
     objective_id = meta.get("objective") or values.get("objective")
     if not objective_id:
         raise ValidationError("objective", "required")
-    return plans.add_action_item(session, actor, int(objective_id), data).plan_id
+    return plans.add_action_item(session, actor, int(objective_id), data)
+
+
+def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
+    return save_item(session, actor, values, meta).plan_id
+
+
+def on_form_submitted(ack, client, context, view) -> None:
+    """Save (ui.save_form acks), then the DMs the change calls for (assignment, ...)."""
+    saved: list[int] = []
+
+    def save_and_remember(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
+        item = save_item(session, actor, values, meta)
+        saved.append(item.id)
+        return item.plan_id
+
+    ui.save_form(ack, client, context, view, save_and_remember)
+    if saved:
+        ui.later(context, reminder_listeners.after_item_change, client=client, context=context,
+                 item_id=saved[0])
 
 
 def on_mark_done(ack, body, client, context, action, respond) -> None:
@@ -98,6 +118,8 @@ def on_mark_done(ack, body, client, context, action, respond) -> None:
     except PlanError as error:
         ui.show_problem(client, body, error)
         return
+    ui.later(context, reminder_listeners.after_item_change, client=client, context=context,
+             item_id=int(action["value"]))
     container = body.get("container") or {}
     if container.get("type") == "message" and container.get("is_ephemeral"):
         with unit_of_work(context) as session:
@@ -116,5 +138,4 @@ def register(app: App) -> None:
     app.action(Action.ADD_ACTION_ITEM)(acked(on_add))
     app.action(Action.MARK_DONE)(on_mark_done)
     app.action(Action.ITEM_MENU)(menu_listener(LEVEL))
-    app.view(Callback.ACTION_ITEM_FORM)(
-        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))
+    app.view(Callback.ACTION_ITEM_FORM)(on_form_submitted)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from blocks import home as home_blocks
 from blocks import messages
 from bot.middleware import unit_of_work
-from storage import plans
+from storage import plans, reminders
 from storage.models import AccountPlan, ActionItem, ItemStatus
 from storage.plans import Actor
 
@@ -58,7 +58,8 @@ def home_view(session: Session, actor: Actor) -> dict[str, Any]:
         more_plans = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) - len(mine)
     progress = plans.progress_by_plan(session, actor.team_id, [p.id for p in mine])
     return home_blocks.home_view(items, mine, progress, today=today(),
-                                 more_items=more_items, more_plans=more_plans)
+                                 more_items=more_items, more_plans=more_plans,
+                                 summary_muted=reminders.summary_muted(session, actor.team_id, actor.user_id))
 
 
 def publish_home(client: WebClient, context: BoltContext, user_id: str) -> None:

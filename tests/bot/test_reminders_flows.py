@@ -1,0 +1,207 @@
+"""Assignment DMs and their buttons, through the real app: signed requests in, Web API
+calls checked (every message validated, every ack timed), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+from sqlalchemy import select
+
+from storage import people
+from storage import plans as ops
+from storage.models import ActionItem, AccountPlan, ItemReminder, ItemStatus, Notification, WeeklySummary
+from storage.plans import ActionItemInput, Actor, ObjectiveInput, PlanInput
+
+OWNER, MEMBER, OTHER = "U0OWNER", "U0MEMBER", "U0OTHER"
+DUE = dt.date(2025, 3, 1)
+
+
+def seed(session_factory, team: str) -> dict:
+    actor = Actor(team, OWNER)
+    with session_factory() as session, session.begin():
+        plan = ops.create_plan(session, actor, PlanInput(
+            "Newton 2025", "Newton Memorial Hospital", dt.date(2025, 1, 1), dt.date(2025, 12, 31),
+            "active", team=[MEMBER, OTHER]))
+        strategy = ops.add_strategy(session, actor, plan.id, "Awareness")
+        objective = ops.add_objective(session, actor, strategy.id, ObjectiveInput("Outcomes"))
+        return {"plan": plan.id, "objective": objective.id}
+
+
+def add_item(session_factory, team: str, objective: int, *, assignee=MEMBER, actor=OWNER) -> int:
+    with session_factory() as session, session.begin():
+        return ops.add_action_item(session, Actor(team, actor), objective,
+                                   ActionItemInput("Share the study", assignee, DUE)).id
+
+
+def eventually(check, timeout: float = 5.0):
+    """`check()` once it is truthy (work after an ack lands a little later)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.05)
+
+
+def dm_to(slack, user: str, text: str | None = None, timeout: float = 5.0):
+    return slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == user and (
+        text is None or text in json.dumps(c.params)), timeout=timeout)
+
+
+def buttons(call) -> list[str]:
+    return [e["text"]["text"] for b in call.params["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def assign_in_the_form(slack, plan_id: int, assignee: str) -> None:
+    slack.command("/accountplan", f"show {plan_id}", user=OWNER)
+    view = slack.wait_for("views.open").view
+    slack.click(view, "Add action item", user=OWNER)
+    form = slack.wait_for("views.push").view
+    reply = slack.submit_view(form, {"Action item": "Share the <latest> study & more", "Assignee": assignee,
+                                     "Due date": DUE}, user=OWNER)
+    assert reply.status == 200 and reply.elapsed < 3
+    # The plan view is redrawn with the item (after the ack).
+    slack.wait_for("views.update", lambda c: "Share the" in json.dumps(c.params["view"]))
+
+
+def test_assigning_in_the_form_dms_the_assignee_with_the_buttons(slack, session_factory):
+    ids = seed(session_factory, slack.team)
+    assign_in_the_form(slack, ids["plan"], MEMBER)
+    dm = dm_to(slack, MEMBER)
+    assert buttons(dm) == ["Mark done", "Snooze 1 day", "Snooze 1 week", "Open plan"]
+    text = json.dumps(dm.params)
+    assert f"<@{OWNER}> assigned you" in text and "Newton 2025" in text and "Outcomes" in text
+    assert "Share the &lt;latest&gt; study &amp; more" in text  # user text escaped
+    assert dm.params["metadata"]["event_payload"]["key"].startswith("n")
+    slack.wait_for("views.publish", lambda c: c.params["user_id"] == MEMBER)  # their Home shows it
+    with session_factory() as session:
+        row = session.scalars(select(ItemReminder)).one()
+        assert (row.dm_channel_id, row.dm_ts) == (dm.response["channel"], dm.response["ts"])
+        assert row.next_run_at is not None and not row.needs_schedule  # scheduled at once
+    slack.api.wait_for("users.info", lambda c: c.params["user"] == MEMBER)  # their zone, fetched
+
+
+def test_assigning_yourself_sends_no_dm(slack, session_factory):
+    ids = seed(session_factory, slack.team)
+    assign_in_the_form(slack, ids["plan"], OWNER)
+    slack.wait_for("views.publish", lambda c: c.params["user_id"] == OWNER)
+    assert slack.api.calls_to("chat.postMessage") == []
+
+
+def test_mark_done_in_the_dm_redraws_it_and_tells_the_assigner(slack, session_factory):
+    ids = seed(session_factory, slack.team)
+    assign_in_the_form(slack, ids["plan"], MEMBER)
+    dm = dm_to(slack, MEMBER)
+    reply = slack.click(dm, "Mark done", user=MEMBER)
+    assert reply.status == 200 and reply.elapsed < 3
+    redrawn = slack.wait_for("chat.update", lambda c: c.params["ts"] == dm.response["ts"])
+    assert "done by" in json.dumps(redrawn.params) and "Mark done" not in json.dumps(redrawn.params)
+    notice = dm_to(slack, OWNER, "marked")
+    assert f"<@{MEMBER}> marked" in json.dumps(notice.params)
+    slack.wait_for("views.publish", lambda c: c.params["user_id"] == MEMBER and "Nothing open" in json.dumps(c.params))
+    with session_factory() as session:
+        item = session.scalars(select(ActionItem)).one()
+        assert item.status == ItemStatus.DONE and item.done_by == MEMBER
+
+
+def test_mark_done_from_the_plan_view_redraws_the_dm_too(slack, session_factory):
+    ids = seed(session_factory, slack.team)
+    assign_in_the_form(slack, ids["plan"], MEMBER)
+    dm = dm_to(slack, MEMBER)
+    view = slack.api.calls_to("views.open")[0].view
+    slack.choose(slack.api.view(view["id"]), "Mark done", index=0, user=OTHER)
+    slack.wait_for("chat.update", lambda c: c.params["ts"] == dm.response["ts"] and "done by" in json.dumps(c.params))
+    dm_to(slack, OWNER, f"<@{OTHER}> marked")  # the one who assigned it hears it
+    slack.wait_for("views.publish", lambda c: c.params["user_id"] == MEMBER)
+
+
+def test_snooze_moves_the_reminder_and_says_until_when(slack, session_factory):
+    ids = seed(session_factory, slack.team)
+    item_id = add_item(session_factory, slack.team, ids["objective"])
+    slack.api.set_user(MEMBER, tz="Asia/Kolkata")
+    message = {"type": "message", "ts": "1700000000.000100", "channel": "D0MEMBER",
+               "blocks": [{"type": "actions", "block_id": "item_actions", "elements": [
+                   {"type": "button", "action_id": "reminder_snooze_day", "value": str(item_id),
+                    "text": {"type": "plain_text", "text": "Snooze 1 day"}}]}]}
+    with session_factory() as session, session.begin():  # their zone is known
+        people.record_timezone(session, slack.team, MEMBER, "Asia/Kolkata", now=dt.datetime.now(dt.timezone.utc))
+    reply = slack.click(message, "Snooze 1 day", user=MEMBER)
+    assert reply.elapsed < 3
+    redrawn = slack.wait_for("chat.update", lambda c: c.params["ts"] == "1700000000.000100")
+    assert "Snoozed until" in json.dumps(redrawn.params) and "09:00 your time" in json.dumps(redrawn.params)
+    with session_factory() as session:
+        row = session.scalars(select(ItemReminder)).one()
+        local = row.snoozed_until.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30)))
+        assert row.next_run_at == row.snoozed_until and (local.hour, local.minute) == (9, 0)
+        assert local.weekday() < 5 and row.snoozed_until > dt.datetime.now(dt.timezone.utc)
+    reply = slack.click(message, "Snooze 1 day", user=OWNER)  # not theirs to snooze
+    slack.wait_for("views.open", lambda c: "Only the assignee" in json.dumps(c.params["view"]))
+
+
+def test_reassigning_tells_the_old_assignee_and_redraws_their_dm(slack, session_factory):
+    ids = seed(session_factory, slack.team)
+    assign_in_the_form(slack, ids["plan"], MEMBER)
+    dm = dm_to(slack, MEMBER)
+    item_menu = slack.api.view(slack.api.calls_to("views.open")[0].view["id"])
+    slack.choose(item_menu, "Edit", index=2, user=OWNER)  # strategy, objective, item
+    form = slack.wait_for("views.push", lambda c: c.view["callback_id"] == "action_item_form"
+                          and "Edit" in json.dumps(c.view["title"])).view
+    slack.submit_view(form, {"Assignee": OTHER}, user=OWNER)
+    dm_to(slack, OTHER, "assigned you")
+    notice = dm_to(slack, MEMBER, "no longer yours")
+    assert f"<@{OTHER}>" in json.dumps(notice.params)
+    slack.wait_for("chat.update", lambda c: c.params["ts"] == dm.response["ts"] and "reassigned" in json.dumps(c.params))
+
+
+def test_app_home_switches_the_weekly_summary(slack, session_factory):
+    slack.app_home_opened(MEMBER)
+    home = slack.wait_for("views.publish", lambda c: c.params["user_id"] == MEMBER).view
+    slack.click(home, "Mute weekly summary", user=MEMBER)
+    home = slack.wait_for("views.publish", lambda c: "Unmute weekly summary" in json.dumps(c.params)).view
+    with session_factory() as session:
+        assert session.scalars(select(WeeklySummary.muted)).one() is True
+    slack.click(home, "Unmute weekly summary", user=MEMBER)
+    slack.wait_for("views.publish", lambda c: len(slack.api.calls_to("views.publish")) == 3
+                   and "Mute weekly summary" in json.dumps(c.params))
+    with session_factory() as session:
+        assert session.scalars(select(WeeklySummary.muted)).one() is False
+
+
+def test_the_owner_sets_the_lead_time_in_the_plan_form(slack, session_factory):
+    ids = seed(session_factory, slack.team)
+    slack.command("/accountplan", f"edit {ids['plan']}", user=OWNER)
+    form = slack.wait_for("views.open").view
+    slack.choose(form, "3 days before", user=OWNER)
+
+    def lead_days():
+        with session_factory() as session:
+            return session.get(AccountPlan, ids["plan"]).reminder_lead_days
+
+    assert eventually(lambda: lead_days() == 3)
+    # Saving the rest of the form afterwards does not conflict.
+    reply = slack.submit_view(form, {"Plan name": "Newton 2025 renamed"}, user=OWNER)
+    assert reply.json and reply.json.get("response_action") == "update"
+    slack.command("/accountplan", f"edit {ids['plan']}", user=MEMBER)  # on the team, not the owner
+    slack.wait_for("views.open", lambda c: len(slack.api.calls_to("views.open")) == 2)
+    form = slack.api.calls_to("views.open")[1].view
+    slack.choose(form, "1 week before", user=MEMBER)
+    slack.wait_for("views.push", lambda c: "Only the plan's owner" in json.dumps(c.params["view"]))
+    assert lead_days() == 3
+
+
+def test_a_new_time_zone_from_slack_is_kept(slack, session_factory):
+    ids = seed(session_factory, slack.team)
+    add_item(session_factory, slack.team, ids["objective"])
+    user = slack.api.set_user(MEMBER, tz="Europe/Berlin")
+    slack.event({"type": "user_change", "user": user})
+
+    def zone():
+        with session_factory() as session:
+            person = people.get(session, slack.team, MEMBER)
+            return person.timezone if person else None
+
+    assert eventually(lambda: zone() == "Europe/Berlin")
+    with session_factory() as session:
+        assert session.scalars(select(Notification)).all()  # the assignment waits for the scheduler
