@@ -158,8 +158,7 @@ def send_item_reminders(context: JobContext, now: dt.datetime, *,
             return _deliver(
                 context, ItemReminder, reminder, held_until=held, now=now, send=_post(reminder, message),
                 record_sent=lambda session, outcome: reminders.record_reminder_sent(
-                    session, reminder.row_id, held_until=held, kind=reminder.kind, now=now,
-                    default_tz=context.default_timezone, channel=outcome.channel, ts=outcome.ts))
+                    session, reminder, held_until=held, now=now, channel=outcome.channel, ts=outcome.ts))
 
         sent += context.each(one, by_turns(due, key=lambda r: (r.team_id, r.user_id)))
     return sent
@@ -177,8 +176,7 @@ def send_weekly_summaries(context: JobContext, now: dt.datetime) -> int:
             return _deliver(
                 context, WeeklySummary, summary, held_until=held, now=now, send=_post(summary, message),
                 record_sent=lambda session, outcome: reminders.record_summary_sent(
-                    session, summary.row_id, held_until=held, now=now,
-                    default_tz=context.default_timezone, channel=outcome.channel, ts=outcome.ts))
+                    session, summary, held_until=held, now=now, channel=outcome.channel, ts=outcome.ts))
 
         sent += context.each(one, due)
     return sent

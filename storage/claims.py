@@ -57,17 +57,18 @@ def claim_due(
             .limit(limit)
             .with_for_update(skip_locked=True)
         ))
-        claimed = []
-        for row_id in candidates:
-            result = session.execute(
-                update(model)
-                .where(model.id == row_id, _free(model, now))
-                .values(locked_until=lease_end(now, lease))
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                claimed.append(row_id)
-    return claimed
+        if not candidates:
+            return []
+        # One guarded UPDATE for the batch (RETURNING: PostgreSQL, SQLite 3.35+): the
+        # rows it matched are this pass's; one per row cost a round trip each.
+        won = set(session.scalars(
+            update(model)
+            .where(model.id.in_(candidates), _free(model, now))
+            .values(locked_until=lease_end(now, lease))
+            .returning(model.id)
+            .execution_options(synchronize_session=False)
+        ))
+    return [row_id for row_id in candidates if row_id in won]
 
 
 def release(session: Session, model, row_id: int) -> None:

@@ -476,9 +476,10 @@ class Outgoing:
 @dataclass(frozen=True)
 class DueReminder(Outgoing):
     kind: Kind
-    facts: ItemFacts
+    facts: ItemFacts  # as prepared: a change since then clears the lease, and nothing is recorded
     assigned_by: str | None
     today: dt.date  # the assignee's local date
+    timezone: str  # the zone the reminder was worked out in
 
 
 @dataclass(frozen=True)
@@ -486,6 +487,7 @@ class DueSummary(Outgoing):
     items: list[ItemFacts]
     more: int
     today: dt.date
+    timezone: str
 
 
 @dataclass(frozen=True)
@@ -565,7 +567,8 @@ def prepare_item_reminders(session: Session, row_ids: Sequence[int], *, now: dt.
     return [
         DueReminder(row.id, row.team_id, row.assignee_id, f"r{row.id}-{row.sends}", row.attempted_at,
                     channels[(row.team_id, row.assignee_id)], kind, item, row.assigned_by,
-                    local_day(now, zones[(row.team_id, row.assignee_id)]))
+                    local_day(now, zones[(row.team_id, row.assignee_id)]),
+                    zones[(row.team_id, row.assignee_id)].key)
         for row, item, kind in due
     ]
 
@@ -585,24 +588,23 @@ def _delivered(row, now: dt.datetime) -> None:
     row.locked_until = None
 
 
-def record_reminder_sent(session: Session, row_id: int, *, held_until: dt.datetime, kind: Kind,
-                         now: dt.datetime, default_tz: str, channel: str, ts: str) -> bool:
+def record_reminder_sent(session: Session, due: DueReminder, *, held_until: dt.datetime,
+                         now: dt.datetime, channel: str, ts: str) -> bool:
     """False: the row changed (or the lease ran out) while the DM went out; the new
-    state stands."""
-    row = session.scalars(select(ItemReminder).where(ItemReminder.id == row_id).with_for_update()).one_or_none()
+    state stands (and the DM is redrawn if it was overtaken)."""
+    row = session.scalars(select(ItemReminder).where(ItemReminder.id == due.row_id).with_for_update()).one_or_none()
     if row is None or row.locked_until != held_until:
-        if row is not None:  # done or reassigned while the DM went out: redraw it
+        if row is not None:
             _redraw_if_overtaken(session, row.action_item_id, row.assignee_id, channel, ts)
         return False
-    item = item_facts(session, [row.action_item_id]).get(row.action_item_id)
-    tz = _zones(session, [(row.team_id, row.assignee_id)], default_tz)[(row.team_id, row.assignee_id)]
-    cadence = Cadence(item.due_date if item else row.due_date, item.lead_days if item else 1, tz)
-    sent = after_sending(_sent_of(row), kind, cadence, now)
+    cadence = Cadence(due.facts.due_date, due.facts.lead_days, zone(due.timezone))
+    sent = after_sending(_sent_of(row), due.kind, cadence, now)
     row.soon_sent, row.overdue_sent, row.snoozed_until = sent.soon, sent.overdue, sent.snoozed_until
     _delivered(row, now)
     row.dm_channel_id, row.dm_ts = channel, ts
-    row.next_run_at = next_at(cadence, sent, not_before=now) if item and item.reminding else None
-    people.record_dm_channel(session, row.team_id, row.assignee_id, channel)
+    row.next_run_at = next_at(cadence, sent, not_before=now)
+    if channel != due.dm_channel:
+        people.record_dm_channel(session, row.team_id, row.assignee_id, channel)
     return True
 
 
@@ -678,20 +680,22 @@ def prepare_summaries(session: Session, row_ids: Sequence[int], *, now: dt.datet
     channels = people.dm_channels(session, [(r.team_id, r.user_id) for r, _, _, _ in due])
     return [
         DueSummary(row.id, row.team_id, row.user_id, f"s{row.id}-{row.sends}", row.attempted_at,
-                   channels[(row.team_id, row.user_id)], items, more, today)
+                   channels[(row.team_id, row.user_id)], items, more, today,
+                   zones[(row.team_id, row.user_id)].key)
         for row, items, more, today in due
     ]
 
 
-def record_summary_sent(session: Session, row_id: int, *, held_until: dt.datetime,
-                        now: dt.datetime, default_tz: str, channel: str, ts: str) -> bool:
-    row = _held_row(session, WeeklySummary, row_id, held_until)
+def record_summary_sent(session: Session, due: DueSummary, *, held_until: dt.datetime,
+                        now: dt.datetime, channel: str, ts: str) -> bool:
+    row = _held_row(session, WeeklySummary, due.row_id, held_until)
     if row is None:
         return False
-    tz = _zones(session, [(row.team_id, row.user_id)], default_tz)[(row.team_id, row.user_id)]
+    tz = zone(due.timezone)
     _delivered(row, now)
     row.next_run_at = next_monday_at_nine(tz, not_before=now, skip_day=local_day(now, tz))
-    people.record_dm_channel(session, row.team_id, row.user_id, channel)
+    if channel != due.dm_channel:
+        people.record_dm_channel(session, row.team_id, row.user_id, channel)
     return True
 
 

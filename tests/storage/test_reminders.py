@@ -267,10 +267,10 @@ def test_a_claimed_row_is_scheduled_sent_and_recorded(session_factory, objective
         (Kind.SOON, MEMBER.user_id, "Share the study", OWNER.user_id, f"r{ids[0]}-0")
     with session_factory() as session, session.begin():
         stale = held - dt.timedelta(seconds=1)
-        assert not reminders.record_reminder_sent(session, due.row_id, held_until=stale, kind=due.kind,
-                                                   now=tuesday, default_tz="UTC", channel="D1", ts="9.9")
-        assert reminders.record_reminder_sent(session, due.row_id, held_until=held, kind=due.kind,
-                                              now=tuesday, default_tz="UTC", channel="D1", ts="9.9")
+        assert not reminders.record_reminder_sent(session, due, held_until=stale, now=tuesday,
+                                                   channel="D1", ts="9.9")
+        assert reminders.record_reminder_sent(session, due, held_until=held, now=tuesday,
+                                              channel="D1", ts="9.9")
     with session_factory() as session:
         row = session.get(ItemReminder, due.row_id)
         assert (row.soon_sent, row.sends, row.dm_ts, row.locked_until) == (True, 1, "9.9", None)
