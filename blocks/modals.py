@@ -29,7 +29,6 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from blocks.forms import encode_metadata
 from blocks.ids import Action
 from blocks.kit import button, context, esc, option, plain, section
 

@@ -52,7 +52,7 @@ from storage.models import (
     SwotEntry,
     utcnow,
 )
-from storage.plans import Actor, PlanProgress, Progress, _editable_plan, _is_id, get_plan
+from storage.plans import Actor, PlanProgress, Progress, _is_id, get_editable_plan, get_plan
 
 DUE_SOON_DAYS = 14
 FIRST_DIGEST_LOOKBACK = 14
@@ -182,7 +182,7 @@ def save_subscription(
 
     Saving again also restarts a subscription that stopped on an error.
     """
-    plan = _editable_plan(session, actor, plan_id)
+    plan = get_editable_plan(session, actor, plan_id)
     now = now or utcnow()
     channel = _clean_channel(data.channel_id)
     frequency = _clean_frequency(data.frequency)
@@ -221,7 +221,7 @@ def save_subscription(
 def delete_subscription(session: Session, actor: Actor, subscription_id: int) -> int:
     """Remove a subscription; returns its plan's id."""
     subscription = get_subscription(session, actor.team_id, subscription_id)
-    _editable_plan(session, actor, subscription.plan_id)
+    get_editable_plan(session, actor, subscription.plan_id)
     session.delete(subscription)
     session.flush()
     return subscription.plan_id
@@ -255,7 +255,7 @@ def qbr_subscriptions(session: Session, team_id: str, plan_id: int) -> list[Dige
 
 def require_sharer(session: Session, actor: Actor, plan_id: int) -> AccountPlan:
     """The plan, if `actor` may post it to channels (owner and team); else PermissionDenied."""
-    return _editable_plan(session, actor, plan_id)
+    return get_editable_plan(session, actor, plan_id)
 
 
 def held(session: Session, subscription_id: int, held_until: dt.datetime | None) -> DigestSubscription | None:

@@ -41,6 +41,10 @@ from storage.models import (
 )
 
 
+# Plans people still act on; completed and archived ones are kept to read.
+WORKING_STATUSES = (PlanStatus.DRAFT, PlanStatus.ACTIVE)
+
+
 @dataclass(frozen=True)
 class Actor:
     team_id: str
@@ -279,16 +283,18 @@ def can_edit(plan: AccountPlan, user_id: str) -> bool:
     return user_id == plan.owner_id or user_id in plan.member_ids
 
 
-def _require_editor(plan: AccountPlan, actor: Actor) -> None:
+def require_editor(plan: AccountPlan, actor: Actor) -> None:
+    """PermissionDenied unless the actor is the plan's owner or on its team."""
     if not can_edit(plan, actor.user_id):
         raise PermissionDenied(
             f"Only the owner and team of “{plan.name}” can change it; you can read it."
         )
 
 
-def _editable_plan(session: Session, actor: Actor, plan_id: int) -> AccountPlan:
+def get_editable_plan(session: Session, actor: Actor, plan_id: int) -> AccountPlan:
+    """The plan, if the actor may change it (owner or team); PermissionDenied if not."""
     plan = get_plan(session, actor.team_id, plan_id)
-    _require_editor(plan, actor)
+    require_editor(plan, actor)
     return plan
 
 
@@ -320,6 +326,16 @@ def _set_members(session: Session, plan: AccountPlan, user_ids: Iterable[str]) -
 def _next_position(session: Session, model, parent_col, parent_id: int) -> int:
     highest = session.scalar(select(func.max(model.position)).where(parent_col == parent_id))
     return 0 if highest is None else highest + 1
+
+
+def _remove_child(session: Session, actor: Actor, record, entity: str, summary: str) -> None:
+    """Delete a strategy, objective, action item or SWOT entry (what is under it goes by
+    ON DELETE CASCADE), log it, and close the gap in its siblings' positions."""
+    _log(session, actor, record.plan_id, entity, record.id, "deleted", summary)
+    siblings = _siblings(session, record)
+    session.delete(record)
+    _renumber([s for s in siblings if s.id != record.id])
+    _flush(session)
 
 
 def _renumber(records: Sequence) -> None:
@@ -472,20 +488,31 @@ def progress_by_plan(
     return {plan_id: found.get(plan_id, Progress()) for plan_id in plan_ids}
 
 
-def open_items_for(session: Session, team_id: str, user_id: str, *, limit: int = 100) -> list[ActionItem]:
-    """A person's open action items, overdue and soonest first, undated last."""
-    return list(
-        session.scalars(
-            select(ActionItem)
-            .where(
-                ActionItem.team_id == team_id,
-                ActionItem.assignee_id == user_id,
-                ActionItem.status == ItemStatus.OPEN,
-            )
-            .order_by(ActionItem.due_date.is_(None), ActionItem.due_date, ActionItem.id)
-            .limit(limit)
+def _open_items_query(team_id: str, user_id: str) -> Select:
+    """A person's open action items in plans still being worked on (draft or active)."""
+    return (
+        select(ActionItem)
+        .join(AccountPlan, AccountPlan.id == ActionItem.plan_id)
+        .where(
+            ActionItem.team_id == team_id,
+            ActionItem.assignee_id == user_id,
+            ActionItem.status == ItemStatus.OPEN,
+            AccountPlan.status.in_(WORKING_STATUSES),
         )
     )
+
+
+def open_items_for(session: Session, team_id: str, user_id: str, *, limit: int = 100) -> list[ActionItem]:
+    """A person's open action items, overdue and soonest first, undated last."""
+    query = _open_items_query(team_id, user_id)
+    return list(session.scalars(
+        query.order_by(ActionItem.due_date.is_(None), ActionItem.due_date, ActionItem.id).limit(limit)
+    ))
+
+
+def count_open_items(session: Session, team_id: str, user_id: str) -> int:
+    query = _open_items_query(team_id, user_id).with_only_columns(func.count(ActionItem.id))
+    return session.scalar(query)
 
 
 def changes_since(
@@ -537,7 +564,7 @@ def update_plan(
     *,
     expected_version: int | None = None,
 ) -> AccountPlan:
-    plan = _editable_plan(session, actor, plan_id)
+    plan = get_editable_plan(session, actor, plan_id)
     _check_version(plan, expected_version)
     name = clean_text(data.name, "name", max_len=NAME_MAX, required=True)
     account_name = clean_text(data.account, "account", max_len=NAME_MAX, required=True)
@@ -580,7 +607,7 @@ def update_plan(
 def set_plan_status(
     session: Session, actor: Actor, plan_id: int, status: PlanStatus | str
 ) -> AccountPlan:
-    plan = _editable_plan(session, actor, plan_id)
+    plan = get_editable_plan(session, actor, plan_id)
     previous_status = plan.status
     plan.status = clean_status(status)
     _flush(session)
@@ -591,7 +618,7 @@ def set_plan_status(
 
 
 def delete_plan(session: Session, actor: Actor, plan_id: int) -> None:
-    plan = _editable_plan(session, actor, plan_id)
+    plan = get_editable_plan(session, actor, plan_id)
     if actor.user_id != plan.owner_id:
         raise PermissionDenied("Only the plan's owner can delete it.")
     _log(session, actor, plan.id, "plan", plan.id, "deleted", f"deleted plan “{plan.name}”")
@@ -606,7 +633,7 @@ def delete_plan(session: Session, actor: Actor, plan_id: int) -> None:
 def add_strategy(
     session: Session, actor: Actor, plan_id: int, title: str, description: str = ""
 ) -> Strategy:
-    plan = _editable_plan(session, actor, plan_id)
+    plan = get_editable_plan(session, actor, plan_id)
     strategy = Strategy(
         team_id=actor.team_id,
         plan_id=plan.id,
@@ -630,7 +657,7 @@ def update_strategy(
     expected_version: int | None = None,
 ) -> Strategy:
     strategy = _get(session, Strategy, actor.team_id, strategy_id, "strategy")
-    _editable_plan(session, actor, strategy.plan_id)
+    get_editable_plan(session, actor, strategy.plan_id)
     _check_version(strategy, expected_version)
     strategy.title = clean_text(title, "title", max_len=TITLE_MAX, required=True)
     strategy.description = clean_text(description, "description", max_len=TEXT_MAX, required=False)
@@ -641,12 +668,8 @@ def update_strategy(
 
 def delete_strategy(session: Session, actor: Actor, strategy_id: int) -> None:
     strategy = _get(session, Strategy, actor.team_id, strategy_id, "strategy")
-    _editable_plan(session, actor, strategy.plan_id)
-    _log(session, actor, strategy.plan_id, "strategy", strategy.id, "deleted", f"deleted strategy “{strategy.title}”")
-    siblings = _siblings(session, strategy)
-    session.delete(strategy)
-    _renumber([s for s in siblings if s.id != strategy.id])
-    _flush(session)
+    get_editable_plan(session, actor, strategy.plan_id)
+    _remove_child(session, actor, strategy, "strategy", f"deleted strategy “{strategy.title}”")
 
 
 # ---------------------------------------------------------------------------
@@ -671,7 +694,7 @@ def add_objective(
     session: Session, actor: Actor, strategy_id: int, data: ObjectiveInput
 ) -> Objective:
     strategy = _get(session, Strategy, actor.team_id, strategy_id, "strategy")
-    _editable_plan(session, actor, strategy.plan_id)
+    get_editable_plan(session, actor, strategy.plan_id)
     objective = Objective(
         team_id=actor.team_id,
         plan_id=strategy.plan_id,
@@ -694,7 +717,7 @@ def update_objective(
     expected_version: int | None = None,
 ) -> Objective:
     objective = _get(session, Objective, actor.team_id, objective_id, "objective")
-    _editable_plan(session, actor, objective.plan_id)
+    get_editable_plan(session, actor, objective.plan_id)
     _check_version(objective, expected_version)
     for name, value in _objective_fields(data).items():
         setattr(objective, name, value)
@@ -705,12 +728,8 @@ def update_objective(
 
 def delete_objective(session: Session, actor: Actor, objective_id: int) -> None:
     objective = _get(session, Objective, actor.team_id, objective_id, "objective")
-    _editable_plan(session, actor, objective.plan_id)
-    _log(session, actor, objective.plan_id, "objective", objective.id, "deleted", f"deleted objective “{objective.title}”")
-    siblings = _siblings(session, objective)
-    session.delete(objective)
-    _renumber([o for o in siblings if o.id != objective.id])
-    _flush(session)
+    get_editable_plan(session, actor, objective.plan_id)
+    _remove_child(session, actor, objective, "objective", f"deleted objective “{objective.title}”")
 
 
 # ---------------------------------------------------------------------------
@@ -732,7 +751,7 @@ def add_action_item(
     session: Session, actor: Actor, objective_id: int, data: ActionItemInput
 ) -> ActionItem:
     objective = _get(session, Objective, actor.team_id, objective_id, "objective")
-    plan = _editable_plan(session, actor, objective.plan_id)
+    plan = get_editable_plan(session, actor, objective.plan_id)
     item = ActionItem(
         team_id=actor.team_id,
         plan_id=plan.id,
@@ -757,7 +776,7 @@ def update_action_item(
     expected_version: int | None = None,
 ) -> ActionItem:
     item = _get(session, ActionItem, actor.team_id, item_id, "action item")
-    plan = _editable_plan(session, actor, item.plan_id)
+    plan = get_editable_plan(session, actor, item.plan_id)
     _check_version(item, expected_version)
     previous_assignee, previous_due = item.assignee_id, item.due_date
     for name, value in _item_fields(plan, data).items():
@@ -776,7 +795,7 @@ def set_action_item_done(
     item = _get(session, ActionItem, actor.team_id, item_id, "action item")
     plan = get_plan(session, actor.team_id, item.plan_id)
     if actor.user_id != item.assignee_id:
-        _require_editor(plan, actor)
+        require_editor(plan, actor)
     if done == item.is_done:
         return item  # a second click changes nothing
     if done:
@@ -795,13 +814,9 @@ def set_action_item_done(
 
 def delete_action_item(session: Session, actor: Actor, item_id: int) -> None:
     item = _get(session, ActionItem, actor.team_id, item_id, "action item")
-    _editable_plan(session, actor, item.plan_id)
-    _log(session, actor, item.plan_id, "action_item", item.id, "deleted", f"deleted action item “{item.title}”")
+    get_editable_plan(session, actor, item.plan_id)
     reminders.item_deleting(session, actor, item)
-    siblings = _siblings(session, item)
-    session.delete(item)
-    _renumber([i for i in siblings if i.id != item.id])
-    _flush(session)
+    _remove_child(session, actor, item, "action_item", f"deleted action item “{item.title}”")
 
 
 def get_action_item(session: Session, team_id: str, item_id: int) -> ActionItem:
@@ -821,7 +836,7 @@ def add_swot_entry(
     *,
     team_only: bool = True,
 ) -> SwotEntry:
-    plan = _editable_plan(session, actor, plan_id)
+    plan = get_editable_plan(session, actor, plan_id)
     swot_kind = clean_swot_kind(kind)
     entry = SwotEntry(
         team_id=actor.team_id,
@@ -857,7 +872,7 @@ def update_swot_entry(
     expected_version: int | None = None,
 ) -> SwotEntry:
     entry = _get(session, SwotEntry, actor.team_id, entry_id, "SWOT entry")
-    _editable_plan(session, actor, entry.plan_id)
+    get_editable_plan(session, actor, entry.plan_id)
     _check_version(entry, expected_version)
     new_kind = clean_swot_kind(kind)
     new_text = clean_text(text, "text", max_len=TEXT_MAX, required=True)
@@ -877,12 +892,8 @@ def update_swot_entry(
 
 def delete_swot_entry(session: Session, actor: Actor, entry_id: int) -> None:
     entry = _get(session, SwotEntry, actor.team_id, entry_id, "SWOT entry")
-    _editable_plan(session, actor, entry.plan_id)
-    _log(session, actor, entry.plan_id, "swot", entry.id, "deleted", f"deleted {entry.kind.value}")
-    siblings = _siblings(session, entry)
-    session.delete(entry)
-    _renumber([e for e in siblings if e.id != entry.id])
-    _flush(session)
+    get_editable_plan(session, actor, entry.plan_id)
+    _remove_child(session, actor, entry, "swot", f"deleted {entry.kind.value}")
 
 
 # ---------------------------------------------------------------------------
@@ -924,7 +935,7 @@ def move(
     if model is None:
         raise ValidationError("entity", f"cannot move a {entity}")
     record = _get(session, model, actor.team_id, record_id, entity.replace("_", " "))
-    _editable_plan(session, actor, record.plan_id)
+    get_editable_plan(session, actor, record.plan_id)
 
     if to_parent_id is not None:
         if model is Objective:
@@ -958,7 +969,7 @@ def move(
 
 
 def add_review(session: Session, actor: Actor, plan_id: int, data: ReviewInput) -> QbrReview:
-    plan = _editable_plan(session, actor, plan_id)
+    plan = get_editable_plan(session, actor, plan_id)
     if data.held_on is None:
         raise ValidationError("held_on", "required")
     if data.next_qbr_date is not None and data.next_qbr_date <= data.held_on:

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import App
 from sqlalchemy.orm import Session
 
-from blocks import messages, modals
+from blocks import modals
 from blocks.forms import encode_metadata
 from blocks.ids import Action, Callback
 from bot import ui
@@ -19,7 +19,7 @@ from bot.after_ack import acked
 from bot.listeners.menus import Level, menu_listener
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
-from storage.errors import PermissionDenied, PlanError, ValidationError
+from storage.errors import PlanError, ValidationError
 from storage.plans import ActionItemInput, Actor
 
 TEAM_ONLY = modals.TEAM_ONLY
@@ -54,8 +54,7 @@ def on_add(*, body, client, context, payload, respond) -> None:
     try:
         with unit_of_work(context) as session:
             plan = plans.load_plan_tree(session, actor.team_id, int(payload["value"]))
-            if not plans.can_edit(plan, actor.user_id):
-                raise PermissionDenied("Only the plan's owner and team can add action items.")
+            plans.require_editor(plan, actor)
             groups = objective_choices(plan)
             if not groups:
                 raise ValidationError("objective", "Add an objective first: action items live under objectives.")

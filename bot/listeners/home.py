@@ -17,7 +17,7 @@ from blocks import home as home_blocks
 from blocks import messages
 from bot.middleware import unit_of_work
 from storage import plans, reminders
-from storage.models import AccountPlan, ActionItem, ItemStatus
+from storage.models import AccountPlan
 from storage.plans import Actor
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,7 @@ def _open_items(session: Session, actor: Actor, limit: int) -> tuple[list[tuple[
     ).all()) if items else {}
     more = 0
     if len(items) == limit:
-        total = session.scalar(select(func.count(ActionItem.id)).where(
-            ActionItem.team_id == actor.team_id, ActionItem.assignee_id == actor.user_id,
-            ActionItem.status == ItemStatus.OPEN))
-        more = total - limit
+        more = plans.count_open_items(session, actor.team_id, actor.user_id) - limit
     return [(item, names[item.plan_id]) for item in items], more
 
 

@@ -20,7 +20,7 @@ from bot.listeners import reminders as reminder_listeners
 from bot.listeners.plans import _record, confirm_delete
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
-from storage.errors import PermissionDenied, PlanError
+from storage.errors import PlanError
 
 # (session, record, parent metadata) -> the modal to push
 FormBuilder = Callable[[Session, Any, dict[str, Any]], dict[str, Any]]
@@ -57,10 +57,7 @@ def handle_menu(level: Level, body: dict[str, Any], client: WebClient,
         else:
             with unit_of_work(context) as session:
                 record = _record(session, actor, level.entity, record_id)
-                plan = plans.get_plan(session, actor.team_id, record.plan_id)
-                if not plans.can_edit(plan, actor.user_id):
-                    raise PermissionDenied(
-                        f"Only the owner and team of “{plan.name}” can change it; you can read it.")
+                plans.get_editable_plan(session, actor, record.plan_id)
                 if verb == Verb.DELETE:
                     name = level.label(record)
                 else:

@@ -16,7 +16,7 @@ from bot.after_ack import acked
 from bot.listeners.menus import Level, menu_listener
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
-from storage.errors import PermissionDenied, PlanError, ValidationError
+from storage.errors import PlanError, ValidationError
 from storage.plans import Actor, ObjectiveInput
 
 
@@ -40,8 +40,7 @@ def on_add(*, body, client, context, payload, respond) -> None:
     try:
         with unit_of_work(context) as session:
             plan = plans.load_plan_tree(session, actor.team_id, int(payload["value"]))
-            if not plans.can_edit(plan, actor.user_id):
-                raise PermissionDenied("Only the plan's owner and team can add objectives.")
+            plans.require_editor(plan, actor)
             if not plan.strategies:
                 raise ValidationError("strategy", "Add a strategy first: objectives live under strategies.")
             choices = [(f"{n}. {s.title}", str(s.id)) for n, s in enumerate(plan.strategies, 1)]

@@ -16,7 +16,7 @@ from bot.after_ack import acked
 from bot.listeners.menus import Level, menu_listener
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
-from storage.errors import PermissionDenied, PlanError
+from storage.errors import PlanError
 from storage.plans import Actor
 
 
@@ -32,9 +32,7 @@ def on_add(*, body, client, context, payload, respond) -> None:
     actor = actor_of(context)
     try:
         with unit_of_work(context) as session:
-            plan = plans.get_plan(session, actor.team_id, int(payload["value"]))
-            if not plans.can_edit(plan, actor.user_id):
-                raise PermissionDenied("Only the plan's owner and team can add strategies.")
+            plan = plans.get_editable_plan(session, actor, int(payload["value"]))
     except PlanError as error:
         ui.show_problem(client, body, error)
         return

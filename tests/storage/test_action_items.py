@@ -107,3 +107,14 @@ def test_open_items_limit(session, tree):
     for n in range(4):
         make_item(session, objective, title=f"extra {n}")
     assert len(ops.open_items_for(session, TEAM, MEMBER.user_id, limit=3)) == 3
+
+
+def test_items_of_completed_and_archived_plans_are_not_open_work(session):
+    plan = make_plan(session)
+    item = make_item(session, make_objective(session, make_strategy(session, plan)))
+    assert ops.open_items_for(session, TEAM, item.assignee_id) == [item]
+    assert ops.count_open_items(session, TEAM, item.assignee_id) == 1
+    for status in ("completed", "archived"):
+        ops.set_plan_status(session, OWNER, plan.id, status)
+        assert ops.open_items_for(session, TEAM, item.assignee_id) == []
+        assert ops.count_open_items(session, TEAM, item.assignee_id) == 0
