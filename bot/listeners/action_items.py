@@ -107,18 +107,17 @@ def on_form_submitted(ack, client, context, view) -> None:
                  item_id=saved[0])
 
 
-def on_mark_done(ack, body, client, context, action, respond) -> None:
+def on_mark_done(*, body, client, context, payload, respond) -> None:
     """The "Mark done" button outside the plan view (App Home, `mine`)."""
-    ack()
     actor = actor_of(context)
+    item_id = int(payload["value"])
     try:
         with unit_of_work(context) as session:
-            plans.set_action_item_done(session, actor, int(action["value"]), True)
+            plans.set_action_item_done(session, actor, item_id, True)
     except PlanError as error:
         ui.show_problem(client, body, error)
         return
-    ui.later(context, reminder_listeners.after_item_change, client=client, context=context,
-             item_id=int(action["value"]))
+    reminder_listeners.after_item_change(client, context, item_id)
     container = body.get("container") or {}
     if container.get("type") == "message" and container.get("is_ephemeral"):
         with unit_of_work(context) as session:
@@ -135,6 +134,6 @@ def mine(*, respond, client, command, context, args) -> None:
 def register(app: App) -> None:
     SUBCOMMANDS["mine"] = mine
     app.action(Action.ADD_ACTION_ITEM)(acked(on_add))
-    app.action(Action.MARK_DONE)(on_mark_done)
+    app.action(Action.MARK_DONE)(acked(on_mark_done))
     app.action(Action.ITEM_MENU)(menu_listener(LEVEL))
     app.view(Callback.ACTION_ITEM_FORM)(on_form_submitted)

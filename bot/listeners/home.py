@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from blocks import home as home_blocks
 from blocks import messages
+from bot.after_ack import acked
 from bot.middleware import unit_of_work
 from storage import plans, reminders
 from storage.models import AccountPlan
@@ -70,11 +71,11 @@ def publish_home(client: WebClient, context: BoltContext, user_id: str) -> None:
         log.info("home of %s not published: %s", user_id, error.response.get("error"))
 
 
-def on_home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    if event.get("tab", "home") != "home":
+def on_home_opened(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
+    if payload.get("tab", "home") != "home":
         return
-    publish_home(client, context, event["user"])
+    publish_home(client, context, payload["user"])
 
 
 def register(app: App) -> None:
-    app.event("app_home_opened")(on_home_opened)
+    app.event("app_home_opened")(acked(on_home_opened))
