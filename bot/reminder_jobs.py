@@ -80,7 +80,9 @@ def fetch_time_zone(context: JobContext, team_id: str, user_id: str, now: dt.dat
         client = context.client_for_team(team_id)
         context.limiter.acquire(team_id, "users.info")
         user = client.users_info(user=user_id)["user"]
-    except NotInstalled:
+    except NotInstalled:  # nothing to ask: try again only when the cache would be stale
+        with transaction(context.session_factory) as session:
+            people.record_lookup_failed(session, team_id, user_id, "not_installed", now=now)
         return
     except Exception as error:  # noqa: BLE001 - sorted below
         outcome = outcome_of(error)

@@ -467,6 +467,10 @@ class PlanCanvas(Base):
 class Delivery:
     """What the scheduler keeps on every row it sends a DM from (see storage.claims).
 
+    Each table indexes (next_run_at, id), the order claim_due takes due rows in: many
+    reminders fall due at the same instant (09:00 in one zone), and an index on the time
+    alone would make every claim read and sort all of them to take the first batch.
+
     `next_run_at`: when a pass should look at the row next (None: nothing to send).
     `locked_until`: the lease of the pass working on it, or after a passing Slack failure
     the time before which nobody tries again. `attempted_at`: a send began and nobody
@@ -497,7 +501,7 @@ class ItemReminder(Delivery, Base):
     __tablename__ = "item_reminders"
     __table_args__ = (
         UniqueConstraint("action_item_id"),
-        Index("ix_item_reminders_due", "next_run_at"),
+        Index("ix_item_reminders_due", "next_run_at", "id"),
         Index("ix_item_reminders_team_assignee", "team_id", "assignee_id"),
     )
 
@@ -533,7 +537,7 @@ class Notification(Delivery, Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        Index("ix_notifications_due", "next_run_at"),
+        Index("ix_notifications_due", "next_run_at", "id"),
         Index("ix_notifications_item", "action_item_id"),
     )
 
@@ -567,7 +571,7 @@ class WeeklySummary(Delivery, Base):
     __tablename__ = "weekly_summaries"
     __table_args__ = (
         UniqueConstraint("team_id", "user_id"),
-        Index("ix_weekly_summaries_due", "next_run_at"),
+        Index("ix_weekly_summaries_due", "next_run_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

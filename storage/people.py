@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import SLACK_ID_MAX, Person
-from storage.upsert import upsert
+from storage.upsert import insert_missing, upsert
 
 TIMEZONE_MAX_AGE = dt.timedelta(days=7)
 ZONE_NAME_MAX = 64
@@ -25,14 +25,23 @@ def get(session: Session, team_id: str, user_id: str) -> Person | None:
     return session.get(Person, (team_id, user_id))
 
 
+def _among(people: Iterable[tuple[str, str]]):
+    """WHERE for these (team, user) pairs, grouped by workspace so the primary key serves
+    it (a row-value IN becomes a scan of OR-ed pairs on PostgreSQL)."""
+    by_team: dict[str, set[str]] = {}
+    for team, user in people:
+        by_team.setdefault(team, set()).add(user)
+    return or_(*(and_(Person.team_id == team, Person.user_id.in_(sorted(users)))
+                 for team, users in sorted(by_team.items())))
+
+
 def timezone_names(session: Session, people: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
     """{(team, user): zone name or None} for many people in one query."""
     wanted = set(people)
     if not wanted:
         return {}
     rows = session.execute(
-        select(Person.team_id, Person.user_id, Person.timezone)
-        .where(tuple_(Person.team_id, Person.user_id).in_(sorted(wanted)))
+        select(Person.team_id, Person.user_id, Person.timezone).where(_among(wanted))
     )
     found = {(team, user): zone for team, user, zone in rows}
     return {key: found.get(key) for key in wanted}
@@ -44,8 +53,7 @@ def dm_channels(session: Session, people: Iterable[tuple[str, str]]) -> dict[tup
     if not wanted:
         return {}
     rows = session.execute(
-        select(Person.team_id, Person.user_id, Person.dm_channel_id)
-        .where(tuple_(Person.team_id, Person.user_id).in_(sorted(wanted)))
+        select(Person.team_id, Person.user_id, Person.dm_channel_id).where(_among(wanted))
     )
     found = {(team, user): channel for team, user, channel in rows}
     return {key: found.get(key) for key in wanted}
@@ -85,6 +93,26 @@ def record_dm_channel(session: Session, team_id: str, user_id: str, channel_id: 
         _forget(session, team_id, user_id)
 
 
+def ensure(session: Session, people: Iterable[tuple[str, str]]) -> None:
+    """A row for each person we remind (zone unknown until fetched): `stale` finds them."""
+    insert_missing(session, Person, [dict(team_id=team, user_id=user, lookup_error="")
+                                     for team, user in sorted(set(people))], keys=("team_id", "user_id"))
+
+
+def stale(session: Session, *, now: dt.datetime, limit: int) -> list[tuple[str, str]]:
+    """People whose zone is unknown or older than TIMEZONE_MAX_AGE, never fetched first.
+
+    A scan of `people` (a row per person reminded: thousands, not the million rows of
+    reminders), every pass.
+    """
+    rows = session.execute(
+        select(Person.team_id, Person.user_id)
+        .where(or_(Person.fetched_at.is_(None), Person.fetched_at <= now - TIMEZONE_MAX_AGE))
+        .order_by(Person.fetched_at.is_not(None), Person.fetched_at).limit(limit)
+    )
+    return [(team, user) for team, user in rows]
+
+
 def stale_among(session: Session, people: Iterable[tuple[str, str]], *,
                 now: dt.datetime) -> list[tuple[str, str]]:
     """Those of `people` whose time zone is unknown or too old."""
@@ -93,7 +121,7 @@ def stale_among(session: Session, people: Iterable[tuple[str, str]], *,
         return []
     fresh = set(session.execute(
         select(Person.team_id, Person.user_id).where(
-            tuple_(Person.team_id, Person.user_id).in_(sorted(wanted)),
+            _among(wanted),
             Person.fetched_at.is_not(None),
             Person.fetched_at > now - TIMEZONE_MAX_AGE,
         )

@@ -88,7 +88,6 @@ SUMMARY_ITEMS_MAX = 20
 # takes the same row twice for nothing.
 MIN_STEP = dt.timedelta(minutes=1)
 BACKOFF_MAX = dt.timedelta(hours=1)
-TIMEZONE_HORIZON = dt.timedelta(days=2)  # fetch zones of people with reminders this close
 
 
 # ---------------------------------------------------------------------------
@@ -173,6 +172,7 @@ def _start(session: Session, item: ActionItem, *, assigned_by: str | None) -> It
     row.attempted_at, row.failures, row.last_error = None, 0, ""
     _reschedule(row)
     _ensure_summary(session, item.team_id, item.assignee_id)
+    people.ensure(session, [(item.team_id, item.assignee_id)])
     return row
 
 
@@ -431,11 +431,13 @@ def sync_new_plans(session: Session, *, limit: int = 20) -> int:
              sends=0, failures=0, last_error="")
         for item_id, team_id, assignee, due, creator in items
     ], keys=("action_item_id",))
+    assignees = sorted({(team_id, assignee) for _, team_id, assignee, _, _ in items})
     insert_missing(session, WeeklySummary, [
         dict(team_id=team_id, user_id=user_id, muted=False, needs_schedule=True, next_run_at=ASAP,
              sends=0, failures=0, last_error="")
-        for team_id, user_id in sorted({(team_id, assignee) for _, team_id, assignee, _, _ in items})
+        for team_id, user_id in assignees
     ], keys=("team_id", "user_id"))
+    people.ensure(session, assignees)
     session.execute(
         update(AccountPlan).where(AccountPlan.id.in_(plan_ids))
         .values(reminders_synced=True, updated_at=AccountPlan.updated_at)
@@ -445,16 +447,8 @@ def sync_new_plans(session: Session, *, limit: int = 20) -> int:
 
 
 def people_needing_timezones(session: Session, *, now: dt.datetime, limit: int = 50) -> list[tuple[str, str]]:
-    """People with a reminder or summary due soon whose time zone is unknown or stale."""
-    horizon = now + TIMEZONE_HORIZON
-    pending = set(session.execute(
-        select(ItemReminder.team_id, ItemReminder.assignee_id)
-        .where(ItemReminder.next_run_at <= horizon).distinct()
-    ))
-    pending |= set(session.execute(
-        select(WeeklySummary.team_id, WeeklySummary.user_id).where(WeeklySummary.next_run_at <= horizon)
-    ))
-    return people.stale_among(session, pending, now=now)[:limit]
+    """People we remind whose time zone is unknown or stale (storage.people)."""
+    return people.stale(session, now=now, limit=limit)
 
 
 # ---------------------------------------------------------------------------

@@ -298,3 +298,14 @@ def test_failures_back_off_or_stop(session_factory, objective):
     with session_factory() as session:
         row = session.get(ItemReminder, ids[0])
         assert (row.next_run_at, row.last_error) == (None, "user_not_found")
+
+
+def test_people_we_remind_are_asked_for_their_zone_until_it_is_known_then_weekly(session, objective):
+    add(session, objective)  # MEMBER is reminded from now on
+    now = dt.datetime(2025, 3, 3, tzinfo=dt.timezone.utc)
+    assert reminders.people_needing_timezones(session, now=now) == [(TEAM, MEMBER.user_id)]
+    reminders.set_timezone(session, TEAM, MEMBER.user_id, "Europe/Berlin", now=now)
+    assert reminders.people_needing_timezones(session, now=now + dt.timedelta(days=6)) == []
+    assert reminders.people_needing_timezones(session, now=now + dt.timedelta(days=7)) == [(TEAM, MEMBER.user_id)]
+    people.record_lookup_failed(session, TEAM, MEMBER.user_id, "user_not_found", now=now + dt.timedelta(days=7))
+    assert reminders.people_needing_timezones(session, now=now + dt.timedelta(days=8)) == []

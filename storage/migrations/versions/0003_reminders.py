@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.create_index('ix_notifications_due', ['next_run_at'], unique=False)
+        batch_op.create_index('ix_notifications_due', ['next_run_at', 'id'], unique=False)
         batch_op.create_index('ix_notifications_item', ['action_item_id'], unique=False)
 
     op.create_table('people',
@@ -68,7 +68,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('team_id', 'user_id', name=op.f('uq_weekly_summaries_team_id'))
     )
     with op.batch_alter_table('weekly_summaries', schema=None) as batch_op:
-        batch_op.create_index('ix_weekly_summaries_due', ['next_run_at'], unique=False)
+        batch_op.create_index('ix_weekly_summaries_due', ['next_run_at', 'id'], unique=False)
 
     op.create_table('item_reminders',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -95,7 +95,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('action_item_id', name=op.f('uq_item_reminders_action_item_id'))
     )
     with op.batch_alter_table('item_reminders', schema=None) as batch_op:
-        batch_op.create_index('ix_item_reminders_due', ['next_run_at'], unique=False)
+        batch_op.create_index('ix_item_reminders_due', ['next_run_at', 'id'], unique=False)
         batch_op.create_index('ix_item_reminders_team_assignee', ['team_id', 'assignee_id'], unique=False)
 
     with op.batch_alter_table('account_plans', schema=None) as batch_op:
