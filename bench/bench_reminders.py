@@ -546,7 +546,8 @@ def main() -> int:
     parser.add_argument("--tick-on-postgres", action="store_true",
                         help="part 2 on PostgreSQL too (Slack's pace sets its time, not the database)")
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parser.add_argument("--postgres-url", "--database-url", default=DEFAULT_POSTGRES,
+                        help="PostgreSQL server for the runs on PostgreSQL (SQLite runs beside it)")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--only", choices=("due-query", "tick"))

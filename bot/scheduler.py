@@ -69,8 +69,8 @@ class PassReport:
 
 
 def make_context(settings: Settings, session_factory: sessionmaker[Session],
-                 limiter: RateLimiter | None = None) -> JobContext:
-    workspaces = Workspaces(settings, engine_of(session_factory), limiter or RateLimiter())
+                 limiter: RateLimiter | None = None, workspaces: Workspaces | None = None) -> JobContext:
+    workspaces = workspaces or Workspaces(settings, engine_of(session_factory), limiter or RateLimiter())
     return JobContext(settings, session_factory, workspaces.client_for, workspaces.limiter)
 
 
@@ -116,10 +116,14 @@ def run_forever(settings: Settings, session_factory: sessionmaker[Session], *,
                 interval: float = PASS_INTERVAL, stop: threading.Event | None = None) -> None:
     """A pass every `interval` seconds until `stop` is set (never, for `serve`)."""
     stop = stop or threading.Event()
-    limiter = RateLimiter()  # a workspace paused by a 429 stays paused into the next pass
+    workspaces = None
     while not stop.is_set():
         try:
-            report = run_pass(make_context(settings, session_factory, limiter), utcnow())
+            # One limiter for every pass: a workspace paused by a 429 stays paused into
+            # the next one. Tokens are looked at again each pass (rotation).
+            workspaces = workspaces or Workspaces(settings, engine_of(session_factory), RateLimiter())
+            workspaces.start_pass()
+            report = run_pass(make_context(settings, session_factory, workspaces=workspaces), utcnow())
             if report.total or report.failed:
                 log.info("%s", report)
         except Exception:  # noqa: BLE001 - e.g. the database is away: try again next time

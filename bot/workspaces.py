@@ -14,6 +14,7 @@ but its 429 handler also pauses the whole workspace in the rate limiter
 from __future__ import annotations
 
 import logging
+import threading
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -35,8 +36,9 @@ LOCAL_TEAM = "T0LOCAL"
 
 
 class Workspaces:
-    """`client_for(team_id)`; one client per workspace for the life of this object (a
-    scheduler pass), so a rotated token is looked at once a pass."""
+    """`client_for(team_id)`: one client per workspace until `start_pass()`, so a
+    rotated token is looked at once a pass. Safe to call from the pass's send threads
+    (one refresh per workspace, never two at once)."""
 
     def __init__(self, settings: Settings, engine: Engine, limiter: RateLimiter, *,
                  timeout: int = SEND_TIMEOUT) -> None:
@@ -44,6 +46,7 @@ class Workspaces:
         self.limiter = limiter
         self.timeout = timeout
         self._clients: dict[str, WebClient] = {}
+        self._lock = threading.Lock()
         self._store: SQLAlchemyInstallationStore | None = None
         self._rotator: TokenRotator | None = None
         if settings.oauth:
@@ -54,11 +57,16 @@ class Workspaces:
                                          client_secret=settings.client_secret,
                                          client=make_client(settings))
 
+    def start_pass(self) -> None:
+        with self._lock:
+            self._clients.clear()
+
     def client_for(self, team_id: str) -> WebClient:
-        client = self._clients.get(team_id)
-        if client is None:
-            client = self._clients[team_id] = self._client(team_id, self._token(team_id))
-        return client
+        with self._lock:
+            client = self._clients.get(team_id)
+            if client is None:
+                client = self._clients[team_id] = self._client(team_id, self._token(team_id))
+            return client
 
     def _client(self, team_id: str, token: str) -> WebClient:
         client = make_client(self.settings, token)
