@@ -9,10 +9,12 @@ import time
 
 from sqlalchemy import select
 
+from bot import scheduler
 from storage import people
 from storage import plans as ops
 from storage.models import ActionItem, AccountPlan, ItemReminder, ItemStatus, Notification, WeeklySummary
 from storage.plans import ActionItemInput, Actor, ObjectiveInput, PlanInput
+from tests.bot.test_reminders_scheduler import UNHURRIED
 
 OWNER, MEMBER, OTHER = "U0OWNER", "U0MEMBER", "U0OTHER"
 DUE = dt.date(2025, 3, 1)
@@ -205,3 +207,28 @@ def test_a_new_time_zone_from_slack_is_kept(slack, session_factory):
     assert eventually(lambda: zone() == "Europe/Berlin")
     with session_factory() as session:
         assert session.scalars(select(Notification)).all()  # the assignment waits for the scheduler
+
+
+def test_open_plan_in_the_dm_opens_the_plan_view(slack, session_factory):
+    ids = seed(session_factory, slack.team)
+    assign_in_the_form(slack, ids["plan"], MEMBER)
+    dm = dm_to(slack, MEMBER)
+    before = len(slack.api.calls_to("views.open"))
+    reply = slack.click(dm, "Open plan", user=MEMBER)
+    assert reply.status == 200 and reply.elapsed < 3
+    slack.wait_for("views.open", lambda c: len(slack.api.calls_to("views.open")) > before)
+    view = slack.api.calls_to("views.open")[before].view
+    assert view["callback_id"] == "plan_view" and "Newton 2025" in json.dumps(view["blocks"])
+
+
+def test_mark_done_in_the_weekly_summary_strikes_the_item_there(slack, session_factory, settings):
+    ids = seed(session_factory, slack.team)
+    add_item(session_factory, slack.team, ids["objective"])
+    context = scheduler.make_context(settings, session_factory, UNHURRIED)
+    for hour, minute in ((8, 0), (9, 0)):  # Monday: scheduled, then due at 09:00 (UTC for them)
+        scheduler.run_pass(context, dt.datetime(2025, 3, 3, hour, minute, 30, tzinfo=dt.timezone.utc))
+    summary = dm_to(slack, MEMBER, "open action item")
+    slack.click(summary, "Mark done", user=MEMBER)
+    redrawn = slack.wait_for("chat.update", lambda c: c.params["ts"] == summary.response["ts"])
+    assert "~Share the study~ done" in json.dumps(redrawn.params)
+    dm_to(slack, OWNER, "marked")
