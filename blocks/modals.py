@@ -59,6 +59,18 @@ TEAM_ONLY = "team_only"
 # Inputs
 
 
+def _input(block_id: str, label: str, element, *, optional: bool = False,
+           hint: str | None = None) -> dict[str, Any]:
+    """An input block around `element`: every input of our forms is built here."""
+    return InputBlock(
+        block_id=block_id,
+        label=plain(label, 2000),
+        element=element,
+        optional=optional,
+        hint=plain(hint, 2000) if hint else None,
+    ).to_dict()
+
+
 def text_input(
     block_id: str,
     label: str,
@@ -77,13 +89,7 @@ def text_input(
         multiline=multiline,
         placeholder=plain(placeholder, 150) if placeholder else None,
     )
-    return InputBlock(
-        block_id=block_id,
-        label=plain(label, 2000),
-        element=element,
-        optional=optional,
-        hint=plain(hint, 2000) if hint else None,
-    ).to_dict()
+    return _input(block_id, label, element, optional=optional, hint=hint)
 
 
 def date_input(
@@ -92,9 +98,7 @@ def date_input(
     element = DatePickerElement(
         action_id="value", initial_date=initial.isoformat() if initial else None
     )
-    return InputBlock(
-        block_id=block_id, label=plain(label, 2000), element=element, optional=optional
-    ).to_dict()
+    return _input(block_id, label, element, optional=optional)
 
 
 def select_input(
@@ -108,9 +112,7 @@ def select_input(
     options = [option(text, value) for text, value in choices][:100]
     initial_option = next((o for o in options if o.value == initial), None)
     element = StaticSelectElement(action_id="value", options=options, initial_option=initial_option)
-    return InputBlock(
-        block_id=block_id, label=plain(label, 2000), element=element, optional=optional
-    ).to_dict()
+    return _input(block_id, label, element, optional=optional)
 
 
 def grouped_select_input(
@@ -136,25 +138,21 @@ def grouped_select_input(
     element = StaticSelectElement(
         action_id="value", option_groups=option_groups[:100], initial_option=initial_option
     )
-    return InputBlock(block_id=block_id, label=plain(label, 2000), element=element).to_dict()
+    return _input(block_id, label, element)
 
 
 def user_input(
     block_id: str, label: str, *, initial: str | None = None, optional: bool = False
 ) -> dict[str, Any]:
     element = UserSelectElement(action_id="value", initial_user=initial or None)
-    return InputBlock(
-        block_id=block_id, label=plain(label, 2000), element=element, optional=optional
-    ).to_dict()
+    return _input(block_id, label, element, optional=optional)
 
 
 def users_input(
     block_id: str, label: str, *, initial: Sequence[str] = (), optional: bool = True
 ) -> dict[str, Any]:
     element = UserMultiSelectElement(action_id="value", initial_users=list(initial) or None)
-    return InputBlock(
-        block_id=block_id, label=plain(label, 2000), element=element, optional=optional
-    ).to_dict()
+    return _input(block_id, label, element, optional=optional)
 
 
 def number_input(
@@ -165,13 +163,7 @@ def number_input(
         is_decimal_allowed=True,
         initial_value=_number(initial) if initial is not None else None,
     )
-    return InputBlock(
-        block_id=block_id,
-        label=plain(label, 2000),
-        element=element,
-        optional=True,
-        hint=plain(hint, 2000) if hint else None,
-    ).to_dict()
+    return _input(block_id, label, element, optional=True, hint=hint)
 
 
 def checkboxes_input(
@@ -185,13 +177,7 @@ def checkboxes_input(
     options = [option(text, value) for text, value in choices]
     initial = [o for o in options if o.value in checked]
     element = CheckboxesElement(action_id="value", options=options, initial_options=initial or None)
-    return InputBlock(
-        block_id=block_id,
-        label=plain(label, 2000),
-        element=element,
-        optional=True,
-        hint=plain(hint, 2000) if hint else None,
-    ).to_dict()
+    return _input(block_id, label, element, optional=True, hint=hint)
 
 
 def _number(value: Decimal) -> str:
@@ -407,16 +393,14 @@ def channel_input(block_id: str, label: str, *, hint: str | None = None) -> dict
         action_id="value",
         filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
     )
-    return InputBlock(block_id=block_id, label=plain(label, 2000), element=element,
-                      hint=plain(hint, 2000) if hint else None).to_dict()
+    return _input(block_id, label, element, hint=hint)
 
 
 def time_input(block_id: str, label: str, *, initial: dt.time | None = None,
                hint: str | None = None) -> dict[str, Any]:
     element = TimePickerElement(action_id="value",
                                 initial_time=initial.strftime("%H:%M") if initial else None)
-    return InputBlock(block_id=block_id, label=plain(label, 2000), element=element,
-                      hint=plain(hint, 2000) if hint else None).to_dict()
+    return _input(block_id, label, element, hint=hint)
 
 
 def channel_modal(callback_id: str, *, title: str, plan_name: str, intro: str, submit: str,

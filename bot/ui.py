@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from blocks import messages
-from blocks.forms import form_values, metadata
+from blocks.forms import encode_metadata, form_values, metadata
 from blocks.modals import message_modal
 from blocks.plan_view import plan_view, swot_view
 from bot.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
@@ -110,6 +110,21 @@ def show_problem(client: WebClient, body: dict[str, Any], error: PlanError | str
             client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as api_error:
         log.info("could not show a problem: %s", api_error.response.get("error"))
+
+
+def open_plan_form(*, body, client: WebClient, context: BoltContext, payload, respond,
+                   form: Callable[[str], dict[str, Any]]) -> None:
+    """A plan-view button that opens a form adding to the plan (payload value: plan id),
+    for those who may change it; `form(metadata)` builds the modal."""
+    actor = actor_of(context)
+    try:
+        with unit_of_work(context) as session:
+            plan = plans.get_editable_plan(session, actor, int(payload["value"]))
+    except PlanError as error:
+        show_problem(client, body, error)
+        return
+    meta = encode_metadata(plan=plan.id, **parent_of(body))
+    open_or_push(client, context, body, form(meta), respond)
 
 
 def parent_of(body: dict[str, Any]) -> dict[str, Any]:

@@ -13,9 +13,7 @@ from blocks.ids import Action, Callback
 from bot import ui
 from bot.after_ack import acked
 from bot.listeners.menus import Level, menu_listener
-from bot.middleware import actor_of, unit_of_work
 from storage import plans
-from storage.errors import PlanError
 from storage.plans import Actor
 
 
@@ -27,16 +25,8 @@ def edit_form(session: Session, entry, parent: dict[str, Any]) -> dict[str, Any]
 LEVEL = Level("swot", edit_form=edit_form, label=lambda entry: entry.text)
 
 
-def on_add(*, body, client, context, payload, respond) -> None:
-    actor = actor_of(context)
-    try:
-        with unit_of_work(context) as session:
-            plan = plans.get_editable_plan(session, actor, int(payload["value"]))
-    except PlanError as error:
-        ui.show_problem(client, body, error)
-        return
-    meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
-    ui.open_or_push(client, context, body, modals.swot_modal(Callback.SWOT_FORM, metadata=meta))
+def on_add(**request) -> None:
+    ui.open_plan_form(**request, form=lambda meta: modals.swot_modal(Callback.SWOT_FORM, metadata=meta))
 
 
 def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
