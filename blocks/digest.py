@@ -28,6 +28,7 @@ from typing import Any
 from blocks.ids import Action
 from blocks.kit import actions, button, context, day, header, progress_bar, section, user
 from blocks.text import ELLIPSIS, Trusted, escape_mrkdwn, render, truncate
+from blocks.written_plan import format_number
 
 MESSAGE_BLOCKS_MAX = 50
 SECTION_TEXT_MAX = 3000
@@ -88,16 +89,6 @@ def sections(text: str) -> list[dict[str, Any]]:
 # Plain data → what the templates show
 
 
-def _num(value) -> str:
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return str(value)
-    if number == number.to_integral_value():
-        return str(int(number))
-    return format(number.normalize(), "f")
-
-
 def progress_text(progress) -> str:
     if not progress.total:
         return "no action items yet"
@@ -110,7 +101,7 @@ def measure_text(objective) -> str:
     if target is None:
         return ""
     current = getattr(objective, "current_value", None) or 0
-    text = f"{_num(current)} of {_num(target)}"
+    text = f"{format_number(current)} of {format_number(target)}"
     if getattr(objective, "measure_unit", ""):
         text += f" {objective.measure_unit}"
     try:

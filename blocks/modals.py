@@ -31,6 +31,7 @@ from slack_sdk.models.views import View
 
 from blocks.ids import Action
 from blocks.kit import button, context, esc, option, plain, section
+from blocks.written_plan import format_number
 
 # Field sizes mirror the storage limits; repeated here because blocks/ does not
 # import storage (the storage layer re-checks everything anyway).
@@ -161,7 +162,7 @@ def number_input(
     element = NumberInputElement(
         action_id="value",
         is_decimal_allowed=True,
-        initial_value=_number(initial) if initial is not None else None,
+        initial_value=format_number(initial) if initial is not None else None,
     )
     return _input(block_id, label, element, optional=True, hint=hint)
 
@@ -178,11 +179,6 @@ def checkboxes_input(
     initial = [o for o in options if o.value in checked]
     element = CheckboxesElement(action_id="value", options=options, initial_options=initial or None)
     return _input(block_id, label, element, optional=True, hint=hint)
-
-
-def _number(value: Decimal) -> str:
-    text = format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
-    return text
 
 
 def modal(

@@ -33,6 +33,7 @@ from blocks.kit import (
     user,
 )
 from blocks.modals import modal
+from blocks.written_plan import format_number
 
 MODAL_BLOCKS_MAX = 100
 PAGE_PAGER_BLOCKS = 2  # the pager's actions + context
@@ -66,12 +67,7 @@ def _measure(objective) -> str:
         return ""
     current = objective.current_value if objective.current_value is not None else 0
     unit = f" {esc(objective.measure_unit, 60)}" if objective.measure_unit else ""
-    return f" · *{_num(current)} of {_num(objective.target_value)}{unit}*"
-
-
-def _num(value) -> str:
-    text = format(value.normalize(), "f") if hasattr(value, "normalize") else str(value)
-    return text
+    return f" · *{format_number(current)} of {format_number(objective.target_value)}{unit}*"
 
 
 def plan_header_blocks(plan, progress, *, can_edit: bool) -> list[dict[str, Any]]:

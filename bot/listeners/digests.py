@@ -26,7 +26,7 @@ from bot.canvas import publish_canvas
 from bot.digests import Posted, after_qbr, explain, post_digest, today_in, user_timezone
 from bot.after_ack import acked, too_late_for_modal
 from bot.listeners.commands import SUBCOMMANDS
-from bot.listeners.plans import resolve_plan
+from bot.listeners.plans import resolve_editable_plan
 from bot.middleware import actor_of, unit_of_work
 from storage import digests, plans
 from storage.errors import PlanError, ValidationError
@@ -92,11 +92,8 @@ def digest_command(*, respond, client: WebClient, command, context, args) -> Non
     text, channel_id = parse_digest_args(args)
     channel_id = channel_id or command["channel_id"]
     with unit_of_work(context) as session:
-        plan = resolve_plan(session, actor, text, respond, "digest")
+        plan = resolve_editable_plan(session, actor, text, respond, "digest", "post its digest")
         if plan is None:
-            return
-        if not plans.can_edit(plan, actor.user_id):
-            respond(messages.notice(f"Only the owner and team of *{esc(plan.name)}* can post its digest."))
             return
         plan_id, name = plan.id, plan.name
     posted = post_digest(client, context["database"].session_factory, team_id=actor.team_id,
@@ -198,11 +195,8 @@ def _qbr_form(plan) -> dict[str, Any]:
 def qbr_command(*, respond, client: WebClient, command, context, args) -> None:
     actor = actor_of(context)
     with unit_of_work(context) as session:
-        plan = resolve_plan(session, actor, args, respond, "qbr")
+        plan = resolve_editable_plan(session, actor, args, respond, "qbr", "log its QBRs")
         if plan is None:
-            return
-        if not plans.can_edit(plan, actor.user_id):
-            respond(messages.notice(f"Only the owner and team of *{esc(plan.name)}* can log its QBRs."))
             return
         view = _qbr_form(plan)
     ui.open_modal(client, context, command["trigger_id"], view, respond=respond)

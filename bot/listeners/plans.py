@@ -49,6 +49,17 @@ def resolve_plan(session: Session, actor: Actor, text: str, respond: Respond, us
     return found[0]
 
 
+def resolve_editable_plan(session: Session, actor: Actor, text: str, respond: Respond, usage: str,
+                          doing: str) -> AccountPlan | None:
+    """Like resolve_plan, and the person may change the plan; else say who may `doing`."""
+    plan = resolve_plan(session, actor, text, respond, usage)
+    if plan is not None and not plans.can_edit(plan, actor.user_id):
+        respond(messages.notice(f"Only the owner and team of *{esc(plan.name)}* can {doing}; "
+                                f"`/accountplan show {plan.id}` opens it to read."))
+        return None
+    return plan
+
+
 # ---------------------------------------------------------------------------
 # Subcommands (the router has acknowledged already)
 
@@ -74,12 +85,8 @@ def show_swot(**kwargs) -> None:
 def edit_plan(*, respond, client: WebClient, command, context, args) -> None:
     actor = actor_of(context)
     with unit_of_work(context) as session:
-        plan = resolve_plan(session, actor, args, respond, "edit")
+        plan = resolve_editable_plan(session, actor, args, respond, "edit", "change it")
         if plan is None:
-            return
-        if not plans.can_edit(plan, actor.user_id):
-            respond(messages.notice(f"Only the owner and team of *{esc(plan.name)}* can change it; "
-                                    f"`/accountplan show {plan.id}` opens it to read."))
             return
         view = _edit_form(plan, {})
     ui.open_modal(client, context, command["trigger_id"], view, respond=respond)
