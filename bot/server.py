@@ -19,12 +19,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app
 from bot.config import ConfigError, Settings
+from bot.request_guard import MAX_BODY_BYTES, guard
 from storage import migrate
 from storage.db import is_sqlite, make_engine, make_session_factory
 
 # Each HTTP thread serves one request at a time and waits up to 3 s for its listener
 # to ack (listeners run on the app's own, larger pool: bot/app.py LISTENER_THREADS).
 HTTP_THREADS = 16
+
+# waitress itself refuses larger bodies (413) without reading them, as a backstop; up to
+# this the request guard answers (413 over MAX_BODY_BYTES, with one log line).
+SERVER_MAX_BODY_BYTES = 8 * MAX_BODY_BYTES
 
 log = logging.getLogger("accountplan.server")
 
@@ -44,10 +49,11 @@ def database_ok(engine: Engine) -> bool:
 def make_wsgi_app(bolt_app: App, engine: Engine) -> WsgiApp:
     """The whole HTTP surface as one WSGI callable.
 
-    POST /slack/events: every Slack request; in OAuth mode GET /slack/install and
+    POST /slack/events: every Slack request, behind bot/request_guard.py (size, signature,
+    well-formed body, before Bolt reads anything); in OAuth mode GET /slack/install and
     GET /slack/oauth_redirect; GET /health: 200 "ok" when the database answers, else 503.
     """
-    slack = SlackRequestHandler(bolt_app, path="/slack/events")
+    slack = guard(bolt_app, SlackRequestHandler(bolt_app, path="/slack/events"), "/slack/events")
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -164,7 +170,8 @@ def _serve_http(wsgi_app: WsgiApp, port: int, *, oauth: bool = False) -> int:
     import waitress  # noqa: PLC0415
 
     server = waitress.create_server(
-        wsgi_app, host="0.0.0.0", port=port, threads=HTTP_THREADS, ident="accountplan"
+        wsgi_app, host="0.0.0.0", port=port, threads=HTTP_THREADS, ident="accountplan",
+        max_request_body_size=SERVER_MAX_BODY_BYTES,
     )
     if threading.current_thread() is threading.main_thread():
         # Stop as cleanly on SIGTERM (containers, systemd) as on Ctrl-C.
