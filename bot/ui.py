@@ -62,14 +62,24 @@ def input_block_ids(view: dict[str, Any]) -> list[str]:
 
 
 def errors_for(view: dict[str, Any], error: PlanError) -> dict[str, str]:
-    """Field errors for `response_action: errors`, each on an input the view has."""
+    """Field errors for `response_action: errors`: every field error of the input at
+    once, each on its own input. What is not a field of this form (a conflict, a
+    permission, a rule on another field) is said on the first input, joined, so
+    nothing typed is lost."""
     inputs = input_block_ids(view)
-    if isinstance(error, ValidationError) and error.field in inputs:
-        return {error.field: error.message[:150]}
-    # Not a field of this form (a conflict, a permission, a rule on another field):
-    # say it on the first input, so nothing typed is lost.
     target = inputs[0] if inputs else "_"
-    return {target: error.message[:150] if isinstance(error, ValidationError) else str(error)[:150]}
+    if not isinstance(error, ValidationError):
+        return {target: str(error)[:150]}
+    found: dict[str, str] = {}
+    elsewhere: list[str] = []
+    for field, message in error.errors.items():
+        if field in inputs:
+            found[field] = message
+        else:
+            elsewhere.append(message)
+    if elsewhere:
+        found[target] = "; ".join([found[target], *elsewhere] if target in found else elsewhere)
+    return {field: message[:150] for field, message in found.items()}
 
 
 def save_form(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any], save: SaveFunction) -> None:

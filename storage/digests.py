@@ -52,7 +52,16 @@ from storage.models import (
     SwotEntry,
     utcnow,
 )
-from storage.plans import Actor, PlanProgress, Progress, _is_id, get_editable_plan, get_plan
+from storage.plans import (
+    Actor,
+    PlanProgress,
+    Progress,
+    _is_id,
+    _lock_plan,
+    get_editable_plan,
+    get_plan,
+)
+from storage.upsert import insert_missing, upsert
 
 DUE_SOON_DAYS = 14
 FIRST_DIGEST_LOOKBACK = 14
@@ -191,21 +200,25 @@ def save_subscription(
     zone(data.timezone)
     if frequency == DigestFrequency.NONE and not data.after_qbr:
         raise ValidationError("frequency", "choose a schedule, or tick “after each QBR”")
-    subscription = session.scalars(
-        select(DigestSubscription).where(
-            DigestSubscription.plan_id == plan.id, DigestSubscription.channel_id == channel
-        )
-    ).one_or_none()
+    # Two people adding the same channel (or the 20th and 21st) at once: one at a time,
+    # and the row either one made is the one row (uq plan_id, channel_id).
+    _lock_plan(session, plan.id)
+    query = select(DigestSubscription).where(
+        DigestSubscription.plan_id == plan.id, DigestSubscription.channel_id == channel
+    )
+    subscription = session.scalars(query).one_or_none()
     if subscription is None:
         count = session.scalar(
             select(func.count(DigestSubscription.id)).where(DigestSubscription.plan_id == plan.id)
         )
         if count >= SUBSCRIPTIONS_MAX:
             raise ValidationError("channel", f"a plan can send digests to at most {SUBSCRIPTIONS_MAX} channels")
-        subscription = DigestSubscription(
-            team_id=actor.team_id, plan_id=plan.id, channel_id=channel, created_by=actor.user_id
-        )
-        session.add(subscription)
+        insert_missing(session, DigestSubscription, [dict(
+            team_id=actor.team_id, plan_id=plan.id, channel_id=channel, created_by=actor.user_id,
+            frequency=frequency, weekday=weekday, time_of_day=time_of_day, timezone=data.timezone,
+            after_qbr=bool(data.after_qbr), last_error="", created_at=now,
+        )], keys=("plan_id", "channel_id"))
+        subscription = session.scalars(query).one()
     subscription.frequency = frequency
     subscription.weekday = weekday
     subscription.time_of_day = time_of_day
@@ -524,16 +537,13 @@ def canvas_id_for(session: Session, plan_id: int, audience: Audience) -> str | N
 
 
 def save_canvas(session: Session, *, team_id: str, plan_id: int, audience: Audience, canvas_id: str) -> None:
-    """Remember the plan's canvas for an audience (a new one replaces a deleted one)."""
-    record = session.scalars(
-        select(PlanCanvas).where(PlanCanvas.plan_id == plan_id, PlanCanvas.audience == audience)
-    ).one_or_none()
-    if record is None:
-        session.add(PlanCanvas(team_id=team_id, plan_id=plan_id, audience=audience, canvas_id=canvas_id))
-    else:
-        record.canvas_id = canvas_id
-        record.updated_at = utcnow()
-    session.flush()
+    """Remember the plan's canvas for an audience (a new one replaces a deleted one).
+
+    One statement (INSERT … ON CONFLICT DO UPDATE): two people publishing at once end
+    with one row, the later canvas."""
+    upsert(session, PlanCanvas,
+           dict(team_id=team_id, plan_id=plan_id, audience=audience, canvas_id=canvas_id, updated_at=utcnow()),
+           keys=("plan_id", "audience"), update=("canvas_id", "updated_at"))
 
 
 # ---------------------------------------------------------------------------

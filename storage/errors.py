@@ -16,12 +16,27 @@ class PlanError(Exception):
 
 
 class ValidationError(PlanError):
-    """One field of the input is wrong; `field` names it (e.g. "end_date")."""
+    """Fields of the input are wrong: `errors` maps each to its message (field → message,
+    in the order of the input), so a form can show every one at once.
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    `field` and `message` are the first of them (e.g. "end_date"), for callers that show
+    one. `ValidationError.of(errors)` builds one from a collected mapping.
+    """
+
+    def __init__(self, field: str, message: str, *, errors: dict[str, str] | None = None) -> None:
+        found = {field: message}
+        for other, text in (errors or {}).items():
+            found.setdefault(other, text)
+        super().__init__("; ".join(f"{name}: {text}" for name, text in found.items()))
         self.field = field
         self.message = message
+        self.errors = found
+
+    @classmethod
+    def of(cls, errors: dict[str, str]) -> ValidationError:
+        """One error carrying every field error of `errors` (at least one)."""
+        field, message = next(iter(errors.items()))
+        return cls(field, message, errors=errors)
 
 
 class PermissionDenied(PlanError):

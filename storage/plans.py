@@ -10,11 +10,14 @@ half-written.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Select, case, func, insert, or_, select
+from sqlalchemy import Select, case, false, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -39,6 +42,7 @@ from storage.models import (
     SwotKind,
     utcnow,
 )
+from storage.upsert import insert_missing
 
 
 # Plans people still act on; completed and archived ones are kept to read.
@@ -138,16 +142,81 @@ class PlanProgress:
 
 
 # ---------------------------------------------------------------------------
-# Validation helpers: each raises ValidationError naming the field.
+# Validation helpers: each raises ValidationError naming the field. Operations check
+# every field of their input with FieldErrors and raise them all at once.
+
+
+class FieldErrors:
+    """Every field error of one input, raised together (one ValidationError) by done()."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def check(self, check, *args, **kwargs):
+        """check(*args, **kwargs), or None after noting the field errors it raised."""
+        try:
+            return check(*args, **kwargs)
+        except ValidationError as error:
+            for field_name, message in error.errors.items():
+                self.add(field_name, message)
+            return None
+
+    def add(self, field_name: str, message: str) -> None:
+        self.errors.setdefault(field_name, message)
+
+    def done(self) -> None:
+        if self.errors:
+            raise ValidationError.of(self.errors)
+
+
+# Lone UTF-16 halves (a forged or broken payload): no encoding can store them.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# Trimmed from both ends like whitespace: characters that only ever arrive there by
+# copy and paste (zero-width space and joiners, word joiner, BOM, soft hyphen, bidi
+# marks). Variation selectors and tags are kept: they end emoji and flags.
+_EDGE_JUNK = frozenset("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff")
+# Letters and marks that fonts draw as nothing (Hangul fillers, Braille blank, ...).
+_BLANK_LOOKALIKES = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0")
+
+
+def _is_invisible(char: str) -> bool:
+    """Shows nothing on its own: whitespace, control and format characters (Cc, Cf),
+    separators, variation selectors, blank-looking letters."""
+    return (
+        char.isspace()
+        or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+        or char in _BLANK_LOOKALIKES
+        or "\ufe00" <= char <= "\ufe0f"
+        or "\U000e0100" <= char <= "\U000e01ef"
+    )
+
+
+def _trim(text: str) -> str:
+    def junk(char: str) -> bool:
+        return char.isspace() or char in _EDGE_JUNK or unicodedata.category(char) == "Cc"
+
+    start, end = 0, len(text)
+    while start < end and junk(text[start]):
+        start += 1
+    while end > start and junk(text[end - 1]):
+        end -= 1
+    return text[start:end]
 
 
 def clean_text(value: str | None, field_name: str, *, max_len: int, required: bool) -> str:
-    text = (value or "").strip()
+    """Trimmed text; text that shows nothing (only invisible characters) is empty.
+
+    Lone surrogates are dropped. NUL is refused: PostgreSQL refuses it in text (SQLite
+    takes it), so it is refused the same way on both.
+    """
+    text = _SURROGATES.sub("", value or "")
+    if "\x00" in text:
+        raise ValidationError(field_name, "contains a NUL character")
+    text = _trim(text)
+    if all(_is_invisible(char) for char in text):
+        text = ""
     if required and not text:
         raise ValidationError(field_name, "required")
-    if "\x00" in text:
-        # PostgreSQL refuses NUL in text (SQLite takes it): refuse it the same way on both.
-        raise ValidationError(field_name, "contains a NUL character")
     if len(text) > max_len:
         raise ValidationError(field_name, f"must be at most {max_len} characters")
     return text
@@ -193,10 +262,12 @@ def clean_decimal(value, field_name: str) -> Decimal | None:
 
 
 def check_dates(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    errors = FieldErrors()
     if start is None:
-        raise ValidationError("start_date", "required")
+        errors.add("start_date", "required")
     if end is None:
-        raise ValidationError("end_date", "required")
+        errors.add("end_date", "required")
+    errors.done()
     if end < start:
         raise ValidationError("end_date", "must be on or after the start date")
     return start, end
@@ -249,6 +320,13 @@ def _flush(session: Session) -> None:
         session.flush()
     except StaleDataError:
         raise Conflict("Someone else changed this while you were editing; nothing was saved.") from None
+    except IntegrityError:
+        # Input is checked before anything is written, so a constraint that fails here
+        # is a race: a parent deleted or a row created by someone else meanwhile.
+        raise Conflict(
+            "Someone else changed or deleted this at the same moment; nothing was saved. "
+            "Open it again to see their changes."
+        ) from None
 
 
 def _check_version(record, expected_version: int | None) -> None:
@@ -299,31 +377,84 @@ def get_editable_plan(session: Session, actor: Actor, plan_id: int) -> AccountPl
 
 
 def _account(session: Session, team_id: str, name: str) -> Account:
-    account = session.scalars(
-        select(Account).where(Account.team_id == team_id, Account.name == name)
-    ).one_or_none()
+    """The workspace's account of that name, made if new. Two requests making the same
+    one at once both end with the one row: INSERT … ON CONFLICT DO NOTHING waits for the
+    other's transaction (PostgreSQL; SQLite has one writer at a time), then read."""
+    query = select(Account).where(Account.team_id == team_id, Account.name == name)
+    account = session.scalars(query).one_or_none()
     if account is None:
-        account = Account(team_id=team_id, name=name)
-        session.add(account)
+        insert_missing(session, Account, [dict(team_id=team_id, name=name, created_at=utcnow())],
+                       keys=("team_id", "name"))
+        account = session.scalars(query).one()
     return account
 
 
-def _set_members(session: Session, plan: AccountPlan, user_ids: Iterable[str]) -> None:
-    wanted: list[str] = []
+def _clean_team(user_ids: Iterable[str]) -> list[str]:
+    """Slack user ids of a team field, each once, in order (ValidationError "team")."""
+    team: list[str] = []
     for raw in user_ids:
         user = clean_user_id(raw, "team", required=False)
-        if user and user != plan.owner_id and user not in wanted:
-            wanted.append(user)
+        if user and user not in team:
+            team.append(user)
+    return team
+
+
+def _set_members(session: Session, plan: AccountPlan, user_ids: Iterable[str]) -> None:
+    """The plan's team becomes `user_ids` (the owner aside).
+
+    A change of team alone changes no column of the plan, and would not be checked
+    against its version: it bumps updated_at so that the plan's versioned UPDATE goes
+    first in the flush, and a plan someone else saved meanwhile is a Conflict. Call it
+    under `session.no_autoflush` once the plan's columns are set (loading the team
+    would flush them outside `_flush`).
+    """
+    wanted = [user for user in _clean_team(user_ids) if user != plan.owner_id]
     current = {m.user_id: m for m in plan.members}
+    changed = False
     for user, member in current.items():
         if user not in wanted:
             plan.members.remove(member)
+            changed = True
     for user in wanted:
         if user not in current:
             plan.members.append(PlanMember(user_id=user, team_id=plan.team_id))
+            changed = True
+    if changed:
+        plan.updated_at = utcnow()
+
+
+def _lock_plan(session: Session, plan_id: int) -> tuple[dt.date, dt.date]:
+    """Serialize changes to one plan's children: positions (add, move, delete), due dates
+    against the plan's dates. Returns the plan's (start_date, end_date) as they are now.
+
+    PostgreSQL: the plan row FOR NO KEY UPDATE until the transaction ends (inserting
+    children, which takes KEY SHARE, is not blocked); every statement after it sees
+    what an earlier holder committed. SQLite has one writer at a time: a no-op UPDATE
+    of the plan row takes the write lock now, so what is read after it is the latest.
+    NotFound if the plan was deleted meanwhile.
+    """
+    table = AccountPlan.__table__
+    dates = select(table.c.start_date, table.c.end_date).where(table.c.id == plan_id)
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(dates.with_for_update(key_share=True)).first()
+    else:
+        session.execute(
+            table.update().where(table.c.id == plan_id).values(updated_at=table.c.updated_at)
+        )
+        row = session.execute(dates).first()
+    if row is None:
+        raise NotFound("This plan was deleted meanwhile; nothing was saved.")
+    return row[0], row[1]
+
+
+def _still_there(session: Session, model, record_id: int, what: str) -> None:
+    """After _lock_plan: NotFound if the record (a parent) was deleted meanwhile."""
+    if session.scalar(select(model.id).where(model.id == record_id)) is None:
+        raise NotFound(f"That {what} was deleted meanwhile; nothing was saved.")
 
 
 def _next_position(session: Session, model, parent_col, parent_id: int) -> int:
+    """The end of the parent's list. Read after _lock_plan (see there)."""
     highest = session.scalar(select(func.max(model.position)).where(parent_col == parent_id))
     return 0 if highest is None else highest + 1
 
@@ -331,8 +462,9 @@ def _next_position(session: Session, model, parent_col, parent_id: int) -> int:
 def _remove_child(session: Session, actor: Actor, record, entity: str, summary: str) -> None:
     """Delete a strategy, objective, action item or SWOT entry (what is under it goes by
     ON DELETE CASCADE), log it, and close the gap in its siblings' positions."""
+    _lock_plan(session, record.plan_id)
+    siblings = _siblings(session, record, unchanged=True)
     _log(session, actor, record.plan_id, entity, record.id, "deleted", summary)
-    siblings = _siblings(session, record)
     session.delete(record)
     _renumber([s for s in siblings if s.id != record.id])
     _flush(session)
@@ -371,6 +503,16 @@ def load_plan_tree(session: Session, team_id: str, plan_id: int) -> AccountPlan:
     return plan
 
 
+def _fragment(text: str) -> str | None:
+    """Typed search text as it may match a name: lone surrogates dropped; None when it
+    cannot match any (longer than a name may be, or with a NUL, which no name has).
+    This also bounds the LIKE pattern: SQLite refuses one over 50,000 bytes."""
+    text = _SURROGATES.sub("", text)
+    if len(text) > NAME_MAX or "\x00" in text:
+        return None
+    return text
+
+
 def plans_query(
     team_id: str,
     *,
@@ -389,8 +531,10 @@ def plans_query(
         query = query.where(AccountPlan.status == clean_status(status))
     if account:
         # A fragment as typed: % and _ are letters here, not wildcards.
+        fragment = _fragment(account)
         query = query.join(Account).where(
-            func.lower(Account.name).contains(account.lower(), autoescape=True)
+            false() if fragment is None
+            else func.lower(Account.name).contains(fragment.lower(), autoescape=True)
         )
     return query.order_by(AccountPlan.start_date.desc(), AccountPlan.name, AccountPlan.id)
 
@@ -411,7 +555,7 @@ def list_plans(
 
 def find_plans(session: Session, team_id: str, text: str, *, limit: int = 10) -> list[AccountPlan]:
     """PLAN as people type it: an id ("42", "#42") or a fragment of the name."""
-    text = text.strip()
+    text = _fragment(text.strip())
     if not text:
         return []
     digits = text.removeprefix("#")
@@ -531,29 +675,38 @@ def changes_since(
 
 
 def create_plan(session: Session, actor: Actor, data: PlanInput) -> AccountPlan:
-    name = clean_text(data.name, "name", max_len=NAME_MAX, required=True)
-    account_name = clean_text(data.account, "account", max_len=NAME_MAX, required=True)
-    start, end = check_dates(data.start_date, data.end_date)
-    owner = clean_user_id(data.owner_id or actor.user_id, "owner", required=True)
-    plan = AccountPlan(
-        team_id=actor.team_id,
-        account=_account(session, actor.team_id, account_name),
-        name=name,
-        start_date=start,
-        end_date=end,
-        status=clean_status(data.status),
-        owner_id=owner,
-        vision=clean_text(data.vision, "vision", max_len=TEXT_MAX, required=False),
-        customer_goals=clean_text(
-            data.customer_goals, "customer_goals", max_len=TEXT_MAX, required=False
-        ),
-        our_goals=clean_text(data.our_goals, "our_goals", max_len=TEXT_MAX, required=False),
-    )
-    session.add(plan)
-    _set_members(session, plan, data.team)
+    errors, fields = _plan_fields(data, actor.user_id)
+    errors.done()
+    start, end = fields.pop("dates")
+    team = fields.pop("team")
+    with session.no_autoflush:
+        fields["account"] = _account(session, actor.team_id, fields["account"])
+        plan = AccountPlan(team_id=actor.team_id, start_date=start, end_date=end, **fields)
+        session.add(plan)
+        _set_members(session, plan, team)
     _flush(session)
-    _log(session, actor, plan.id, "plan", plan.id, "created", f"created plan “{name}”")
+    _log(session, actor, plan.id, "plan", plan.id, "created", f"created plan “{plan.name}”")
     return plan
+
+
+def _plan_fields(data: PlanInput, default_owner: str) -> tuple[FieldErrors, dict]:
+    """Every field of a plan input checked, in the form's order; the errors are
+    collected, not raised. `dates` is (start, end), `team` the member ids."""
+    errors = FieldErrors()
+    fields = dict(
+        name=errors.check(clean_text, data.name, "name", max_len=NAME_MAX, required=True),
+        account=errors.check(clean_text, data.account, "account", max_len=NAME_MAX, required=True),
+        dates=errors.check(check_dates, data.start_date, data.end_date),
+        status=errors.check(clean_status, data.status),
+        owner_id=errors.check(clean_user_id, data.owner_id or default_owner, "owner", required=True),
+        team=errors.check(_clean_team, data.team),
+        vision=errors.check(clean_text, data.vision, "vision", max_len=TEXT_MAX, required=False),
+        customer_goals=errors.check(
+            clean_text, data.customer_goals, "customer_goals", max_len=TEXT_MAX, required=False
+        ),
+        our_goals=errors.check(clean_text, data.our_goals, "our_goals", max_len=TEXT_MAX, required=False),
+    )
+    return errors, fields
 
 
 def update_plan(
@@ -564,41 +717,44 @@ def update_plan(
     *,
     expected_version: int | None = None,
 ) -> AccountPlan:
+    """Save the plan form. Every path that loses a race to another save is a Conflict
+    with nothing saved: the columns and the team are set without autoflush, and the
+    one flush (`_flush`) runs the plan's versioned UPDATE first."""
     plan = get_editable_plan(session, actor, plan_id)
     _check_version(plan, expected_version)
-    name = clean_text(data.name, "name", max_len=NAME_MAX, required=True)
-    account_name = clean_text(data.account, "account", max_len=NAME_MAX, required=True)
-    start, end = check_dates(data.start_date, data.end_date)
-    owner = clean_user_id(data.owner_id or plan.owner_id, "owner", required=True)
+    errors, fields = _plan_fields(data, plan.owner_id)
+    if fields["dates"] is not None:
+        start, end = fields["dates"]
+        # Items' due dates stay inside the plan: no item is added or moved meanwhile.
+        _lock_plan(session, plan.id)
+        early, late = session.execute(
+            select(func.min(ActionItem.due_date), func.max(ActionItem.due_date)).where(
+                ActionItem.plan_id == plan.id
+            )
+        ).one()
+        if early is not None and early < start:
+            errors.add("start_date", f"an action item is due {early.isoformat()}, before this date")
+        if late is not None and late > end:
+            errors.add("end_date", f"an action item is due {late.isoformat()}, after this date")
+    errors.done()
+    owner = fields["owner_id"]
     if owner != plan.owner_id and actor.user_id != plan.owner_id:
         raise PermissionDenied("Only the plan's owner can hand it to someone else.")
-    early, late = session.execute(
-        select(func.min(ActionItem.due_date), func.max(ActionItem.due_date)).where(
-            ActionItem.plan_id == plan.id
-        )
-    ).one()
-    if early is not None and early < start:
-        raise ValidationError(
-            "start_date", f"an action item is due {early.isoformat()}, before this date"
-        )
-    if late is not None and late > end:
-        raise ValidationError("end_date", f"an action item is due {late.isoformat()}, after this date")
 
     previous_status = plan.status
-    if plan.account.name != account_name:
-        plan.account = _account(session, actor.team_id, account_name)
-    plan.name = name
-    plan.start_date, plan.end_date = start, end
-    plan.status = clean_status(data.status)
-    plan.owner_id = owner
-    plan.vision = clean_text(data.vision, "vision", max_len=TEXT_MAX, required=False)
-    plan.customer_goals = clean_text(
-        data.customer_goals, "customer_goals", max_len=TEXT_MAX, required=False
-    )
-    plan.our_goals = clean_text(data.our_goals, "our_goals", max_len=TEXT_MAX, required=False)
-    _set_members(session, plan, data.team)
+    with session.no_autoflush:
+        if plan.account.name != fields["account"]:
+            plan.account = _account(session, actor.team_id, fields["account"])
+        plan.name = fields["name"]
+        plan.start_date, plan.end_date = fields["dates"]
+        plan.status = fields["status"]
+        plan.owner_id = owner
+        plan.vision = fields["vision"]
+        plan.customer_goals = fields["customer_goals"]
+        plan.our_goals = fields["our_goals"]
+        _set_members(session, plan, fields["team"])
     _flush(session)
-    _log(session, actor, plan.id, "plan", plan.id, "updated", f"edited plan “{name}”")
+    _log(session, actor, plan.id, "plan", plan.id, "updated", f"edited plan “{plan.name}”")
     if plan.status != previous_status:
         reminders.plan_changed(session, plan.id)
     return plan
@@ -630,16 +786,27 @@ def delete_plan(session: Session, actor: Actor, plan_id: int) -> None:
 # Strategies
 
 
+def _strategy_fields(title: str, description: str) -> dict:
+    errors = FieldErrors()
+    fields = dict(
+        title=errors.check(clean_text, title, "title", max_len=TITLE_MAX, required=True),
+        description=errors.check(clean_text, description, "description", max_len=TEXT_MAX, required=False),
+    )
+    errors.done()
+    return fields
+
+
 def add_strategy(
     session: Session, actor: Actor, plan_id: int, title: str, description: str = ""
 ) -> Strategy:
     plan = get_editable_plan(session, actor, plan_id)
+    fields = _strategy_fields(title, description)
+    _lock_plan(session, plan.id)
     strategy = Strategy(
         team_id=actor.team_id,
         plan_id=plan.id,
-        title=clean_text(title, "title", max_len=TITLE_MAX, required=True),
-        description=clean_text(description, "description", max_len=TEXT_MAX, required=False),
         position=_next_position(session, Strategy, Strategy.plan_id, plan.id),
+        **fields,
     )
     session.add(strategy)
     _flush(session)
@@ -659,8 +826,8 @@ def update_strategy(
     strategy = _get(session, Strategy, actor.team_id, strategy_id, "strategy")
     get_editable_plan(session, actor, strategy.plan_id)
     _check_version(strategy, expected_version)
-    strategy.title = clean_text(title, "title", max_len=TITLE_MAX, required=True)
-    strategy.description = clean_text(description, "description", max_len=TEXT_MAX, required=False)
+    for name, value in _strategy_fields(title, description).items():
+        setattr(strategy, name, value)
     _flush(session)
     _log(session, actor, strategy.plan_id, "strategy", strategy.id, "updated", f"edited strategy “{strategy.title}”")
     return strategy
@@ -677,17 +844,22 @@ def delete_strategy(session: Session, actor: Actor, strategy_id: int) -> None:
 
 
 def _objective_fields(data: ObjectiveInput) -> dict:
-    target = clean_decimal(data.target_value, "target_value")
-    current = clean_decimal(data.current_value, "current_value")
-    if current is not None and target is None:
-        raise ValidationError("target_value", "set a target to track a current value")
-    return dict(
-        title=clean_text(data.title, "title", max_len=TITLE_MAX, required=True),
-        description=clean_text(data.description, "description", max_len=TEXT_MAX, required=False),
-        measure_unit=clean_text(data.measure_unit, "measure_unit", max_len=NAME_MAX, required=False),
-        target_value=target,
-        current_value=current,
+    errors = FieldErrors()
+    fields = dict(
+        title=errors.check(clean_text, data.title, "title", max_len=TITLE_MAX, required=True),
+        description=errors.check(
+            clean_text, data.description, "description", max_len=TEXT_MAX, required=False
+        ),
+        measure_unit=errors.check(
+            clean_text, data.measure_unit, "measure_unit", max_len=NAME_MAX, required=False
+        ),
+        target_value=errors.check(clean_decimal, data.target_value, "target_value"),
+        current_value=errors.check(clean_decimal, data.current_value, "current_value"),
     )
+    if fields["current_value"] is not None and fields["target_value"] is None:
+        errors.add("target_value", "set a target to track a current value")
+    errors.done()
+    return fields
 
 
 def add_objective(
@@ -695,12 +867,15 @@ def add_objective(
 ) -> Objective:
     strategy = _get(session, Strategy, actor.team_id, strategy_id, "strategy")
     get_editable_plan(session, actor, strategy.plan_id)
+    fields = _objective_fields(data)
+    _lock_plan(session, strategy.plan_id)
+    _still_there(session, Strategy, strategy.id, "strategy")
     objective = Objective(
         team_id=actor.team_id,
         plan_id=strategy.plan_id,
         strategy_id=strategy.id,
         position=_next_position(session, Objective, Objective.strategy_id, strategy.id),
-        **_objective_fields(data),
+        **fields,
     )
     session.add(objective)
     _flush(session)
@@ -736,15 +911,25 @@ def delete_objective(session: Session, actor: Actor, objective_id: int) -> None:
 # Action items
 
 
-def _item_fields(plan: AccountPlan, data: ActionItemInput) -> dict:
-    check_due_date(plan, data.due_date)
-    return dict(
-        title=clean_text(data.title, "title", max_len=TITLE_MAX, required=True),
-        notes=clean_text(data.notes, "notes", max_len=TEXT_MAX, required=False),
-        assignee_id=clean_user_id(data.assignee_id, "assignee", required=True),
+def _item_fields(plan, data: ActionItemInput) -> dict:
+    """`plan`: anything with the plan's start_date and end_date."""
+    errors = FieldErrors()
+    fields = dict(
+        title=errors.check(clean_text, data.title, "title", max_len=TITLE_MAX, required=True),
+        notes=errors.check(clean_text, data.notes, "notes", max_len=TEXT_MAX, required=False),
+        assignee_id=errors.check(clean_user_id, data.assignee_id, "assignee", required=True),
         due_date=data.due_date,
         team_only=bool(data.team_only),
     )
+    errors.check(check_due_date, plan, data.due_date)
+    errors.done()
+    return fields
+
+
+@dataclass(frozen=True)
+class _Dates:
+    start_date: dt.date
+    end_date: dt.date
 
 
 def add_action_item(
@@ -752,13 +937,18 @@ def add_action_item(
 ) -> ActionItem:
     objective = _get(session, Objective, actor.team_id, objective_id, "objective")
     plan = get_editable_plan(session, actor, objective.plan_id)
+    # The plan's dates as they are now (someone may be changing them), checked with
+    # every other field.
+    dates = _Dates(*_lock_plan(session, plan.id))
+    fields = _item_fields(dates, data)
+    _still_there(session, Objective, objective.id, "objective")
     item = ActionItem(
         team_id=actor.team_id,
         plan_id=plan.id,
         objective_id=objective.id,
         position=_next_position(session, ActionItem, ActionItem.objective_id, objective.id),
         created_by=actor.user_id,
-        **_item_fields(plan, data),
+        **fields,
     )
     session.add(item)
     _flush(session)
@@ -779,7 +969,8 @@ def update_action_item(
     plan = get_editable_plan(session, actor, item.plan_id)
     _check_version(item, expected_version)
     previous_assignee, previous_due = item.assignee_id, item.due_date
-    for name, value in _item_fields(plan, data).items():
+    fields = _item_fields(_Dates(*_lock_plan(session, plan.id)), data)
+    for name, value in fields.items():
         setattr(item, name, value)
     _flush(session)
     _log(session, actor, plan.id, "action_item", item.id, "updated", f"edited action item “{item.title}”")
@@ -791,13 +982,37 @@ def update_action_item(
 def set_action_item_done(
     session: Session, actor: Actor, item_id: int, done: bool = True
 ) -> ActionItem:
-    """Mark done (or reopen). The assignee may do this even when not on the plan's team."""
+    """Mark done (or reopen): `mark_action_item` without saying whether it changed."""
+    return mark_action_item(session, actor, item_id, done)[0]
+
+
+def mark_action_item(
+    session: Session, actor: Actor, item_id: int, done: bool = True
+) -> tuple[ActionItem, bool]:
+    """Mark done (or reopen); returns the item and whether this call changed it.
+
+    The assignee may do this even when not on the plan's team. Asking for the state the
+    item has already (a second click, or two people clicking at once) changes nothing,
+    logs nothing and succeeds, so the caller can say "already done". The state is read
+    under the plan's lock (see _lock_plan): of two simultaneous clicks the second sees
+    the first one's. An edit by someone else since this session read the item is still
+    a Conflict.
+    """
     item = _get(session, ActionItem, actor.team_id, item_id, "action item")
     plan = get_plan(session, actor.team_id, item.plan_id)
     if actor.user_id != item.assignee_id:
         require_editor(plan, actor)
-    if done == item.is_done:
-        return item  # a second click changes nothing
+    _lock_plan(session, plan.id)
+    now = session.execute(
+        select(ActionItem.status, ActionItem.version).where(ActionItem.id == item.id)
+    ).first()
+    if now is None:
+        raise NotFound("That action item was deleted meanwhile.")
+    if (now.status == ItemStatus.DONE) == done:
+        if now.version != item.version:
+            session.refresh(item)  # someone else's click: show the item as it is
+        return item, False
+    _check_version(item, now.version)
     if done:
         item.status, item.done_at, item.done_by = ItemStatus.DONE, utcnow(), actor.user_id
     else:
@@ -809,12 +1024,15 @@ def set_action_item_done(
         reminders.item_done(session, actor, item)
     else:
         reminders.item_reopened(session, actor, item)
-    return item
+    return item, True
 
 
 def delete_action_item(session: Session, actor: Actor, item_id: int) -> None:
     item = _get(session, ActionItem, actor.team_id, item_id, "action item")
     get_editable_plan(session, actor, item.plan_id)
+    # The plan before the item's reminder row, in the order every change takes them
+    # (Mark done does too): two requests never wait for each other's second lock.
+    _lock_plan(session, item.plan_id)
     reminders.item_deleting(session, actor, item)
     _remove_child(session, actor, item, "action_item", f"deleted action item “{item.title}”")
 
@@ -837,12 +1055,13 @@ def add_swot_entry(
     team_only: bool = True,
 ) -> SwotEntry:
     plan = get_editable_plan(session, actor, plan_id)
-    swot_kind = clean_swot_kind(kind)
+    swot_kind, clean = _swot_fields(kind, text)
+    _lock_plan(session, plan.id)
     entry = SwotEntry(
         team_id=actor.team_id,
         plan_id=plan.id,
         kind=swot_kind,
-        text=clean_text(text, "text", max_len=TEXT_MAX, required=True),
+        text=clean,
         team_only=team_only,
         position=_next_position_swot(session, plan.id, swot_kind),
     )
@@ -850,6 +1069,14 @@ def add_swot_entry(
     _flush(session)
     _log(session, actor, plan.id, "swot", entry.id, "created", f"added {swot_kind.value}")
     return entry
+
+
+def _swot_fields(kind: SwotKind | str, text: str) -> tuple[SwotKind, str]:
+    errors = FieldErrors()
+    swot_kind = errors.check(clean_swot_kind, kind)
+    clean = errors.check(clean_text, text, "text", max_len=TEXT_MAX, required=True)
+    errors.done()
+    return swot_kind, clean
 
 
 def _next_position_swot(session: Session, plan_id: int, kind: SwotKind) -> int:
@@ -874,12 +1101,12 @@ def update_swot_entry(
     entry = _get(session, SwotEntry, actor.team_id, entry_id, "SWOT entry")
     get_editable_plan(session, actor, entry.plan_id)
     _check_version(entry, expected_version)
-    new_kind = clean_swot_kind(kind)
-    new_text = clean_text(text, "text", max_len=TEXT_MAX, required=True)
+    new_kind, new_text = _swot_fields(kind, text)
     if new_kind != entry.kind:
         # Read before changing anything (autoflush would write the entry half-moved, and
         # bump its version twice); the kind it leaves closes ranks.
-        left_behind = [e for e in _siblings(session, entry) if e.id != entry.id]
+        _lock_plan(session, entry.plan_id)
+        left_behind = [e for e in _siblings(session, entry, unchanged=True) if e.id != entry.id]
         entry.position = _next_position_swot(session, entry.plan_id, new_kind)
         entry.kind = new_kind
         _renumber(left_behind)
@@ -908,8 +1135,16 @@ _MOVABLE = {
 }
 
 
-def _siblings(session: Session, record) -> list:
+def _siblings(session: Session, record, *, unchanged: bool = False) -> list:
+    """The record and its siblings in order, as the database has them now.
+
+    Read after _lock_plan: objects this session loaded before are refreshed (a position
+    someone else changed meanwhile is seen). Conflict, before anything is written, if
+    the record is no longer there, or (`unchanged`) if someone else saved it since this
+    session read it: its version check would otherwise be lost in the refresh.
+    """
     model = type(record)
+    version = record.version
     if model is Strategy:
         where = [Strategy.plan_id == record.plan_id]
     elif model is Objective:
@@ -918,7 +1153,16 @@ def _siblings(session: Session, record) -> list:
         where = [ActionItem.objective_id == record.objective_id]
     else:
         where = [SwotEntry.plan_id == record.plan_id, SwotEntry.kind == record.kind]
-    return list(session.scalars(select(model).where(*where).order_by(model.position, model.id)))
+    siblings = list(session.scalars(
+        select(model).where(*where).order_by(model.position, model.id)
+        .execution_options(populate_existing=True)
+    ))
+    if not any(s is record for s in siblings) or (unchanged and record.version != version):
+        raise Conflict(
+            "Someone else changed or deleted this while you were editing; nothing was saved. "
+            "Open it again to see their changes."
+        )
+    return siblings
 
 
 def move(
@@ -948,12 +1192,16 @@ def move(
             raise ValidationError("parent", f"a {entity} stays in its plan")
         if parent.plan_id != record.plan_id:
             raise ValidationError("parent", "can only move within the same plan")
+        _lock_plan(session, record.plan_id)
+        _still_there(session, type(parent), parent.id, "strategy" if model is Objective else "objective")
+        siblings = _siblings(session, record)
         if getattr(record, parent_attr) != parent.id:
-            old_siblings = [s for s in _siblings(session, record) if s.id != record.id]
+            old_siblings = [s for s in siblings if s.id != record.id]
             record.position = _next_position(session, model, parent_col, parent.id)
             setattr(record, parent_attr, parent.id)
             _renumber(old_siblings)
     elif offset:
+        _lock_plan(session, record.plan_id)
         siblings = _siblings(session, record)
         index = next(i for i, s in enumerate(siblings) if s.id == record.id)
         new_index = max(0, min(len(siblings) - 1, index + offset))
@@ -970,19 +1218,23 @@ def move(
 
 def add_review(session: Session, actor: Actor, plan_id: int, data: ReviewInput) -> QbrReview:
     plan = get_editable_plan(session, actor, plan_id)
+    errors = FieldErrors()
     if data.held_on is None:
-        raise ValidationError("held_on", "required")
-    if data.next_qbr_date is not None and data.next_qbr_date <= data.held_on:
-        raise ValidationError("next_qbr_date", "must be after the review date")
+        errors.add("held_on", "required")
+    elif data.next_qbr_date is not None and data.next_qbr_date <= data.held_on:
+        errors.add("next_qbr_date", "must be after the review date")
+    texts = {
+        name: errors.check(clean_text, getattr(data, name), name, max_len=TEXT_MAX, required=False)
+        for name in ("attendees", "notes", "decisions")
+    }
+    errors.done()
     review = QbrReview(
         team_id=actor.team_id,
         plan_id=plan.id,
         held_on=data.held_on,
-        attendees=clean_text(data.attendees, "attendees", max_len=TEXT_MAX, required=False),
-        notes=clean_text(data.notes, "notes", max_len=TEXT_MAX, required=False),
-        decisions=clean_text(data.decisions, "decisions", max_len=TEXT_MAX, required=False),
         next_qbr_date=data.next_qbr_date,
         created_by=actor.user_id,
+        **texts,
     )
     session.add(review)
     if plan.last_review_date is None or data.held_on > plan.last_review_date:
@@ -1008,16 +1260,22 @@ def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOp
     and each level is written in one multi-row INSERT), so copying hundreds of action
     items is one round trip per level, not one per row.
     """
+    carried = FieldErrors()  # reported after the form's own fields
     if options.action_items and not options.objectives:
-        raise ValidationError("action_items", "action items come only with their objectives")
+        carried.add("action_items", "action items come only with their objectives")
     if options.objectives and not options.strategies:
-        raise ValidationError("objectives", "objectives come only with their strategies")
+        carried.add("objectives", "objectives come only with their strategies")
     source = load_plan_tree(session, actor.team_id, plan_id)
-    name = clean_text(options.name, "name", max_len=NAME_MAX, required=True)
-    account_name = clean_text(
-        options.account or source.account.name, "account", max_len=NAME_MAX, required=True
+    errors = FieldErrors()
+    name = errors.check(clean_text, options.name, "name", max_len=NAME_MAX, required=True)
+    account_name = errors.check(
+        clean_text, options.account or source.account.name, "account", max_len=NAME_MAX, required=True
     )
-    start, end = check_dates(options.start_date, options.end_date)
+    dates = errors.check(check_dates, options.start_date, options.end_date)
+    for field_name, message in carried.errors.items():
+        errors.add(field_name, message)
+    errors.done()
+    start, end = dates
 
     copy = AccountPlan(
         team_id=actor.team_id,
@@ -1040,7 +1298,7 @@ def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOp
             if user != actor.user_id
         ]
     session.add(copy)
-    session.flush()  # the copy's id, for its children below
+    _flush(session)  # the copy's id, for its children below (Conflict if the original went)
 
     if options.swot:
         _copy_swot(session, copy, source.swot_entries)

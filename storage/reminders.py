@@ -162,8 +162,13 @@ def _start(session: Session, item: ActionItem, *, assigned_by: str | None) -> It
     """The item's reminders from scratch, for its current assignee."""
     row = _row(session, item.id)
     if row is None:
-        row = ItemReminder(action_item_id=item.id, team_id=item.team_id, sends=0)
-        session.add(row)
+        # INSERT … ON CONFLICT DO NOTHING, then read: the scheduler (sync_new_plans) or a
+        # second click (snooze) may be making the same row at the same moment.
+        insert_missing(session, ItemReminder, [dict(
+            action_item_id=item.id, team_id=item.team_id, assignee_id=item.assignee_id, sends=0,
+            failures=0, last_error="", soon_sent=False, overdue_sent=0, needs_schedule=True,
+        )], keys=("action_item_id",))
+        row = _row(session, item.id)
     row.assignee_id = item.assignee_id
     row.assigned_by = assigned_by
     row.due_date = item.due_date
@@ -393,9 +398,10 @@ def summary_muted(session: Session, team_id: str, user_id: str) -> bool:
 def set_summary_muted(session: Session, actor: Actor, muted: bool) -> WeeklySummary:
     row = _summary(session, actor.team_id, actor.user_id)
     if row is None:
-        row = WeeklySummary(team_id=actor.team_id, user_id=actor.user_id, sends=0, failures=0,
-                            last_error="")
-        session.add(row)
+        # INSERT … ON CONFLICT DO NOTHING, then read: of two saves at once (two clicks,
+        # or the scheduler starting their summary) neither fails, both end on one row.
+        _ensure_summary(session, actor.team_id, actor.user_id)
+        row = _summary(session, actor.team_id, actor.user_id)
     row.muted = muted
     if muted:
         row.needs_schedule, row.next_run_at, row.locked_until = False, None, None
