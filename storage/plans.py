@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Select, case, false, func, insert, or_, select
+from sqlalchemy import Select, case, false, func, insert, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -523,16 +523,37 @@ def plans_query(
     """Plans of a workspace, optionally only those a user owns or is on the team of."""
     query = select(AccountPlan).where(AccountPlan.team_id == team_id)
     if user_id:
-        member_of = select(PlanMember.plan_id).where(
-            PlanMember.team_id == team_id, PlanMember.user_id == user_id
+        # Their plans' ids by two indexes, (team_id, owner_id) and plan_members' (team_id,
+        # user_id), then each plan read by id and sorted: a person's plans, never the
+        # workspace's. Not `owner_id = ? OR id IN (…)`: one index cannot serve that OR.
+        # A derived table joined to the plans rather than `id IN (…)`: with IN, SQLite
+        # starts from an index on the plans' own columns instead (the workspace in list
+        # order, or every plan of a status) and tests each plan against the ids.
+        mine = union(
+            select(AccountPlan.id).where(
+                AccountPlan.team_id == team_id, AccountPlan.owner_id == user_id
+            ),
+            select(PlanMember.plan_id).where(
+                PlanMember.team_id == team_id, PlanMember.user_id == user_id
+            ),
+        ).subquery("mine")
+        query = (
+            select(AccountPlan)
+            .select_from(mine)
+            .join(AccountPlan, AccountPlan.id == mine.c.id)
+            .where(AccountPlan.team_id == team_id)
         )
-        query = query.where(or_(AccountPlan.owner_id == user_id, AccountPlan.id.in_(member_of)))
     if status:
         query = query.where(AccountPlan.status == clean_status(status))
     if account:
-        # A fragment as typed: % and _ are letters here, not wildcards.
+        # A fragment as typed: % and _ are letters here, not wildcards. LIKE '%…%' cannot
+        # use a b-tree, so this reads the workspace's accounts (or its plans in list
+        # order, up to the page's last match): bounded by the workspace, not the
+        # database, and only for a typed account filter. Accounts are scoped too, or
+        # PostgreSQL reads the accounts of every workspace to match the name first.
         fragment = _fragment(account)
         query = query.join(Account).where(
+            Account.team_id == team_id,
             false() if fragment is None
             else func.lower(Account.name).contains(fragment.lower(), autoescape=True)
         )
@@ -575,6 +596,10 @@ def find_plans(session: Session, team_id: str, text: str, *, limit: int = 10) ->
     )
     if exact:
         return exact
+    # A fragment: LIKE '%…%' cannot use a b-tree index, so this reads the workspace's
+    # plans (by an index on team_id), never another workspace's. Acceptable: only when
+    # the text is neither an id nor a whole name, a few thousand short names at most, and
+    # no index that SQLite and PostgreSQL share (trigrams are PostgreSQL's) would do it.
     return list(
         session.scalars(
             select(AccountPlan)
@@ -623,10 +648,15 @@ def progress_by_plan(
     if not plan_ids:
         return {}
     done = func.sum(case((ActionItem.status == ItemStatus.DONE, 1), else_=0))
+    # From the plans (by id, in the workspace) to their items by (plan_id, status), which
+    # alone answers the counts: the plans shown read their own index entries. With
+    # `action_items.team_id = ? AND plan_id IN (…)` SQLite chose the (team_id, assignee_id,
+    # status) index and read every item of the workspace.
     rows = session.execute(
-        select(ActionItem.plan_id, func.count(ActionItem.id), done)
-        .where(ActionItem.team_id == team_id, ActionItem.plan_id.in_(plan_ids))
-        .group_by(ActionItem.plan_id)
+        select(AccountPlan.id, func.count(), done)
+        .join(ActionItem, ActionItem.plan_id == AccountPlan.id)
+        .where(AccountPlan.team_id == team_id, AccountPlan.id.in_(plan_ids))
+        .group_by(AccountPlan.id)
     )
     found = {plan_id: Progress(int(d or 0), int(t or 0)) for plan_id, t, d in rows}
     return {plan_id: found.get(plan_id, Progress()) for plan_id in plan_ids}
@@ -634,15 +664,17 @@ def progress_by_plan(
 
 def _open_items_query(team_id: str, user_id: str) -> Select:
     """A person's open action items in plans still being worked on (draft or active)."""
-    return (
-        select(ActionItem)
-        .join(AccountPlan, AccountPlan.id == ActionItem.plan_id)
-        .where(
-            ActionItem.team_id == team_id,
-            ActionItem.assignee_id == user_id,
-            ActionItem.status == ItemStatus.OPEN,
-            AccountPlan.status.in_(WORKING_STATUSES),
-        )
+    # The plan's status is looked up by id for each of the person's items. As a join,
+    # PostgreSQL may read every plan of the database instead, to hash-join them with the
+    # items (cheaper by its estimate at ten thousand plans, and slower).
+    plan_status = (
+        select(AccountPlan.status).where(AccountPlan.id == ActionItem.plan_id).scalar_subquery()
+    )
+    return select(ActionItem).where(
+        ActionItem.team_id == team_id,
+        ActionItem.assignee_id == user_id,
+        ActionItem.status == ItemStatus.OPEN,
+        plan_status.in_(WORKING_STATUSES),
     )
 
 
