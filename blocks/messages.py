@@ -51,7 +51,7 @@ def plan_list(
                               accessory=button("Open", Action.OPEN_PLAN, str(plan.id))))
     if more:
         blocks.append(context(f"…and {more} more. Narrow the list: `/accountplan list ACCOUNT`."))
-    return message(f"{title}: {len(plans)} plans", blocks)
+    return message(f"{esc(title)}: {len(plans)} plans", blocks)
 
 
 def plan_choices(query: str, plans: Sequence[Any]) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def plan_choices(query: str, plans: Sequence[Any]) -> dict[str, Any]:
     for plan in plans[:LIST_MAX]:
         blocks.append(section(plan_line(plan, None),
                               accessory=button("Open", Action.OPEN_PLAN, str(plan.id))))
-    return message(f"Several plans match {query}", blocks)
+    return message(f"Several plans match {esc(query, 200)}", blocks)
 
 
 def my_items(

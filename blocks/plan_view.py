@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from blocks.forms import encode_metadata
+from blocks.forms import CUSTOMER_AUDIENCE, encode_metadata
 from blocks.ids import Action, Callback, Verb
 from blocks.kit import (
     actions,
@@ -70,7 +70,7 @@ def _measure(objective) -> str:
     return f" · *{format_number(current)} of {format_number(objective.target_value)}{unit}*"
 
 
-def plan_header_blocks(plan, progress, *, can_edit: bool) -> list[dict[str, Any]]:
+def plan_header_blocks(plan, progress, *, can_edit: bool, customer: bool = False) -> list[dict[str, Any]]:
     team = ", ".join(user(u) for u in plan.member_ids) or "_just the owner_"
     blocks = [
         header(plan.name),
@@ -92,8 +92,10 @@ def plan_header_blocks(plan, progress, *, can_edit: bool) -> list[dict[str, Any]
             else None,
             button("Add SWOT entry", Action.ADD_SWOT, str(plan.id)),
         ]
-    buttons.append(button("Copy plan", Action.COPY_PLAN, str(plan.id)))
-    blocks.append(actions(*buttons, block_id="plan_actions"))
+    if not customer:  # a copy carries everything: never offered outside the team
+        buttons.append(button("Copy plan", Action.COPY_PLAN, str(plan.id)))
+    if buttons:
+        blocks.append(actions(*buttons, block_id="plan_actions"))
     if can_edit:
         # Sharing speaks for the plan to others: owner and team only (storage enforces).
         blocks.append(actions(
@@ -258,12 +260,24 @@ def plan_view(
     can_edit: bool,
     page: int = 0,
     today: dt.date | None = None,
+    customer: bool = False,
+    note: str | None = None,
 ) -> dict[str, Any]:
-    """The plan modal, showing page `page` (clamped to the pages there are)."""
-    head = plan_header_blocks(plan, progress, can_edit=can_edit)
+    """The plan modal, showing page `page` (clamped to the pages there are).
+
+    `customer`: the customer view, for someone from another organisation or a
+    conversation shared with one. The caller loads the plan without its internal parts
+    (storage: no SWOT, no team-only items); this leaves out every control and the SWOT
+    section, and marks the view so that everything opened from it stays a customer view.
+    `note` (our own text) explains why the view is the customer's.
+    """
+    can_edit = can_edit and not customer
+    head = plan_header_blocks(plan, progress, can_edit=can_edit, customer=customer)
+    if note:
+        head.append(context(note))
     body = [(-1, lambda b=b: b) for b in goals_blocks(plan)] + [(-1, divider)]
     body += hierarchy_blocks(plan, progress, can_edit=can_edit, today=today)
-    tail = swot_summary_blocks(plan, can_edit=can_edit)
+    tail = [] if customer else swot_summary_blocks(plan, can_edit=can_edit)
 
     def continued(group: int) -> dict[str, Any]:
         return context(f"_continued: {group + 1}. {esc(plan.strategies[group].title, 200)}_")
@@ -271,7 +285,8 @@ def plan_view(
     pages = paginate(head, body, tail, continued)
     number = max(0, min(page, len(pages) - 1))
     blocks = head + _build(pages[number]) + _pager(plan.id, Page(number, len(pages)))
-    metadata = encode_metadata(plan=plan.id, page=number, version=plan.version)
+    metadata = encode_metadata(plan=plan.id, page=number, version=plan.version,
+                               audience=CUSTOMER_AUDIENCE if customer else None)
     return modal(Callback.PLAN_VIEW, TITLE, blocks, submit=None, close="Close", private_metadata=metadata)
 
 

@@ -20,7 +20,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import listeners, middleware
+from bot import listeners, middleware, ui
 from bot.after_ack import AfterAck
 from bot.config import Settings
 
@@ -35,11 +35,16 @@ BOT_SCOPES = (
     "users:read",
     "channels:read",
     "groups:read",
+    "im:read",
+    "mpim:read",
     "canvases:write",
 )
 
-# Listeners run on this pool, and with process_before_response=False the HTTP thread
-# only waits (at most 3 s) for the listener to call ack(). A listener stuck in a slow
+# Listeners run in the HTTP thread (process_before_response=True): each acknowledges
+# and hands its work to the after-ack pool (bot/after_ack.py), so the ack goes back as
+# soon as the listener returns, without Bolt's 10 ms polling of a listener thread.
+# This pool serves only Bolt's lazy listeners (none today). Before, with
+# process_before_response=False, the HTTP thread waited (at most 3 s) for the listener to call ack(). A listener stuck in a slow
 # Slack call (a 429 makes the client sleep for Retry-After) holds its thread, and a new
 # request whose listener cannot start in time misses its ack. So the pool is sized well
 # above the HTTP server's threads (bot/server.py) for bursts of slow listeners, while
@@ -118,7 +123,7 @@ def create_app(
         name="accountplan",
         signing_secret=settings.signing_secret or "",
         request_verification_enabled=request_verification,
-        process_before_response=False,  # ack first; slow work after, on the pool
+        process_before_response=True,  # ack in the request thread; slow work on the after-ack pool
         listener_executor=ThreadPoolExecutor(
             max_workers=LISTENER_THREADS, thread_name_prefix="listener"
         ),
@@ -134,9 +139,10 @@ def create_app(
         app.enable_token_revocation_listeners()
     else:
         app = App(client=make_client(settings, settings.bot_token), **common)
-    after_ack = AfterAck()
+    after_ack = AfterAck(report=ui.report_failure, on_overload=ui.report_overload)
     _AFTER_ACK[app] = after_ack
     middleware.install(app, session_factory, settings, after_ack)
+    app.error(ui.on_listener_error)  # failures before the ack: an answer, never a 500
     listeners.register(app)
     return app
 

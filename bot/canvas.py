@@ -12,9 +12,8 @@ posted there. A canvas someone deleted is created again. People are shown by the
 Slack display names (users.info, at most NAMES_MAX lookups), ids otherwise.
 
 Limits: canvases need a paid Slack plan; Slack's error is shown as it comes. Access
-already given to a channel stays when that channel is shared with a customer later:
-publish again there to give it the customer-safe canvas, or remove the canvas from the
-channel in Slack.
+given to a channel while it was internal is withdrawn (bot/sharing.py) the next time a
+check finds the channel shared: a publish there, or a digest posted there.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from blocks import digest as digest_blocks
 from blocks.written_plan import render_written_plan
 from bot.digests import error_code, post_messages, refusal
-from bot.sharing import check_channel
+from bot.sharing import check_channel, withdraw_team_canvas
 from storage import digests, plans
 from storage.db import transaction
 from storage.models import Audience
@@ -123,6 +122,8 @@ def publish_canvas(
     if refused:
         return Published(channel_id, check.audience, error=refused)
     team_only = check.audience == Audience.TEAM
+    if not team_only:
+        withdraw_team_canvas(client, session_factory, plan_id, channel_id)
     with transaction(session_factory) as session:
         plan = plans.load_plan_tree(session, actor.team_id, plan_id)
         progress = plans.plan_progress(session, actor.team_id, plan_id) if team_only else None

@@ -36,7 +36,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
 from blocks import digest as digest_blocks
-from bot.sharing import ChannelCheck, check_channel
+from bot.sharing import ChannelCheck, check_channel, withdraw_team_canvas
 from storage import digests, plans
 from storage.claims import claim_due
 from storage.db import transaction
@@ -92,9 +92,13 @@ def explain(error: str) -> str:
 
 
 def error_code(error: Exception) -> str:
+    """Slack's error code; "connection_error" for a Slack call that got no answer; the
+    exception's type for anything else (a bug is never mistaken for a network fault)."""
     if isinstance(error, SlackApiError):
         return str(error.response.get("error") or "error")
-    return "connection_error"
+    if isinstance(error, (SlackClientError, OSError)):
+        return "connection_error"
+    return type(error).__name__
 
 
 def refusal(check: ChannelCheck) -> str:
@@ -161,6 +165,8 @@ def post_digest(
     refused = refusal(check)
     if refused:
         return Posted(channel_id, check.audience, error=refused)
+    if check.external:
+        withdraw_team_canvas(client, session_factory, plan_id, channel_id)
     with transaction(session_factory) as session:
         since = digests.since_for(session, plan_id, channel_id, now=now, exclude_review=review_id)
         content = digests.digest_content(
@@ -284,8 +290,10 @@ def run_qbr_nudges(*args) -> int:
     """DM the owner of every active plan with no QBR for its reminder period (once a
     period; see storage.digests.claim_qbr_nudges). Returns how many were sent.
 
-    Called like run_due_digests. A reminder that cannot be sent (Slack error, workspace
-    no longer installed) is released for a later pass.
+    Called like run_due_digests. A reminder Slack could not take for now (rate limits,
+    server errors, no answer) is released for a later pass; one Slack refuses for good
+    (the owner is gone, the app uninstalled) or that failed on a bug stays claimed, so it
+    is not retried every pass until the next period.
     """
     session_factory, client_for_team, now = _job_arguments(args)
     with transaction(session_factory) as session:
@@ -295,10 +303,25 @@ def run_qbr_nudges(*args) -> int:
         message = digest_blocks.qbr_nudge_dm(nudge.plan_id, nudge.name, due=nudge.due,
                                              last_review=nudge.last_review)
         try:
-            client_for_team(nudge.team_id).chat_postMessage(channel=nudge.owner_id, **message)
-            sent += 1
-        except Exception as error:  # noqa: BLE001 - one failed reminder must not stop the others
-            log.warning("QBR reminder for plan %s not sent: %s", nudge.plan_id, error_code(error))
+            client = client_for_team(nudge.team_id)
+        except Exception as error:  # noqa: BLE001 - not installed, or its token not refreshed yet
+            log.info("QBR reminder for plan %s waits: no Slack client for %s (%s)", nudge.plan_id,
+                     nudge.team_id, type(error).__name__)
             with transaction(session_factory) as session:
                 digests.release_qbr_nudge(session, nudge)
+            continue
+        try:
+            client.chat_postMessage(channel=nudge.owner_id, **message)
+            sent += 1
+        except (SlackApiError, SlackClientError, OSError) as error:
+            code = error_code(error)
+            if code not in TRANSIENT_ERRORS:
+                log.warning("QBR reminder for plan %s refused (%s): not retried this period",
+                            nudge.plan_id, code)
+                continue
+            log.info("QBR reminder for plan %s not sent yet (%s): retried next pass", nudge.plan_id, code)
+            with transaction(session_factory) as session:
+                digests.release_qbr_nudge(session, nudge)
+        except Exception:  # noqa: BLE001 - one failed reminder must not stop the others
+            log.exception("QBR reminder for plan %s failed: not retried this period", nudge.plan_id)
     return sent

@@ -25,10 +25,12 @@ import time
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import audience
 from bot.config import Settings
 from bot.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
 from bot.after_ack import RECEIVED_AT_KEY, AfterAck
@@ -36,6 +38,9 @@ from storage.db import transaction
 from storage.plans import Actor
 
 DATABASE_KEY = "database"
+PERSON_PENDING_KEY = "person_pending"
+# Slack waits 3 s for an ack: a form's save may wait this long on other writers.
+BEFORE_ACK_DB_WAIT_SECONDS = 1.5
 ACTOR_KEY = "actor"
 SETTINGS_KEY = "settings"
 
@@ -57,34 +62,52 @@ class Database:
         return self
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """A new session in one transaction: commit on success, rollback on any error."""
-        with transaction(self.session_factory) as session:
+    def unit_of_work(self, *, before_ack: bool = False) -> Iterator[Session]:
+        """A new session in one transaction: commit on success, rollback on any error.
+        `before_ack`: waits on locks are bounded so that Slack still gets an answer."""
+        wait = BEFORE_ACK_DB_WAIT_SECONDS if before_ack else None
+        with transaction(self.session_factory, wait_seconds=wait) as session:
             yield session
 
 
-def actor_from(context: BoltContext) -> Actor | None:
+def actor_from(context: BoltContext, body: dict[str, Any] | None = None) -> Actor | None:
     """The workspace and user a request acts for (None for requests without a user).
 
-    Org-wide installs may send no team; the enterprise id scopes the plans then.
+    Org-wide installs may send no team; the enterprise id scopes the plans then. Whether
+    the person is from another organisation is filled in from the payload when it says
+    (interactive payloads carry `user.team_id`); otherwise `actor_of` asks (bot/audience.py).
     """
     team_id = context.team_id or context.enterprise_id
     user_id = context.user_id
     if not team_id or not user_id:
         return None
-    return Actor(team_id=team_id, user_id=user_id)
+    own = audience.person_team_in(body or {})
+    if own is None:
+        context[PERSON_PENDING_KEY] = True
+        return Actor(team_id=team_id, user_id=user_id)
+    return Actor(team_id=team_id, user_id=user_id, external=not audience.belongs(*own, team_id))
 
 
-def unit_of_work(context: BoltContext) -> AbstractContextManager[Session]:
-    """`with unit_of_work(context) as session:` inside a listener (see module docstring)."""
-    return context[DATABASE_KEY].unit_of_work()
+def unit_of_work(context: BoltContext, *, before_ack: bool = False) -> AbstractContextManager[Session]:
+    """`with unit_of_work(context) as session:` inside a listener (see module docstring).
+    Work a form submission does before its ack passes `before_ack=True`."""
+    return context[DATABASE_KEY].unit_of_work(before_ack=before_ack)
 
 
 def actor_of(context: BoltContext) -> Actor:
-    """The acting user; raises for requests that carry none (e.g. some events)."""
+    """The acting user; raises for requests that carry none (e.g. some events).
+
+    When the payload did not say which organisation the person is from (slash commands,
+    events), the first call asks Slack (cached; bot/audience.py): call it after the ack.
+    """
     actor = context.get(ACTOR_KEY)
     if actor is None:
         raise LookupError("this request has no acting user")
+    if context.get(PERSON_PENDING_KEY):
+        external = context[audience.PEOPLE_KEY].is_external(context.client, actor.team_id, actor.user_id)
+        actor = Actor(team_id=actor.team_id, user_id=actor.user_id, external=external)
+        context[ACTOR_KEY] = actor
+        context[PERSON_PENDING_KEY] = False
     return actor
 
 
@@ -115,12 +138,15 @@ def install(app: App, session_factory: sessionmaker[Session], settings: Settings
     `["settings"]`, `["after_ack"]` (bot/after_ack.py) and `["received_at"]`."""
     database = Database(session_factory)
     after_ack = after_ack or AfterAck()
+    people = audience.People()
 
-    def attach(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
+    def attach(context: BoltContext, body: dict[str, Any],
+               next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
         context[RECEIVED_AT_KEY] = time.monotonic()
         context[AFTER_ACK_KEY] = after_ack
         context[DATABASE_KEY] = database
-        context[ACTOR_KEY] = actor_from(context)
+        context[audience.PEOPLE_KEY] = people
+        context[ACTOR_KEY] = actor_from(context, body)
         context[SETTINGS_KEY] = settings
         if context.ack.response is None:  # not acknowledged yet (always, at this point)
             context["ack"] = StickyAck()

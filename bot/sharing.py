@@ -22,6 +22,10 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import digests
+from storage.db import transaction
 from storage.models import Audience
 
 log = logging.getLogger(__name__)
@@ -93,5 +97,29 @@ def check_channel(client: WebClient, channel_id: str) -> ChannelCheck:
     )
 
 
-def audience_of(client: WebClient, channel_id: str) -> Audience:
-    return check_channel(client, channel_id).audience
+def withdraw_team_canvas(client: WebClient, session_factory: sessionmaker[Session], plan_id: int,
+                         channel_id: str) -> bool:
+    """A channel that is external now loses access to the plan's team canvas.
+
+    Called wherever a check finds a channel external before we post there (digests,
+    canvases): access given while the channel was internal must not outlive its
+    sharing with a customer. We do not record which channels had access, so we ask Slack
+    to remove it from this one; a canvas never shared there answers with an error we
+    can ignore. True when Slack confirmed the removal.
+    """
+    with transaction(session_factory) as session:
+        canvas_id = digests.canvas_id_for(session, plan_id, Audience.TEAM)
+    if not canvas_id:
+        return False
+    try:
+        _quick(client).canvases_access_delete(canvas_id=canvas_id, channel_ids=[channel_id])
+    except SlackApiError as error:
+        log.info("team canvas %s: access for %s not removed (%s)", canvas_id, channel_id,
+                 error.response.get("error"))
+        return False
+    except (SlackClientError, OSError, ValueError) as error:
+        log.warning("team canvas %s: access for %s not removed (%s)", canvas_id, channel_id,
+                    type(error).__name__)
+        return False
+    log.info("team canvas %s: access for external channel %s removed", canvas_id, channel_id)
+    return True

@@ -14,20 +14,25 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 from sqlalchemy.orm import Session
 
 from blocks import messages
 from blocks.forms import encode_metadata, form_values, metadata
+from blocks.kit import esc
 from blocks.modals import message_modal
 from blocks.plan_view import plan_view, swot_view
 from bot.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
-from bot.after_ack import too_late_for_modal
+from bot.after_ack import Answer, received_at, too_late_for_modal
+from bot.audience import OUTSIDER_REFUSED, SHARED_CONVERSATION_NOTE, Looking
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
-from storage.errors import PlanError, ValidationError
+from storage.errors import NotFound, PermissionDenied, PlanError, ValidationError
+from storage.models import Audience
 from storage.plans import Actor
 
 log = logging.getLogger(__name__)
@@ -36,25 +41,67 @@ log = logging.getLogger(__name__)
 SaveFunction = Callable[[Session, Actor, dict[str, Any], dict[str, Any]], int]
 
 
-def render_plan(session: Session, actor: Actor, plan_id: int, *, page: int = 0, mode: str = "plan") -> dict[str, Any]:
+def render_plan(session: Session, who: Looking, plan_id: int, *, page: int = 0, mode: str = "plan") -> dict[str, Any]:
+    """The plan view for whoever is looking (bot/audience.py): the team's, or the
+    customer view, which is all a person from another organisation ever gets, and only
+    of a plan the team put in front of them."""
+    actor = who.actor
+    if who.external:
+        if actor.external and not plans.readable_by_outsider(
+                session, actor.team_id, plan_id, user_id=actor.user_id, channel_id=who.channel_id):
+            raise PermissionDenied(OUTSIDER_REFUSED)
+        plan = plans.load_plan_tree(session, actor.team_id, plan_id, audience=Audience.EXTERNAL)
+        progress = plans.plan_progress(session, actor.team_id, plan_id, audience=Audience.EXTERNAL)
+        return plan_view(plan, progress, can_edit=False, page=page, customer=True,
+                         note=None if actor.external else SHARED_CONVERSATION_NOTE)
     plan = plans.load_plan_tree(session, actor.team_id, plan_id)
-    can_edit = plans.can_edit(plan, actor.user_id)
+    can_edit = plans.can_edit(plan, actor)
     if mode == "swot":
         return swot_view(plan, can_edit=can_edit, page=page)
     progress = plans.plan_progress(session, actor.team_id, plan_id)
     return plan_view(plan, progress, can_edit=can_edit, page=page)
 
 
+def from_form(context: BoltContext, view: dict[str, Any]) -> Looking:
+    """Who is looking at what a submitted form leads to: external when the person is, or
+    when the form was opened for an external audience (its private_metadata says)."""
+    actor = actor_of(context)
+    external = actor.external or metadata(view).get("audience") == Audience.EXTERNAL
+    return Looking(actor, Audience.EXTERNAL if external else Audience.TEAM)
+
+
+def audience_metadata(who: Looking) -> dict[str, Any]:
+    """What a form opened for `who` carries, so that what follows it stays as external."""
+    return {"audience": Audience.EXTERNAL.value} if who.external else {}
+
+
 def refresh_plan_view(client: WebClient, context: BoltContext, view_id: str, plan_id: int,
-                      *, page: int = 0, mode: str = "plan", view_hash: str | None = None) -> None:
+                      *, who: Looking, page: int = 0, mode: str = "plan",
+                      view_hash: str | None = None) -> None:
     """Redraw an open plan view after a change (after the ack)."""
     with unit_of_work(context) as session:
-        view = render_plan(session, actor_of(context), plan_id, page=page, mode=mode)
+        view = render_plan(session, who, plan_id, page=page, mode=mode)
     try:
         client.views_update(view_id=view_id, view=view, hash=view_hash)
     except SlackApiError as error:
         # hash_conflict: someone's newer redraw won; view closed: nothing to redraw.
         log.info("plan view %s not redrawn: %s", view_id, error.response.get("error"))
+
+
+def record_id(value: Any, *, what: str = "plan") -> int:
+    """A record id from a button or menu value we wrote; anything else (an old or
+    tampered value) is NotFound, which people are told, never a traceback."""
+    text = str(value if value is not None else "").strip()
+    if text.isascii() and text.isdigit() and 0 <= int(text) <= plans.MAX_ID:
+        return int(text)
+    raise NotFound(f"That {what} is no longer there: please open it again.")
+
+
+def chosen_value(action: dict[str, Any]) -> Any:
+    """The value of the option picked in a select or overflow menu; None when the
+    action carries no option (or something else where the option belongs)."""
+    option = action.get("selected_option")
+    return option.get("value") if isinstance(option, dict) else None
 
 
 def input_block_ids(view: dict[str, Any]) -> list[str]:
@@ -85,41 +132,141 @@ def errors_for(view: dict[str, Any], error: PlanError) -> dict[str, str]:
 def save_form(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any], save: SaveFunction) -> None:
     meta = metadata(view)
     try:
-        with unit_of_work(context) as session:
+        with unit_of_work(context, before_ack=True) as session:
             plan_id = save(session, actor_of(context), form_values(view), meta)
     except PlanError as error:
         ack(response_action="errors", errors=errors_for(view, error))
         return
+    who = from_form(context, view)
     parent = meta.get("parent")
     if parent:
         ack()  # closes this form, back to the plan view it came from, redrawn after
-        later(context, refresh_plan_view, client=client, context=context, view_id=parent, plan_id=plan_id,
-              page=meta.get("page", 0), mode=meta.get("mode", "plan"))
+        later(context, refresh_plan_view, answer=Answer.MESSAGE, client=client, context=context,
+              view_id=parent, plan_id=plan_id,
+              who=who, page=meta.get("page", 0), mode=meta.get("mode", "plan"))
         return
-    with unit_of_work(context) as session:
-        new_view = render_plan(session, actor_of(context), plan_id)
+    with unit_of_work(context, before_ack=True) as session:
+        new_view = render_plan(session, who, plan_id)
     ack(response_action="update", view=new_view)
 
 
-def later(context: BoltContext, work, /, **kwargs) -> None:
-    """Run `work(**kwargs)` after the ack, off Bolt's listener pool (bot/after_ack.py)."""
-    context[AFTER_ACK_KEY].submit(work, **kwargs)
+def later(context: BoltContext, work, /, *, answer: Answer = Answer.BACKGROUND, **kwargs) -> None:
+    """Run `work(**kwargs)` after the ack, on the after-ack pool (bot/after_ack.py), by
+    the deadline of the answer it gives."""
+    context[AFTER_ACK_KEY].submit(work, answer=answer, received_at=received_at(context), **kwargs)
 
 
-def show_problem(client: WebClient, body: dict[str, Any], error: PlanError | str, *, title: str = "Not done") -> None:
-    """After an ack: explain in a modal (pushed over a modal, else opened)."""
-    text = error.message if isinstance(error, PlanError) else error
-    view = message_modal(title, text)
-    trigger_id = body.get("trigger_id")
-    if not trigger_id:
+BUSY = "Sorry, I'm very busy right now and couldn't open that in time: please try again in a few seconds."
+
+
+def report_overload(kwargs: dict[str, Any]) -> None:
+    """The after-ack pool cannot start this in time: say so now, not after the deadline."""
+    body = kwargs.get("body") or kwargs.get("command") or {}
+    client = kwargs.get("client")
+    if client is None or not isinstance(body, dict):
         return
-    try:
-        if body.get("view") and body["view"].get("type") == "modal":
-            client.views_push(trigger_id=trigger_id, view=view)
-        else:
-            client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as api_error:
-        log.info("could not show a problem: %s", api_error.response.get("error"))
+    body = {k: v for k, v in body.items() if k != "trigger_id"}  # no time left for a modal
+    show_problem(client, body, BUSY, respond=kwargs.get("respond"))
+
+
+def show_problem(client: WebClient, body: dict[str, Any], error: PlanError | str, *, title: str = "Not done",
+                 context: BoltContext | None = None, respond: Respond | None = None) -> bool:
+    """After an ack: explain where the person acted. A modal (pushed over a modal, else
+    opened) while the trigger still works; else the response URL (ephemeral); else a DM
+    from the app. True when one of them reached the person."""
+    text = error.message if isinstance(error, PlanError) else error
+    trigger_id = body.get("trigger_id")
+    if trigger_id and (context is None or not too_late_for_modal(context)):
+        view = message_modal(title, text)
+        try:
+            if body.get("view") and body["view"].get("type") == "modal":
+                client.views_push(trigger_id=trigger_id, view=view)
+            else:
+                client.views_open(trigger_id=trigger_id, view=view)
+            return True
+        except (SlackApiError, SlackClientError, OSError) as api_error:
+            log.info("could not show a problem in a modal: %s", _slack_error(api_error))
+    if respond is not None and respond.response_url:
+        try:
+            respond(messages.notice(esc(text)))
+            return True
+        except (SlackApiError, SlackClientError, OSError) as api_error:
+            log.info("could not show a problem by response URL: %s", _slack_error(api_error))
+    user_id = (body.get("user") or {}).get("id") or body.get("user_id")
+    if user_id:
+        try:
+            client.chat_postMessage(channel=user_id, **messages.notice(esc(text)))
+            return True
+        except (SlackApiError, SlackClientError, OSError) as api_error:
+            log.info("could not show a problem in a DM: %s", _slack_error(api_error))
+    return False
+
+
+def _slack_error(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error"))
+    return type(error).__name__
+
+
+APOLOGY = ("Sorry, something went wrong on our side and nothing more was done. "
+           "Please try again in a minute.")
+DATABASE_AWAY = "Sorry, I can't reach the database right now: please try again in a minute."
+SLACK_REFUSED = "Sorry, Slack didn't let me show that just now ({error}): please try again."
+
+
+def failure_text(error: Exception) -> str:
+    """What a person is told when work after their request's ack failed."""
+    if isinstance(error, PlanError):
+        return error.message
+    if isinstance(error, (OperationalError, InterfaceError, SQLTimeoutError)):
+        return DATABASE_AWAY
+    if isinstance(error, SlackApiError):
+        return SLACK_REFUSED.format(error=_slack_error(error))
+    if isinstance(error, (SlackClientError, OSError)):
+        return SLACK_REFUSED.format(error="no answer")
+    return APOLOGY
+
+
+def on_listener_error(error: Exception, request: BoltRequest, response: BoltResponse | None,
+                      logger: logging.Logger) -> BoltResponse | None:
+    """Bolt's error handler (app.error): a listener failed BEFORE its ack (a form that
+    could not be saved, the database away). Answer Slack with something a person sees
+    instead of an HTTP 500: the reason on the form, or an ephemeral line."""
+    body = request.body if isinstance(request.body, dict) else {}
+    text = failure_text(error)
+    if not isinstance(error, PlanError):
+        logger.error("listener failed before its ack (%s, %s)", body.get("type") or body.get("command")
+                     or "request", type(error).__name__, exc_info=error)
+    if body.get("type") == "view_submission" and isinstance(body.get("view"), dict):
+        inputs = input_block_ids(body["view"])
+        answer: dict[str, Any] = (
+            {"response_action": "errors", "errors": {inputs[0]: text[:150]}} if inputs
+            else {"response_action": "update", "view": message_modal("Sorry", text)})
+        return BoltResponse(status=200, body=answer)
+    if body.get("command"):
+        return BoltResponse(status=200, body=messages.notice(esc(text)))
+    return BoltResponse(status=200, body="")  # buttons and events: their work reports later
+
+
+def report_failure(error: Exception, kwargs: dict[str, Any]) -> None:
+    """The after-ack pool's reporter (bot/after_ack.py): tell the person, log the rest.
+
+    A PlanError is the person's answer (a refusal, a record gone); anything else is
+    ours, logged with its request and answered with a short apology.
+    """
+    body = kwargs.get("body") or kwargs.get("command") or {}
+    context = kwargs.get("context")
+    if not isinstance(error, PlanError):
+        request = (body.get("command") or (body.get("type") or "request")) if isinstance(body, dict) else "request"
+        log.error("after-ack work for %s failed (%s)", request, type(error).__name__, exc_info=error)
+    client = kwargs.get("client")
+    if client is None or not isinstance(body, dict):
+        return
+    respond = kwargs.get("respond")
+    if "command" in kwargs and respond is not None and respond.response_url:
+        body = {k: v for k, v in body.items() if k != "trigger_id"}  # a command answers in place
+    show_problem(client, body, failure_text(error), title="Not done" if isinstance(error, PlanError) else "Sorry",
+                 context=context, respond=respond)
 
 
 def open_plan_form(*, body, client: WebClient, context: BoltContext, payload, respond,
@@ -129,7 +276,7 @@ def open_plan_form(*, body, client: WebClient, context: BoltContext, payload, re
     actor = actor_of(context)
     try:
         with unit_of_work(context) as session:
-            plan = plans.get_editable_plan(session, actor, int(payload["value"]))
+            plan = plans.get_editable_plan(session, actor, record_id(payload.get("value")))
     except PlanError as error:
         show_problem(client, body, error)
         return
@@ -143,7 +290,10 @@ def parent_of(body: dict[str, Any]) -> dict[str, Any]:
     if view.get("type") != "modal":
         return {}
     meta = metadata(view)
-    return {"parent": view.get("id"), "page": meta.get("page", 0), "mode": meta.get("mode", "plan")}
+    parent = {"parent": view.get("id"), "page": meta.get("page", 0), "mode": meta.get("mode", "plan")}
+    if meta.get("audience") == Audience.EXTERNAL:
+        parent["audience"] = Audience.EXTERNAL.value
+    return parent
 
 
 TOO_LATE = ("Sorry, Slack gives us 3 seconds to open that and we were busy: "

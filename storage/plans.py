@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Select, case, false, func, insert, select, union
+from sqlalchemy import Select, and_, case, false, func, insert, select, true, union
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, with_loader_criteria
 from sqlalchemy.orm.exc import StaleDataError
 
 from storage import reminders
@@ -31,7 +31,9 @@ from storage.models import (
     Account,
     AccountPlan,
     ActionItem,
+    Audience,
     ChangeLogEntry,
+    DigestPost,
     ItemStatus,
     Objective,
     PlanMember,
@@ -51,8 +53,16 @@ WORKING_STATUSES = (PlanStatus.DRAFT, PlanStatus.ACTIVE)
 
 @dataclass(frozen=True)
 class Actor:
+    """Who acts: the plan's workspace and the person.
+
+    `external` is true for a person whose own organisation is not this workspace (a
+    customer in a Slack Connect channel), or whose organisation could not be checked.
+    Such a person never changes or copies a plan and only ever reads its customer view.
+    """
+
     team_id: str
     user_id: str
+    external: bool = False
 
 
 # ---------------------------------------------------------------------------
@@ -357,13 +367,48 @@ def _get(session: Session, model, team_id: str, record_id: int, what: str):
     return record
 
 
-def can_edit(plan: AccountPlan, user_id: str) -> bool:
-    return user_id == plan.owner_id or user_id in plan.member_ids
+OUTSIDERS_REFUSED = ("Account plans are kept by this workspace's account team: people from "
+                     "other organisations can't change or copy them.")
+
+
+def can_edit(plan: AccountPlan, actor: Actor) -> bool:
+    """The owner and team change a plan; never a person from another organisation."""
+    if actor.external:
+        return False
+    return actor.user_id == plan.owner_id or actor.user_id in plan.member_ids
+
+
+def readable_by_outsider(
+    session: Session, team_id: str, plan_id: int, *, user_id: str, channel_id: str | None
+) -> bool:
+    """Whether a person from another organisation may read the plan's customer view:
+    only where the team put the plan in front of them, by assigning them one of its
+    shared action items or by posting its digest to the conversation they act in."""
+    assigned = select(ActionItem.id).where(
+        ActionItem.team_id == team_id, ActionItem.plan_id == plan_id,
+        ActionItem.assignee_id == user_id, ActionItem.team_only.is_(False),
+    ).limit(1)
+    if session.scalar(assigned) is not None:
+        return True
+    if not channel_id:
+        return False
+    posted = select(DigestPost.id).where(
+        DigestPost.team_id == team_id, DigestPost.plan_id == plan_id,
+        DigestPost.channel_id == channel_id,
+    ).limit(1)
+    return session.scalar(posted) is not None
+
+
+def require_internal(actor: Actor) -> None:
+    """PermissionDenied for a person from another organisation (see Actor)."""
+    if actor.external:
+        raise PermissionDenied(OUTSIDERS_REFUSED)
 
 
 def require_editor(plan: AccountPlan, actor: Actor) -> None:
     """PermissionDenied unless the actor is the plan's owner or on its team."""
-    if not can_edit(plan, actor.user_id):
+    require_internal(actor)
+    if not can_edit(plan, actor):
         raise PermissionDenied(
             f"Only the owner and team of “{plan.name}” can change it; you can read it."
         )
@@ -484,19 +529,33 @@ def get_plan(session: Session, team_id: str, plan_id: int) -> AccountPlan:
     return _get(session, AccountPlan, team_id, plan_id, "plan")
 
 
-def load_plan_tree(session: Session, team_id: str, plan_id: int) -> AccountPlan:
-    """The plan with its whole hierarchy, SWOT, team and reviews: a fixed 7 queries."""
+def load_plan_tree(
+    session: Session, team_id: str, plan_id: int, *, audience: Audience = Audience.TEAM
+) -> AccountPlan:
+    """The plan with its whole hierarchy, SWOT, team and reviews: a fixed 7 queries.
+
+    For `Audience.EXTERNAL` (a customer, or a conversation shared with one) the internal
+    parts are not even read: no SWOT, no QBR notes, no team-only action items. The
+    returned object is for reading only then: its collections are incomplete.
+    """
+    if not _is_id(plan_id):
+        raise NotFound(f"No plan with id {plan_id} in this workspace.")
+    external = audience == Audience.EXTERNAL
+    nothing_if_external = false() if external else true()
     plan = session.scalars(
         select(AccountPlan)
         .where(AccountPlan.id == plan_id, AccountPlan.team_id == team_id)
         .options(
             selectinload(AccountPlan.members),
-            selectinload(AccountPlan.swot_entries),
-            selectinload(AccountPlan.reviews),
+            selectinload(AccountPlan.swot_entries.and_(nothing_if_external)),
+            selectinload(AccountPlan.reviews.and_(nothing_if_external)),
             selectinload(AccountPlan.strategies)
             .selectinload(Strategy.objectives)
             .selectinload(Objective.action_items),
+            *([with_loader_criteria(ActionItem, ActionItem.team_only.is_(False))] if external else []),
         )
+        # Objects already in this session keep their full collections otherwise.
+        .execution_options(populate_existing=external)
     ).unique().one_or_none()
     if plan is None:
         raise NotFound(f"No plan with id {plan_id} in this workspace.")
@@ -613,18 +672,24 @@ def find_plans(session: Session, team_id: str, text: str, *, limit: int = 10) ->
     )
 
 
-def plan_progress(session: Session, team_id: str, plan_id: int) -> PlanProgress:
+def plan_progress(
+    session: Session, team_id: str, plan_id: int, *, audience: Audience = Audience.TEAM
+) -> PlanProgress:
     """Done/total action items per objective, rolled up: one query whatever the size.
 
     The query starts from the plan row so that a plan of another workspace (or none)
-    is NotFound, like every other read, rather than an empty 0 %.
+    is NotFound, like every other read, rather than an empty 0 %. An external audience
+    counts only the items it may see.
     """
     done = func.sum(case((ActionItem.status == ItemStatus.DONE, 1), else_=0))
+    item_join = ActionItem.objective_id == Objective.id
+    if audience == Audience.EXTERNAL:
+        item_join = and_(item_join, ActionItem.team_only.is_(False))
     rows = session.execute(
         select(Objective.id, Objective.strategy_id, func.count(ActionItem.id), done)
         .select_from(AccountPlan)
         .outerjoin(Objective, Objective.plan_id == AccountPlan.id)
-        .outerjoin(ActionItem, ActionItem.objective_id == Objective.id)
+        .outerjoin(ActionItem, item_join)
         .where(AccountPlan.id == plan_id, AccountPlan.team_id == team_id)
         .group_by(Objective.id, Objective.strategy_id)
     ).all()
@@ -707,6 +772,7 @@ def changes_since(
 
 
 def create_plan(session: Session, actor: Actor, data: PlanInput) -> AccountPlan:
+    require_internal(actor)
     errors, fields = _plan_fields(data, actor.user_id)
     errors.done()
     start, end = fields.pop("dates")
@@ -1292,6 +1358,7 @@ def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOp
     and each level is written in one multi-row INSERT), so copying hundreds of action
     items is one round trip per level, not one per row.
     """
+    require_internal(actor)  # a copy would carry the SWOT and team-only parts
     carried = FieldErrors()  # reported after the form's own fields
     if options.action_items and not options.objectives:
         carried.add("action_items", "action items come only with their objectives")

@@ -15,8 +15,9 @@ from bot import ui
 from bot.listeners import home
 from bot.listeners import reminders as reminder_listeners
 from bot.listeners.commands import SUBCOMMANDS
-from bot.after_ack import acked
+from bot.after_ack import Answer, acked
 from bot.listeners.menus import Level, menu_listener
+from bot.audience import looking
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.errors import PlanError, ValidationError
@@ -53,7 +54,7 @@ def on_add(*, body, client, context, payload, respond) -> None:
     actor = actor_of(context)
     try:
         with unit_of_work(context) as session:
-            plan = plans.load_plan_tree(session, actor.team_id, int(payload["value"]))
+            plan = plans.load_plan_tree(session, actor.team_id, ui.record_id(payload.get("value")))
             plans.require_editor(plan, actor)
             groups = objective_choices(plan)
             if not groups:
@@ -110,7 +111,7 @@ def on_form_submitted(ack, client, context, view) -> None:
 def on_mark_done(*, body, client, context, payload, respond) -> None:
     """The "Mark done" button outside the plan view (App Home, `mine`)."""
     actor = actor_of(context)
-    item_id = int(payload["value"])
+    item_id = ui.record_id(payload.get("value"))
     try:
         with unit_of_work(context) as session:
             plans.set_action_item_done(session, actor, item_id, True)
@@ -120,20 +121,21 @@ def on_mark_done(*, body, client, context, payload, respond) -> None:
     reminder_listeners.after_item_change(client, context, item_id)
     container = body.get("container") or {}
     if container.get("type") == "message" and container.get("is_ephemeral"):
+        who = looking(client, context, body)
         with unit_of_work(context) as session:
-            respond(replace_original=True, **home.my_items_message(session, actor))
+            respond(replace_original=True, **home.my_items_message(session, actor, external=who.external))
     home.publish_home(client, context, actor.user_id)
 
 
 def mine(*, respond, client, command, context, args) -> None:
-    actor = actor_of(context)
+    who = looking(client, context, command)
     with unit_of_work(context) as session:
-        respond(home.my_items_message(session, actor))
+        respond(home.my_items_message(session, who.actor, external=who.external))
 
 
 def register(app: App) -> None:
     SUBCOMMANDS["mine"] = mine
     app.action(Action.ADD_ACTION_ITEM)(acked(on_add))
-    app.action(Action.MARK_DONE)(acked(on_mark_done))
+    app.action(Action.MARK_DONE)(acked(on_mark_done, Answer.MESSAGE))
     app.action(Action.ITEM_MENU)(menu_listener(LEVEL))
     app.view(Callback.ACTION_ITEM_FORM)(on_form_submitted)

@@ -27,11 +27,14 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
+from bot.after_ack import Answer, received_at
 from bot.ids import Command
 
 Subcommand = Callable[..., None]
 
 SUBCOMMANDS: dict[str, Subcommand] = {}
+# Subcommands whose answer is a modal: their trigger_id lives 3 s, so they go first.
+OPENS_A_MODAL = frozenset({"new", "show", "edit", "copy", "swot", "qbr"})
 
 HELP_LINES = (
     ("help", "this guide"),
@@ -86,8 +89,10 @@ def on_command(
         ack(help_response(command.get("command") or Command.ACCOUNTPLAN))
         return
     ack()
-    # The rest runs off Bolt's listener pool (bot/after_ack.py), so acks never wait for it.
-    context[AFTER_ACK_KEY].submit(handler, respond=respond, client=client, command=command,
+    # The rest runs on the after-ack pool (bot/after_ack.py), by the deadline of its answer.
+    answer = Answer.MODAL if word in OPENS_A_MODAL else Answer.MESSAGE
+    context[AFTER_ACK_KEY].submit(handler, answer=answer, received_at=received_at(context),
+                                  respond=respond, client=client, command=command,
                                   context=context, args=args)
 
 

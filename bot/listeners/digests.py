@@ -63,7 +63,7 @@ def outcome(plan_name: str, posted: Posted, what: str = "digest") -> str:
 
 
 def _plan_id(action: dict[str, Any]) -> int:
-    return int(action["value"])
+    return ui.record_id(action.get("value"))
 
 
 def _sharer_or_problem(client: WebClient, body, context: BoltContext, plan_id: int):
@@ -152,6 +152,13 @@ def on_digest_submitted(ack: Ack, client: WebClient, context: BoltContext, view:
     if checked is None:
         return
     plan_id, name, channel_id = checked
+    ui.later(context, _post_digest_and_report, client=client, context=context, view=view,
+             plan_id=plan_id, name=name, channel_id=channel_id)
+
+
+def _post_digest_and_report(*, client: WebClient, context: BoltContext, view: dict[str, Any],
+                            plan_id: int, name: str, channel_id: str) -> None:
+    """After the ack, on the after-ack pool (Slack calls never hold Bolt's threads)."""
     actor = actor_of(context)
     posted = post_digest(client, context["database"].session_factory, team_id=actor.team_id,
                          plan_id=plan_id, channel_id=channel_id, reason=DigestReason.ON_DEMAND,
@@ -165,6 +172,13 @@ def on_canvas_submitted(ack: Ack, client: WebClient, context: BoltContext, view:
     if checked is None:
         return
     plan_id, name, channel_id = checked
+    ui.later(context, _publish_canvas_and_report, client=client, context=context, view=view,
+             plan_id=plan_id, name=name, channel_id=channel_id)
+
+
+def _publish_canvas_and_report(*, client: WebClient, context: BoltContext, view: dict[str, Any],
+                               plan_id: int, name: str, channel_id: str) -> None:
+    """After the ack, on the after-ack pool."""
     try:
         published = publish_canvas(client, context["database"].session_factory, actor_of(context),
                                    plan_id, channel_id)
@@ -214,7 +228,7 @@ def on_qbr_submitted(ack: Ack, client: WebClient, context: BoltContext, view: di
     values = form_values(view)
     actor = actor_of(context)
     try:
-        with unit_of_work(context) as session:
+        with unit_of_work(context, before_ack=True) as session:
             review = plans.add_review(session, actor, meta.get("plan"), ReviewInput(
                 held_on=values.get("held_on"), attendees=values.get("attendees") or "",
                 notes=values.get("notes") or "", decisions=values.get("decisions") or "",
@@ -224,6 +238,14 @@ def on_qbr_submitted(ack: Ack, client: WebClient, context: BoltContext, view: di
         ack(response_action="errors", errors=ui.errors_for(view, error))
         return
     ack(response_action="update", view=modals.result_modal("QBR logged", "Logged. Posting the QBR digest…"))
+    ui.later(context, _after_qbr_and_report, client=client, context=context, view=view,
+             plan_id=plan_id, review_id=review_id, name=name)
+
+
+def _after_qbr_and_report(*, client: WebClient, context: BoltContext, view: dict[str, Any],
+                          plan_id: int, review_id: int, name: str) -> None:
+    """After the ack, on the after-ack pool: the QBR digests and the owner's DM."""
+    actor = actor_of(context)
     results = after_qbr(client, context["database"].session_factory, team_id=actor.team_id,
                         plan_id=plan_id, review_id=review_id, posted_by=actor.user_id,
                         timezone=user_timezone(client, actor.user_id))
@@ -281,7 +303,7 @@ def on_subscription_submitted(ack: Ack, context: BoltContext, view: dict[str, An
         weekday=values.get("weekday"), time_of_day=values.get("time_of_day"),
         timezone=meta.get("tz") or "UTC", after_qbr=modals.AFTER_QBR in (values.get(modals.AFTER_QBR) or []))
     try:
-        with unit_of_work(context) as session:
+        with unit_of_work(context, before_ack=True) as session:
             digests.save_subscription(session, actor, meta.get("plan"), data)
             session.flush()
             new_view = _settings_view(session, actor, meta["plan"], data.timezone)
@@ -298,7 +320,7 @@ def on_remove_subscription(*, body, client: WebClient, context: BoltContext, pay
     meta = metadata(body["view"])
     try:
         with unit_of_work(context) as session:
-            plan_id = digests.delete_subscription(session, actor, int(payload["value"]))
+            plan_id = digests.delete_subscription(session, actor, ui.record_id(payload.get("value")))
             new_view = _settings_view(session, actor, plan_id, meta.get("tz") or "UTC")
     except PlanError as error:
         ui.show_problem(client, body, error)

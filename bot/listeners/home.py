@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from blocks import home as home_blocks
 from blocks import messages
-from bot.after_ack import acked
-from bot.middleware import unit_of_work
+from bot.after_ack import Answer, acked
+from bot.audience import person_is_external
+from bot.middleware import actor_of, unit_of_work
 from storage import plans, reminders
 from storage.models import AccountPlan
 from storage.plans import Actor
@@ -28,9 +29,13 @@ def today() -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()
 
 
-def _open_items(session: Session, actor: Actor, limit: int) -> tuple[list[tuple[Any, str]], int]:
-    """(item, plan name) pairs, overdue first, and how many more there are."""
+def _open_items(session: Session, actor: Actor, limit: int,
+                external: bool = False) -> tuple[list[tuple[Any, str]], int]:
+    """(item, plan name) pairs, overdue first, and how many more there are. An external
+    audience (bot/audience.py) never sees team-only items, even their own."""
     items = plans.open_items_for(session, actor.team_id, actor.user_id, limit=limit)
+    if external or actor.external:
+        items = [item for item in items if not item.team_only]
     names = dict(session.execute(
         select(AccountPlan.id, AccountPlan.name).where(
             AccountPlan.team_id == actor.team_id, AccountPlan.id.in_({i.plan_id for i in items}))
@@ -41,15 +46,17 @@ def _open_items(session: Session, actor: Actor, limit: int) -> tuple[list[tuple[
     return [(item, names[item.plan_id]) for item in items], more
 
 
-def my_items_message(session: Session, actor: Actor) -> dict[str, Any]:
-    items, more = _open_items(session, actor, messages.LIST_MAX)
+def my_items_message(session: Session, actor: Actor, external: bool = False) -> dict[str, Any]:
+    items, more = _open_items(session, actor, messages.LIST_MAX, external)
     return messages.my_items(items, today=today(), more=more)
 
 
 def home_view(session: Session, actor: Actor) -> dict[str, Any]:
     items, more_items = _open_items(session, actor, home_blocks.ITEMS_MAX)
     query = plans.plans_query(actor.team_id, user_id=actor.user_id)
-    mine = list(session.scalars(query.limit(home_blocks.PLANS_MAX + 1)))
+    # A person from another organisation has plans of their own here only by mistake
+    # (picked into a team): their Home lists their items, never the team's plans.
+    mine = [] if actor.external else list(session.scalars(query.limit(home_blocks.PLANS_MAX + 1)))
     more_plans = 0
     if len(mine) > home_blocks.PLANS_MAX:
         mine = mine[:home_blocks.PLANS_MAX]
@@ -61,10 +68,16 @@ def home_view(session: Session, actor: Actor) -> dict[str, Any]:
 
 
 def publish_home(client: WebClient, context: BoltContext, user_id: str) -> None:
-    """Redraw someone's App Home (after the ack; a failure only loses a redraw)."""
+    """Redraw someone's App Home (after the ack; a failure only loses a redraw): the
+    requester's, or another person's (an assignee), each checked by bot/audience.py."""
     team_id = context.team_id or context.enterprise_id
+    requester = context.get("actor")
+    if requester is not None and requester.user_id == user_id:
+        actor = actor_of(context)
+    else:
+        actor = Actor(team_id, user_id, external=person_is_external(client, context, team_id, user_id))
     with unit_of_work(context) as session:
-        view = home_view(session, Actor(team_id, user_id))
+        view = home_view(session, actor)
     try:
         client.views_publish(user_id=user_id, view=view)
     except SlackApiError as error:
@@ -78,4 +91,4 @@ def on_home_opened(*, body, client: WebClient, context: BoltContext, payload, re
 
 
 def register(app: App) -> None:
-    app.event("app_home_opened")(acked(on_home_opened))
+    app.event("app_home_opened")(acked(on_home_opened, Answer.BACKGROUND))

@@ -20,7 +20,8 @@ from bot.listeners import reminders as reminder_listeners
 from bot.listeners.plans import _record, confirm_delete
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
-from storage.errors import PlanError
+from bot.audience import looking
+from storage.errors import NotFound, PlanError
 
 # (session, record, parent metadata) -> the modal to push
 FormBuilder = Callable[[Session, Any, dict[str, Any]], dict[str, Any]]
@@ -42,7 +43,10 @@ def menu_listener(level: Level):
 
 def handle_menu(level: Level, body: dict[str, Any], client: WebClient,
                 context: BoltContext, action: dict[str, Any]) -> None:
-    verb, record_id = parse_menu_value(action["selected_option"]["value"])
+    try:
+        verb, record_id = parse_menu_value(str(ui.chosen_value(action) or ""))
+    except ValueError:
+        raise NotFound("That choice is out of date: please open the plan again.") from None
     actor = actor_of(context)
     parent = ui.parent_of(body)
     try:
@@ -62,6 +66,8 @@ def handle_menu(level: Level, body: dict[str, Any], client: WebClient,
                     name = level.label(record)
                 else:
                     build = level.edit_form if verb == Verb.EDIT else level.add_child_form
+                    if build is None:
+                        raise NotFound("That choice is out of date: please open the plan again.")
                     view = build(session, record, parent)
             if verb == Verb.DELETE:
                 confirm_delete(client, context, body, level.entity, record_id, name)
@@ -72,7 +78,7 @@ def handle_menu(level: Level, body: dict[str, Any], client: WebClient,
         ui.show_problem(client, body, error)
         return
     meta = metadata(body["view"])
-    ui.refresh_plan_view(client, context, body["view"]["id"], plan_id, page=meta.get("page", 0),
-                         mode=meta.get("mode", "plan"))
+    ui.refresh_plan_view(client, context, body["view"]["id"], plan_id, who=looking(client, context, body),
+                         page=meta.get("page", 0), mode=meta.get("mode", "plan"))
     if verb in (Verb.DONE, Verb.REOPEN):  # tell the assigner, redraw the DM (bot/listeners/reminders.py)
         reminder_listeners.after_item_change(client, context, record_id)

@@ -39,7 +39,7 @@ def on_add(*, body, client, context, payload, respond) -> None:
     actor = actor_of(context)
     try:
         with unit_of_work(context) as session:
-            plan = plans.load_plan_tree(session, actor.team_id, int(payload["value"]))
+            plan = plans.load_plan_tree(session, actor.team_id, ui.record_id(payload.get("value")))
             plans.require_editor(plan, actor)
             if not plan.strategies:
                 raise ValidationError("strategy", "Add a strategy first: objectives live under strategies.")

@@ -18,6 +18,7 @@ from blocks.ids import Action, Callback
 from blocks.kit import esc
 from bot import ui
 from bot.after_ack import acked
+from bot.audience import NOT_IN_SHARED, OUTSIDER_REFUSED, Looking, looking
 from bot.listeners.commands import SUBCOMMANDS
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
@@ -32,10 +33,15 @@ LIST_LIMIT = messages.LIST_MAX
 # Finding the plan someone typed
 
 
+def as_typed(text: str) -> str:
+    """Slack escapes what people type in a command (&amp; &lt; &gt;); names are stored
+    as typed, and every answer escapes them again (blocks/kit.py esc)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
 def resolve_plan(session: Session, actor: Actor, text: str, respond: Respond, usage: str) -> AccountPlan | None:
     """The one plan `text` names, or None after telling the person what went wrong."""
-    # Slack escapes what people type in a command (&amp; &lt; &gt;); names are stored as typed.
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+    text = as_typed(text)
     if not text:
         respond(messages.notice(f"Which plan? Type `/accountplan {usage} PLAN` with part of its name."))
         return None
@@ -52,8 +58,11 @@ def resolve_plan(session: Session, actor: Actor, text: str, respond: Respond, us
 def resolve_editable_plan(session: Session, actor: Actor, text: str, respond: Respond, usage: str,
                           doing: str) -> AccountPlan | None:
     """Like resolve_plan, and the person may change the plan; else say who may `doing`."""
+    if actor.external:
+        respond(messages.notice(esc(OUTSIDER_REFUSED)))
+        return None
     plan = resolve_plan(session, actor, text, respond, usage)
-    if plan is not None and not plans.can_edit(plan, actor.user_id):
+    if plan is not None and not plans.can_edit(plan, actor):
         respond(messages.notice(f"Only the owner and team of *{esc(plan.name)}* can {doing}; "
                                 f"`/accountplan show {plan.id}` opens it to read."))
         return None
@@ -64,17 +73,30 @@ def resolve_editable_plan(session: Session, actor: Actor, text: str, respond: Re
 # Subcommands (the router has acknowledged already)
 
 
+def refuse_outsider(who: Looking, respond: Respond) -> bool:
+    """Tell a person from another organisation that plans are the team's; True if so."""
+    if who.outsider:
+        respond(messages.notice(esc(OUTSIDER_REFUSED)))
+    return who.outsider
+
+
 def new_plan(*, respond, client: WebClient, command, context, args) -> None:
-    ui.open_modal(client, context, command["trigger_id"], modals.plan_modal(Callback.PLAN_NEW), respond=respond)
+    who = looking(client, context, command)
+    if refuse_outsider(who, respond):
+        return
+    view = modals.plan_modal(Callback.PLAN_NEW, metadata=encode_metadata(**ui.audience_metadata(who)))
+    ui.open_modal(client, context, command["trigger_id"], view, respond=respond)
 
 
 def show_plan(*, respond, client: WebClient, command, context, args, mode: str = "plan") -> None:
-    actor = actor_of(context)
+    who = looking(client, context, command)
+    if refuse_outsider(who, respond):  # they open what the team shares with them
+        return
     with unit_of_work(context) as session:
-        plan = resolve_plan(session, actor, args, respond, "swot" if mode == "swot" else "show")
+        plan = resolve_plan(session, who.actor, args, respond, "swot" if mode == "swot" else "show")
         if plan is None:
             return
-        view = ui.render_plan(session, actor, plan.id, mode=mode)
+        view = ui.render_plan(session, who, plan.id, mode=mode)
     ui.open_modal(client, context, command["trigger_id"], view, respond=respond)
 
 
@@ -83,28 +105,36 @@ def show_swot(**kwargs) -> None:
 
 
 def edit_plan(*, respond, client: WebClient, command, context, args) -> None:
-    actor = actor_of(context)
+    who = looking(client, context, command)
     with unit_of_work(context) as session:
-        plan = resolve_editable_plan(session, actor, args, respond, "edit", "change it")
+        plan = resolve_editable_plan(session, who.actor, args, respond, "edit", "change it")
         if plan is None:
             return
-        view = _edit_form(plan, {})
+        view = _edit_form(plan, ui.audience_metadata(who))
     ui.open_modal(client, context, command["trigger_id"], view, respond=respond)
 
 
 def copy_plan(*, respond, client: WebClient, command, context, args) -> None:
-    actor = actor_of(context)
+    who = looking(client, context, command)
+    if refuse_outsider(who, respond):
+        return
     with unit_of_work(context) as session:
-        plan = resolve_plan(session, actor, args, respond, "copy")
+        plan = resolve_plan(session, who.actor, args, respond, "copy")
         if plan is None:
             return
-        view = _copy_form(plan, {})
+        view = _copy_form(plan, ui.audience_metadata(who))
     ui.open_modal(client, context, command["trigger_id"], view, respond=respond)
 
 
 def list_plans(*, respond, client: WebClient, command, context, args) -> None:
-    actor = actor_of(context)
-    word = args.strip()
+    who = looking(client, context, command)
+    if refuse_outsider(who, respond):
+        return
+    if who.external:  # plan names of other accounts: never in a shared conversation
+        respond(messages.notice(esc(NOT_IN_SHARED)))
+        return
+    actor = who.actor
+    word = as_typed(args)
     filters: dict[str, Any] = {}
     if word.lower() == "mine":
         filters, title = {"user_id": actor.user_id}, "Your plans"
@@ -172,7 +202,7 @@ def save_new_plan(session: Session, actor: Actor, values: dict[str, Any], meta: 
 
 
 def save_plan(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
-    plan = plans.update_plan(session, actor, meta["plan"], _plan_input(values),
+    plan = plans.update_plan(session, actor, meta.get("plan"), _plan_input(values),
                              expected_version=meta.get("version"))
     return plan.id
 
@@ -187,7 +217,7 @@ def save_copy(session: Session, actor: Actor, values: dict[str, Any], meta: dict
         **{level: level in carry for level in ("strategies", "objectives", "action_items", "swot", "team")},
     )
     try:
-        return plans.deep_copy_plan(session, actor, meta["plan"], options).id
+        return plans.deep_copy_plan(session, actor, meta.get("plan"), options).id
     except ValidationError as error:
         if error.field in {"strategies", "objectives", "action_items", "swot", "team"}:
             raise ValidationError("carry", error.message) from None
@@ -214,10 +244,12 @@ def confirm_delete(client: WebClient, context: BoltContext, body: dict[str, Any]
 def on_delete_submitted(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any]) -> None:
     meta = metadata(view)
     try:
-        with unit_of_work(context) as session:
-            record = _record(session, actor_of(context), meta["entity"], meta["id"])
+        if meta.get("entity") not in DELETERS:
+            raise NotFound("That is gone already.")
+        with unit_of_work(context, before_ack=True) as session:
+            record = _record(session, actor_of(context), meta["entity"], ui.record_id(meta.get("id")))
             plan_id = record.plan_id
-            DELETERS[meta["entity"]](session, actor_of(context), meta["id"])
+            DELETERS[meta["entity"]](session, actor_of(context), record.id)
     except PlanError as error:
         # The confirmation has no inputs to hang an error on: replace it with the reason.
         ack(response_action="update", view=modals.message_modal("Not deleted", error.message))
@@ -225,7 +257,8 @@ def on_delete_submitted(ack: Ack, client: WebClient, context: BoltContext, view:
     ack()
     if meta.get("parent"):
         ui.later(context, ui.refresh_plan_view, client=client, context=context, view_id=meta["parent"],
-                 plan_id=plan_id, page=meta.get("page", 0), mode=meta.get("mode", "plan"))
+                 plan_id=plan_id, who=ui.from_form(context, view), page=meta.get("page", 0),
+                 mode=meta.get("mode", "plan"))
 
 
 _MODELS = {"strategy": Strategy, "objective": Objective, "action_item": ActionItem, "swot": SwotEntry}
@@ -243,51 +276,60 @@ def _record(session: Session, actor: Actor, entity: str, record_id: int):
 
 
 def _plan_id(action: dict[str, Any]) -> int:
-    return int(action["value"].split(":")[0])
+    return ui.record_id(str(action.get("value") or "").split(":")[0])
+
+
+def _plan_page(action: dict[str, Any]) -> tuple[int, int]:
+    """(plan id, page) from a pager button's "42:3"."""
+    plan_id, _, page = str(action.get("value") or "").partition(":")
+    return ui.record_id(plan_id), ui.record_id(page or "0", what="page")
 
 
 def on_open_plan(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
-    try:
-        with unit_of_work(context) as session:
-            view = ui.render_plan(session, actor_of(context), _plan_id(payload))
-    except PlanError as error:
-        ui.show_problem(client, body, error)
-        return
+    who = looking(client, context, body)
+    with unit_of_work(context) as session:
+        view = ui.render_plan(session, who, _plan_id(payload))
     ui.open_or_push(client, context, body, view, respond)
 
 
 def on_new_plan(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
-    ui.open_modal(client, context, body["trigger_id"], modals.plan_modal(Callback.PLAN_NEW))
+    who = looking(client, context, body)
+    plans.require_internal(who.actor)
+    view = modals.plan_modal(Callback.PLAN_NEW, metadata=encode_metadata(**ui.audience_metadata(who)))
+    ui.open_modal(client, context, body["trigger_id"], view)
 
 
 def on_edit_plan(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
-    actor = actor_of(context)
     with unit_of_work(context) as session:
-        plan = plans.get_plan(session, actor.team_id, _plan_id(payload))
+        plan = plans.get_editable_plan(session, actor_of(context), _plan_id(payload))
         view = _edit_form(plan, ui.parent_of(body))
     ui.open_or_push(client, context, body, view, respond)
 
 
 def on_copy_plan(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
+    who = looking(client, context, body)
+    plans.require_internal(who.actor)
     with unit_of_work(context) as session:
-        plan = plans.get_plan(session, actor_of(context).team_id, _plan_id(payload))
-        view = _copy_form(plan, {})
+        plan = plans.get_plan(session, who.actor.team_id, _plan_id(payload))
+        view = _copy_form(plan, ui.audience_metadata(who))
     ui.open_or_push(client, context, body, view, respond)
 
 
 def on_page(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
-    plan_id, _, page = payload["value"].partition(":")
+    plan_id, page = _plan_page(payload)
     meta = metadata(body["view"])
-    ui.refresh_plan_view(client, context, body["view"]["id"], int(plan_id), page=int(page or 0),
-                         mode=meta.get("mode", "plan"), view_hash=body["view"].get("hash"))
+    ui.refresh_plan_view(client, context, body["view"]["id"], plan_id, who=looking(client, context, body),
+                         page=page, mode=meta.get("mode", "plan"), view_hash=body["view"].get("hash"))
 
 
 def on_show_swot(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
-    ui.refresh_plan_view(client, context, body["view"]["id"], _plan_id(payload), mode="swot")
+    ui.refresh_plan_view(client, context, body["view"]["id"], _plan_id(payload),
+                         who=looking(client, context, body), mode="swot")
 
 
 def on_back_to_plan(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
-    ui.refresh_plan_view(client, context, body["view"]["id"], _plan_id(payload))
+    ui.refresh_plan_view(client, context, body["view"]["id"], _plan_id(payload),
+                         who=looking(client, context, body))
 
 
 def register(app: App) -> None:

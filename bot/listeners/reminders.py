@@ -23,7 +23,7 @@ from blocks import reminders as messages
 from blocks.forms import metadata
 from blocks.ids import Action
 from bot import ui
-from bot.after_ack import acked
+from bot.after_ack import Answer, acked
 from bot.listeners import home
 from bot.middleware import actor_of, settings_of, unit_of_work
 from bot.reminder_jobs import local_zone, right_after_change
@@ -68,7 +68,7 @@ def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, pa
     """"Mark done" in a reminder DM or in the weekly summary."""
     action = payload
     actor = actor_of(context)
-    item_id = int(action["value"])
+    item_id = ui.record_id(action.get("value"))
     channel, ts = _clicked(body)
     try:
         with unit_of_work(context) as session:
@@ -99,7 +99,7 @@ def on_snooze(days: int):
     def snooze(*, body: dict[str, Any], client: WebClient, context: BoltContext, payload, respond) -> None:
         action = payload
         actor = actor_of(context)
-        item_id = int(action["value"])
+        item_id = ui.record_id(action.get("value"))
         now = utcnow()
         try:
             with unit_of_work(context) as session:
@@ -140,14 +140,15 @@ def on_lead_chosen(*, body: dict[str, Any], client: WebClient, context: BoltCont
             raise NotFound("This form belongs to no plan.")
         with unit_of_work(context) as session:
             reminders.set_lead_days(session, actor_of(context), plan_id,
-                                    int(action["selected_option"]["value"]))
+                                    ui.record_id(ui.chosen_value(action), what="choice"))
     except PlanError as error:
         ui.show_problem(client, body, error)
 
 
-def on_user_change(event: dict[str, Any], context: BoltContext) -> None:
-    """Someone's profile changed: if we remind them, keep their time zone up to date."""
-    user = event.get("user") or {}
+def on_user_change(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
+    """Someone's profile changed: if we remind them, keep their time zone up to date
+    (after the ack: a busy database must not hold Slack's event)."""
+    user = payload.get("user") or {}
     team_id = context.team_id or context.enterprise_id
     if not (team_id and user.get("id")):
         return
@@ -157,10 +158,10 @@ def on_user_change(event: dict[str, Any], context: BoltContext) -> None:
 
 
 def register(app: App) -> None:
-    app.action(Action.REMINDER_DONE)(acked(on_done))
-    app.action(Action.SNOOZE_DAY)(acked(on_snooze(1)))
-    app.action(Action.SNOOZE_WEEK)(acked(on_snooze(7)))
-    app.action(Action.MUTE_SUMMARY)(acked(on_mute(True)))
-    app.action(Action.UNMUTE_SUMMARY)(acked(on_mute(False)))
+    app.action(Action.REMINDER_DONE)(acked(on_done, Answer.MESSAGE))
+    app.action(Action.SNOOZE_DAY)(acked(on_snooze(1), Answer.MESSAGE))
+    app.action(Action.SNOOZE_WEEK)(acked(on_snooze(7), Answer.MESSAGE))
+    app.action(Action.MUTE_SUMMARY)(acked(on_mute(True), Answer.MESSAGE))
+    app.action(Action.UNMUTE_SUMMARY)(acked(on_mute(False), Answer.MESSAGE))
     app.action(Action.REMINDER_LEAD)(acked(on_lead_chosen))
-    app.event("user_change")(on_user_change)
+    app.event("user_change")(acked(on_user_change, Answer.BACKGROUND))

@@ -58,6 +58,7 @@ def on_add_as_action_item(*, body, client, context, payload, respond) -> None:
     first_line = text.splitlines()[0] if text else ""
     link = message_link(body)
     notes = "\n\n".join(part for part in (text[:2000], f"From the message: {link}" if link else "") if part)
+    plans.require_internal(actor)  # told by the after-ack error path (bot/ui.py)
     with unit_of_work(context) as session:
         groups = editable_objectives(session, actor)
     if not groups:

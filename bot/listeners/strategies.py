@@ -35,7 +35,7 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
     if "strategy" in meta:
         return plans.update_strategy(session, actor, meta["strategy"], title, description,
                                      expected_version=meta.get("version")).plan_id
-    return plans.add_strategy(session, actor, meta["plan"], title, description).plan_id
+    return plans.add_strategy(session, actor, meta.get("plan"), title, description).plan_id
 
 
 def register(app: App) -> None:

@@ -35,7 +35,7 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
     if "entry" in meta:
         return plans.update_swot_entry(session, actor, meta["entry"], kind, text, team_only=team_only,
                                        expected_version=meta.get("version")).plan_id
-    return plans.add_swot_entry(session, actor, meta["plan"], kind, text, team_only=team_only).plan_id
+    return plans.add_swot_entry(session, actor, meta.get("plan"), kind, text, team_only=team_only).plan_id
 
 
 def register(app: App) -> None:

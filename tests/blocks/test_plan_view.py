@@ -101,3 +101,19 @@ def test_swot_view_lists_every_entry_with_menus():
     menus = [b for b in view["blocks"] if b.get("accessory", {}).get("action_id") == Action.SWOT_MENU]
     assert len(menus) == 8
     assert "Back to plan" in _buttons(view)
+
+
+def test_the_customer_view_has_no_controls_no_swot_and_stays_a_customer_view():
+    from blocks.forms import CUSTOMER_AUDIENCE
+    from storage.models import Audience
+
+    assert CUSTOMER_AUDIENCE == Audience.EXTERNAL.value  # the two layers name it alike
+    plan = build_plan()
+    view = plan_view(plan, progress_of(plan), can_edit=True, today=TODAY, customer=True,
+                     note="Shown as customers see it.")
+    assert validate_view(view) == []
+    text = _texts(view)
+    assert "Strategy 1" in text and "Shown as customers see it." in text
+    assert "Strengths" not in text and "overflow" not in text
+    assert not {"Edit", "Add strategy", "Copy plan", "Post digest"} & set(_buttons(view))
+    assert json.loads(view["private_metadata"])["audience"] == CUSTOMER_AUDIENCE

@@ -277,6 +277,15 @@ class SlackDriver:
         self.user = user
         self.channel = channel
         self.path = "/slack/events"
+        # People from another organisation (Slack Connect): user id -> their own team.
+        self.home_teams: dict[str, str] = {}
+
+    def outsider(self, user: str, team: str = "T0CUSTOMER") -> str:
+        """Make `user` a person from another organisation, as Slack shows them: their
+        own team in interactive payloads (`user.team_id`) and in users.info."""
+        self.home_teams[user] = team
+        self.api.set_user(user, team_id=team)
+        return user
 
     # ------------------------------------------------------------------ transport
 
@@ -316,6 +325,10 @@ class SlackDriver:
             self.api.violations.append(f"{what} ack: {problem}")
 
     def _interactive(self, payload: dict[str, Any], *, channel: str | None = None) -> Reply:
+        person = payload.get("user")
+        if isinstance(person, dict) and person.get("id") in self.home_teams:
+            # Slack Connect: team.id is the app's workspace, user.team_id their own.
+            payload["user"] = {**person, "team_id": self.home_teams[person["id"]]}
         return self.post(signing.encode_interactive(payload), signing.FORM, channel=channel,
                          sent=payload)
 

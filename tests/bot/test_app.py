@@ -46,7 +46,7 @@ def test_the_app_checks_its_token_once_and_sizes_its_listener_pool(bolt_app, sla
     executor = bolt_app.listener_runner.listener_executor
     assert isinstance(executor, ThreadPoolExecutor)
     assert executor._max_workers == LISTENER_THREADS
-    assert bolt_app.process_before_response is False
+    assert bolt_app.process_before_response is True  # acks go back from the request thread
 
 
 def test_listeners_get_a_retrying_client_actor_and_their_own_unit_of_work(
@@ -69,7 +69,7 @@ def test_listeners_get_a_retrying_client_actor_and_their_own_unit_of_work(
     assert reply.status == 200 and reply.elapsed < 3
     slack.wait_for("chat.postMessage", timeout=10)
     assert seen["actor"] == Actor(team_id="T1", user_id="U5")
-    assert seen["thread"].startswith("listener")
+    assert not seen["thread"].startswith("after-ack")  # the listener itself, in the request thread
     with session_factory() as session:
         assert session.scalars(select(Account.name)).all() == ["Newton Memorial"]
     assert [c.status for c in slack_api.calls_to("chat.postMessage")] == [429, 200]

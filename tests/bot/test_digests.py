@@ -332,8 +332,10 @@ def test_scheduled_digests_wait_while_the_plan_is_not_active(slack, slack_api, s
 def test_remove_a_subscription(slack, slack_api, session_factory):
     seed(session_factory)
     view = subscribe_in_slack(slack, slack_api, {"Channel": "C8"})
+    before = len(slack_api.calls_to("views.update"))
     slack.click(view, "Remove", user=OWNER)
-    updated = slack.wait_for("views.update", lambda c: "No channel gets" in json.dumps(c.params["view"]))
+    updated = slack.wait_for("views.update", lambda c: c in slack_api.calls_to("views.update")[before:]
+                             and "No channel gets" in json.dumps(c.params["view"]))
     assert "<#C8>" not in json.dumps(updated.params["view"]["blocks"])
     with session_factory() as session:
         assert session.scalars(select(DigestSubscription)).all() == []
@@ -441,13 +443,25 @@ def test_a_plan_without_a_qbr_reminds_its_owner_once(slack, slack_api, session_f
     assert "QBR date" in json.dumps(slack.wait_for("views.open").view)
 
 
-def test_a_reminder_that_could_not_be_sent_is_tried_again(slack, slack_api, session_factory, settings):
+def test_a_reminder_slack_could_not_take_for_now_is_tried_again(slack, slack_api, session_factory, settings):
+    seed(session_factory)
+    client = lambda team: make_client(settings, settings.bot_token)  # noqa: E731
+    now = dt.datetime.now(dt.timezone.utc)
+    slack_api.error("chat.postMessage", "service_unavailable")
+    assert bot_digests.run_qbr_nudges(settings, session_factory, client, now) == 0
+    assert bot_digests.run_qbr_nudges(settings, session_factory, client, now) == 1
+
+
+def test_a_reminder_slack_refuses_for_good_is_not_retried_every_pass(
+        slack, slack_api, session_factory, settings, caplog):
     seed(session_factory)
     client = lambda team: make_client(settings, settings.bot_token)  # noqa: E731
     now = dt.datetime.now(dt.timezone.utc)
     slack_api.error("chat.postMessage", "account_inactive")
     assert bot_digests.run_qbr_nudges(settings, session_factory, client, now) == 0
-    assert bot_digests.run_qbr_nudges(settings, session_factory, client, now) == 1
+    assert bot_digests.run_qbr_nudges(settings, session_factory, client, now + dt.timedelta(minutes=1)) == 0
+    assert len(slack_api.calls_to("chat.postMessage")) == 1
+    assert "account_inactive" in caplog.text and "connection_error" not in caplog.text
 
 
 # ---------------------------------------------------------------------------
@@ -527,8 +541,10 @@ def test_a_canvas_someone_deleted_is_created_again(slack, slack_api, session_fac
 
 def test_a_failed_canvas_check_publishes_the_customer_version(slack, slack_api, session_factory):
     seed(session_factory)
-    slack_api.error("conversations.info", "ratelimited")
-    publish(slack, "C20")
+    form = push_from(slack, open_plan(slack), "Publish as canvas")
+    slack_api.error("conversations.info", "ratelimited")  # the check of C20 fails
+    slack.submit_view(form, {"Channel": "C20"}, user=OWNER)
+    slack.wait_for("views.update", lambda c: c.params["view_id"] == form["id"])
     assert SECRET_ITEM not in markdown_of(slack.wait_for("canvases.create"))
     assert list(canvases(session_factory)) == [Audience.EXTERNAL]
 
