@@ -1,6 +1,6 @@
 """`accountplan`: the console script (RUN_CONTRACT "Commands").
 
-    accountplan serve [--no-scheduler]
+    accountplan serve [--no-scheduler] [--workers N]
     accountplan tick [--now ISO-8601]
     accountplan db upgrade
     accountplan demo [--team TEAM_ID]
@@ -234,9 +234,19 @@ def cmd_import(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def cmd_serve(args) -> int:
     server = importlib.import_module("bot.server")  # Slack and the web server load only here
-    return int(server.serve(no_scheduler=args.no_scheduler) or 0)
+    return int(server.serve(no_scheduler=args.no_scheduler, workers=args.workers) or 0)
 
 
 def _parse_now(text: str | None) -> dt.datetime:
@@ -276,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the Slack app (and the scheduler)")
     serve.add_argument("--no-scheduler", action="store_true", help="do not send reminders and digests")
+    serve.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                       help="HTTP worker processes behind the one port (default: one per core)")
     serve.set_defaults(run=cmd_serve)
 
     tick = commands.add_parser("tick", help="send everything that is due, once, then exit")

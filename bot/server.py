@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,7 +18,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import create_app
+from bot.app import create_app, shutdown
 from bot.config import ConfigError, Settings
 from bot.request_guard import MAX_BODY_BYTES, guard
 from storage import migrate
@@ -122,8 +123,20 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def serve(no_scheduler: bool = False) -> int:
-    """Start the app and serve until stopped; returns the process exit code."""
+def default_workers() -> int:
+    """One worker process per core: the GIL lets one process use about one core."""
+    return max(1, os.cpu_count() or 1)
+
+
+def serve(no_scheduler: bool = False, workers: int | None = None) -> int:
+    """Start the app and serve until stopped; returns the process exit code.
+
+    HTTP mode with more than one worker: gunicorn's pre-fork server, each worker with
+    its own engine, Bolt app and after-ack pool, all behind one port; the scheduler then
+    runs in one process of its own beside them (its claims make every send happen once
+    however many processes run it; one process keeps one Slack pace). One worker, and
+    Socket Mode: this process, on waitress.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
@@ -146,13 +159,20 @@ def serve(no_scheduler: bool = False) -> int:
             print(f"accountplan: cannot start the Slack app: {_one_line(error)}", file=sys.stderr)
             return 2
 
-        if not no_scheduler:
-            start_scheduler(settings, session_factory)
-        if settings.socket_mode:
-            return _serve_socket_mode(app, settings)
-        return _serve_http(make_wsgi_app(app, engine), settings.port, oauth=settings.oauth)
+        workers = workers or default_workers()
+        if settings.socket_mode or workers == 1:
+            if not no_scheduler:
+                start_scheduler(settings, session_factory)
+            if settings.socket_mode:
+                return _serve_socket_mode(app, settings)
+            return _serve_http(make_wsgi_app(app, engine), settings.port, oauth=settings.oauth)
+        shutdown(app)  # checked the configuration and the token; each worker builds its own
     finally:
         engine.dispose()
+    from bot.prefork import serve_prefork  # noqa: PLC0415 - gunicorn loads only here
+
+    return serve_prefork(settings, workers=workers, scheduler=not no_scheduler,
+                         threads=HTTP_THREADS)
 
 
 def _serve_socket_mode(app: App, settings: Settings) -> int:

@@ -191,14 +191,16 @@ def test_tick_calls_the_scheduler(database, capsys, monkeypatch):
 def test_serve_hands_over_to_bot_server(monkeypatch, capsys):
     calls = []
 
-    def serve(no_scheduler=False):
-        calls.append(no_scheduler)
+    def serve(no_scheduler=False, workers=None):
+        calls.append((no_scheduler, workers))
         return 2
 
     monkeypatch.setitem(sys.modules, "bot.server", SimpleNamespace(serve=serve))
     assert cli.main(["serve", "--no-scheduler"]) == 2
-    assert cli.main(["serve"]) == 2
-    assert calls == [True, False]
+    assert cli.main(["serve", "--workers", "3"]) == 2
+    assert calls == [(True, None), (False, 3)]
+    with pytest.raises(SystemExit):  # argparse's one-line usage error
+        cli.main(["serve", "--workers", "0"])
 
 
 # ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+from pathlib import Path
 import sys
 import time
 import types
@@ -177,13 +178,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_serve_end_to_end_on_waitress(slack_api, tmp_path):
+def children_of(pid: int) -> set[int]:
+    """Every process below `pid` (Linux /proc)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        for child in (task / "children").read_text().split():
+            found |= {int(child)} | children_of(int(child))
+    return found
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["waitress", "two-workers"])
+def test_serve_end_to_end(slack_api, tmp_path, workers):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     env.update(SLACK_BOT_TOKEN="xoxb-e2e", SLACK_SIGNING_SECRET=signing.SIGNING_SECRET,
                SLACK_API_URL=slack_api.url, DATABASE_URL=f"sqlite:///{tmp_path / 'e2e.db'}",
                PORT=str(port))
-    code = "import sys; from bot.server import serve; sys.exit(serve())"
+    code = f"import sys; from bot.server import serve; sys.exit(serve(workers={workers}))"
     process = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -202,12 +213,25 @@ def test_serve_end_to_end_on_waitress(slack_api, tmp_path):
         body = signing.encode_form(signing.slash_command("/accountplan", "help"))
         request = urllib.request.Request(base + "/slack/events", data=body.encode(),
                                          headers=signing.signed_headers(body, signing.FORM))
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200 and b"Account plans" in response.read()
+        for _ in range(6):  # several requests: each worker answers the same
+            request = urllib.request.Request(base + "/slack/events", data=body.encode(),
+                                             headers=signing.signed_headers(body, signing.FORM))
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200 and b"Account plans" in response.read()
+        processes = children_of(process.pid)
+        if workers > 1:  # the workers and the scheduler's own process, all started by now
+            deadline = time.monotonic() + 10
+            while len(processes) < workers + 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                processes = children_of(process.pid)
+            assert len(processes) >= workers + 1, processes
     finally:
         process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=15)[0]
+        output = process.communicate(timeout=20)[0]
     assert process.returncode == 0, output
+    time.sleep(0.5)
+    assert not [p for p in processes if Path(f"/proc/{p}").exists()
+                and "zombie" not in Path(f"/proc/{p}/status").read_text()], "a process outlived serve"
     assert "Traceback" not in output
     assert "scheduler not available" in output or "scheduler started" in output
     assert "xoxb-e2e" not in output and signing.SIGNING_SECRET not in output

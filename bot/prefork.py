@@ -1,0 +1,117 @@
+"""`accountplan serve --workers N`: several worker processes behind one port.
+
+One Python process uses about one core (the GIL), so a busy app on a 2-core machine
+answers about half as fast as it could. gunicorn's pre-fork server (the field's standard
+on Linux) runs N workers behind one listening socket; each builds its own engine,
+Bolt app and after-ack pool after the fork (nothing database- or thread-related is
+inherited), with `gthread` workers for the same threads per process as waitress.
+
+The scheduler runs in one process of its own, started beside the workers and stopped
+with them: its claims would make every send happen once from any number of processes,
+but one process keeps one pace towards Slack (bot/ratelimit.py is per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from bot.config import Settings
+
+log = logging.getLogger("accountplan.server")
+
+# Seconds a worker may take to finish its requests on shutdown or restart.
+GRACEFUL_SECONDS = 10
+
+
+def build_wsgi_app(settings: Settings):
+    """In each worker, after the fork: its own engine, Bolt app and WSGI callable."""
+    from bot.app import create_app  # noqa: PLC0415
+    from bot.server import make_wsgi_app  # noqa: PLC0415
+    from storage.db import make_engine, make_session_factory  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine = make_engine(settings.database_url)
+    return make_wsgi_app(create_app(settings, make_session_factory(engine)), engine)
+
+
+def run_scheduler() -> None:
+    """The scheduler's own process (a new interpreter: it shares nothing with the
+    workers), configured from the same environment as `serve`."""
+    from bot.scheduler import run_forever  # noqa: PLC0415
+    from storage.db import make_engine, make_session_factory  # noqa: PLC0415
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    settings = Settings.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine = make_engine(settings.database_url)
+    try:
+        run_forever(settings, make_session_factory(engine))
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        engine.dispose()
+
+
+class _Server(BaseApplication):
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self._settings = settings
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return build_wsgi_app(self._settings)
+
+
+def serve_prefork(settings: Settings, *, workers: int, scheduler: bool, threads: int) -> int:
+    scheduler_process = None
+    if scheduler:
+        scheduler_process = subprocess.Popen(
+            [sys.executable, "-c", "from bot.prefork import run_scheduler; run_scheduler()"])
+        log.info("scheduler started (process %s)", scheduler_process.pid)
+    serving_pid = os.getpid()  # workers are forks of this process: they must not stop it
+
+    def on_exit(_arbiter) -> None:
+        if os.getpid() != serving_pid or scheduler_process is None:
+            return
+        if scheduler_process.poll() is None:
+            scheduler_process.terminate()
+            try:
+                scheduler_process.wait(GRACEFUL_SECONDS)
+            except subprocess.TimeoutExpired:
+                scheduler_process.kill()
+
+    routes = "POST /slack/events, GET /health"
+    if settings.oauth:
+        routes += ", GET /slack/install, GET /slack/oauth_redirect"
+    log.info("serving HTTP on port %d with %d workers: %s", settings.port, workers, routes)
+    options = {
+        "bind": f"0.0.0.0:{settings.port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "graceful_timeout": GRACEFUL_SECONDS,
+        "timeout": 60,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "accountplan",
+        "on_exit": on_exit,
+        # Slack's requests are small and the guard (bot/request_guard.py) limits bodies.
+        "limit_request_field_size": 16384,
+    }
+    try:
+        _Server(settings, options).run()
+    finally:
+        on_exit(None)
+    return 0
