@@ -99,9 +99,10 @@ CUSTOMER_AUDIENCE = "external"
 def metadata(view: dict[str, Any]) -> dict[str, Any]:
     """The record ids a view carries in private_metadata (JSON).
 
-    We only ever write numbers and strings there (`encode_metadata`): anything else (not
-    JSON, not an object, a list, null, true, a fraction) was not written by us and is
-    left out, so a listener finds a key holding one of ours or no key at all."""
+    We only ever write whole numbers (ids, versions, the page) and text there
+    (`encode_metadata`): a value of any other kind (not JSON, not an object, a list,
+    null, true, a fraction, text where a number belongs) was not written by us and is
+    left out, so a listener finds a key holding a value like ours or no key at all."""
     raw = view.get("private_metadata") or "{}"
     try:
         data = json.loads(raw) if isinstance(raw, str) else None
@@ -109,8 +110,21 @@ def metadata(view: dict[str, Any]) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {key: value for key, value in data.items()
-            if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))}
+    return {key: value for key, value in data.items() if _like_ours(key, value)}
+
+
+# Keys of private_metadata that hold whole numbers, and those that hold text.
+_NUMBER_KEYS = frozenset({"plan", "version", "page", "strategy", "objective", "item", "entry", "id"})
+_TEXT_KEYS = frozenset({"parent", "mode", "audience", "entity", "tz", "source"})
+
+
+def _like_ours(key: str, value: Any) -> bool:
+    number = isinstance(value, int) and not isinstance(value, bool)
+    if key in _NUMBER_KEYS:
+        return number
+    if key in _TEXT_KEYS:
+        return isinstance(value, str)
+    return number or isinstance(value, str)
 
 
 def encode_metadata(**data: Any) -> str:

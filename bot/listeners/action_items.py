@@ -86,7 +86,7 @@ def save_item(session: Session, actor: Actor, values: dict[str, Any], meta: dict
     objective_id = meta.get("objective") or values.get("objective")
     if not objective_id:
         raise ValidationError("objective", "required")
-    return plans.add_action_item(session, actor, int(objective_id), data)
+    return plans.add_action_item(session, actor, ui.record_id(objective_id, what="objective"), data)
 
 
 def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:

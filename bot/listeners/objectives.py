@@ -67,7 +67,7 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
     strategy_id = meta.get("strategy") or values.get("strategy")
     if not strategy_id:
         raise ValidationError("strategy", "required")
-    return plans.add_objective(session, actor, int(strategy_id), data).plan_id
+    return plans.add_objective(session, actor, ui.record_id(strategy_id, what="strategy"), data).plan_id
 
 
 def register(app: App) -> None:

@@ -254,11 +254,13 @@ def on_delete_submitted(ack: Ack, client: WebClient, context: BoltContext, view:
         # The confirmation has no inputs to hang an error on: replace it with the reason.
         ack(response_action="update", view=modals.message_modal("Not deleted", error.message))
         return
+    if not meta.get("parent"):  # no plan view to go back to: say it here
+        ack(response_action="update", view=modals.message_modal("Deleted", "Deleted, with everything under it."))
+        return
     ack()
-    if meta.get("parent"):
-        ui.later(context, ui.refresh_plan_view, client=client, context=context, view_id=meta["parent"],
-                 plan_id=plan_id, who=ui.from_form(context, view), page=meta.get("page", 0),
-                 mode=meta.get("mode", "plan"))
+    ui.later(context, ui.refresh_plan_view, client=client, context=context, view_id=meta["parent"],
+             plan_id=plan_id, who=ui.from_form(context, view), page=meta.get("page", 0),
+             mode=meta.get("mode", "plan"))
 
 
 _MODELS = {"strategy": Strategy, "objective": Objective, "action_item": ActionItem, "swot": SwotEntry}

@@ -247,3 +247,11 @@ def test_unknown_ids_are_not_found_whatever_their_size(session):
     for record_id in (0, -1, 2**31, 10**30):
         with pytest.raises(NotFound):
             ops.get_plan(session, TEAM, record_id)
+
+
+def test_a_plan_tree_by_what_is_no_id_is_not_found(session):
+    """Found by tests/bot/test_fuzz.py: a copy form's private_metadata saying
+    {"plan": 10**30} reached the database as the id (SQLite: OverflowError)."""
+    for record_id in (0, -1, 2**31, 10**30, "1", None, True, {"id": 1}):
+        with pytest.raises(NotFound):
+            ops.load_plan_tree(session, TEAM, record_id)
