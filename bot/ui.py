@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,7 @@ from blocks.kit import esc
 from blocks.modals import message_modal
 from blocks.plan_view import plan_view, swot_view
 from bot.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
-from bot.after_ack import Answer, received_at, too_late_for_modal
+from bot.after_ack import MODAL_BUDGET_SECONDS, Answer, received_at, too_late_for_modal
 from bot.audience import OUTSIDER_REFUSED, SHARED_CONVERSATION_NOTE, Looking
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
@@ -130,23 +131,29 @@ def errors_for(view: dict[str, Any], error: PlanError) -> dict[str, str]:
 
 
 def save_form(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any], save: SaveFunction) -> None:
+    """Save a submitted form and answer Slack, all before the ack.
+
+    The plan view that replaces the form is drawn in the same transaction as the save:
+    if drawing it fails (the database went away), the save is rolled back too, so the
+    person is never told "not saved" about a change that was saved (and saved twice
+    when they try again).
+    """
     meta = metadata(view)
+    who = from_form(context, view)
+    parent = meta.get("parent")
     try:
         with unit_of_work(context, before_ack=True) as session:
             plan_id = save(session, actor_of(context), form_values(view), meta)
+            new_view = None if parent else render_plan(session, who, plan_id)
     except PlanError as error:
         ack(response_action="errors", errors=errors_for(view, error))
         return
-    who = from_form(context, view)
-    parent = meta.get("parent")
     if parent:
         ack()  # closes this form, back to the plan view it came from, redrawn after
         later(context, refresh_plan_view, answer=Answer.MESSAGE, client=client, context=context,
               view_id=parent, plan_id=plan_id,
               who=who, page=meta.get("page", 0), mode=meta.get("mode", "plan"))
         return
-    with unit_of_work(context, before_ack=True) as session:
-        new_view = render_plan(session, who, plan_id)
     ack(response_action="update", view=new_view)
 
 
@@ -296,23 +303,36 @@ def parent_of(body: dict[str, Any]) -> dict[str, Any]:
     return parent
 
 
+# Slack honours a trigger_id 3 s; we start by MODAL_BUDGET_SECONDS and may wait this much more.
+TRIGGER_MARGIN_SECONDS = 0.5
 TOO_LATE = ("Sorry, Slack gives us 3 seconds to open that and we were busy: "
             "please try again.")
+
+
+class TooLate(PlanError):
+    """The trigger_id expired before the modal was ready; reported like any refusal
+    (by response URL or DM: bot/ui.py report_failure), never silently dropped."""
 
 
 def open_modal(client: WebClient, context: BoltContext, trigger_id: str, view: dict[str, Any],
                *, push: bool = False, respond: Respond | None = None) -> bool:
     """Open (or push) a modal while the request's trigger_id still works; when it no
-    longer can, say so where we can (the response URL) instead of failing."""
-    if too_late_for_modal(context):
+    longer can, say so where we can instead of failing.
+
+    The call waits at most until the trigger expires, and is not retried: a views.open
+    that hangs would otherwise hold an after-ack worker for the client's 30 s while the
+    modal could never open anyway.
+    """
+    left = MODAL_BUDGET_SECONDS + TRIGGER_MARGIN_SECONDS - (time.monotonic() - received_at(context))
+    if too_late_for_modal(context) or left <= 0:
         log.warning("trigger expired before the modal was ready (%s)", view.get("callback_id"))
-        if respond is not None and respond.response_url:
-            respond(messages.notice(TOO_LATE))
-        return False
+        raise TooLate(TOO_LATE)
+    quick = WebClient(token=client.token, base_url=client.base_url, timeout=max(left, 0.5),
+                      retry_handlers=[], logger=client.logger)
     if push:
-        client.views_push(trigger_id=trigger_id, view=view)
+        quick.views_push(trigger_id=trigger_id, view=view)
     else:
-        client.views_open(trigger_id=trigger_id, view=view)
+        quick.views_open(trigger_id=trigger_id, view=view)
     return True
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -24,7 +25,6 @@ def text_of(obj) -> str:
 
 def latest(slack_api, method: str, before: int):
     """The first call to `method` after the first `before` ones."""
-    import time
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         calls = slack_api.calls_to(method)
@@ -122,3 +122,62 @@ def test_fallback_text_never_pings_a_channel(slack, slack_api, session_factory):
     for message in (choices, listing):
         assert "<!channel>" not in text_of(message) and "<!here>" not in text_of(message)
     assert "&lt;!channel&gt;" in choices["text"]
+
+
+def test_hanging_views_open_calls_hold_no_worker_past_the_trigger(slack, slack_api, session_factory):
+    """Four views.open calls that hang (Slack slow) fill the after-ack workers only
+    until their triggers expire: everyone after them still gets an answer."""
+    seed(session_factory)
+    slack_api.slow("views.open", seconds=6, times=4)
+    for n in range(4):
+        slack.command("/accountplan", "show Newton", user=f"U0HANG{n}")
+    started = time.monotonic()
+    slack.command("/accountplan", "list", user=OWNER)
+    listing = slack.wait_for("response_url", lambda c: "Newton" in text_of(c.params), timeout=10)
+    assert listing.at - started < 3.5
+    # The people whose modal could not open are told, not left waiting.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        told = [c for c in slack_api.calls_to("response_url") if "try again" in text_of(c.params)]
+        if len(told) >= 4:
+            break
+        time.sleep(0.05)
+    assert len(told) == 4
+
+
+def test_a_form_is_never_called_unsaved_when_it_was_saved(slack, slack_api, session_factory, engine):
+    """The database fails right after the plan is written, while the plan view that
+    answers the form is being read: the person is told it was not saved, and it was not
+    (found by bench/bench_faults.py: it used to be saved, and saved again on retry)."""
+    from sqlalchemy import event, func, select
+    from sqlalchemy.exc import OperationalError
+
+    from storage.models import AccountPlan
+
+    slack.command("/accountplan", "new", user=OWNER)
+    form = slack.wait_for("views.open").view
+    wrote = {"plan": False}
+
+    def fail_after_the_write(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO ACCOUNT_PLANS"):
+            wrote["plan"] = True
+        elif wrote["plan"] and "FROM swot_entries" in statement:
+            wrote["plan"] = False
+            raise OperationalError(statement, parameters, Exception("server closed the connection"))
+
+    fields = {"Plan name": "Acme 2026", "Account": "Acme", "Start date": "2026-01-01",
+              "End date": "2026-12-31"}
+    event.listen(engine, "before_cursor_execute", fail_after_the_write)
+    try:
+        reply = slack.submit_view(form, fields, user=OWNER)
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_after_the_write)
+    assert reply.json["response_action"] == "errors"
+    assert "database" in text_of(reply.json["errors"])
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).where(AccountPlan.name == "Acme 2026")) == 0
+    # Trying again saves it once.
+    reply = slack.submit_view(form, fields, user=OWNER)
+    assert reply.json["response_action"] == "update"
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).where(AccountPlan.name == "Acme 2026")) == 1
