@@ -1,7 +1,7 @@
 """Listeners, one module per Slack surface; each has `register(app)`.
 
-To add a surface: write bot/listeners/<surface>.py with `def register(app): ...` and
-add the module to SURFACES.
+To add a surface: write bot/listeners/<surface>.py with `def register(app): ...` (and a
+`SUBCOMMANDS` table if it answers /accountplan words) and add the module to SURFACES.
 """
 
 from __future__ import annotations
@@ -27,4 +27,7 @@ SURFACES = (commands, plans, strategies, objectives, action_items, swot, digests
 
 def register(app: App) -> None:
     for surface in SURFACES:
-        surface.register(app)
+        if surface is commands:
+            commands.register(app, SURFACES)  # the router, with every surface's words
+        else:
+            surface.register(app)

@@ -14,7 +14,6 @@ from blocks.ids import Action, Callback
 from bot import ui
 from bot.listeners import home
 from bot.listeners import reminders as reminder_listeners
-from bot.listeners.commands import SUBCOMMANDS
 from bot.after_ack import Answer, acked
 from bot.listeners.menus import Level, menu_listener
 from bot.audience import looking
@@ -133,8 +132,10 @@ def mine(*, respond, client, command, context, args) -> None:
         respond(home.my_items_message(session, who.actor, external=who.external))
 
 
+SUBCOMMANDS = {"mine": mine}  # this surface's words of /accountplan
+
+
 def register(app: App) -> None:
-    SUBCOMMANDS["mine"] = mine
     app.action(Action.ADD_ACTION_ITEM)(acked(on_add))
     app.action(Action.MARK_DONE)(acked(on_mark_done, Answer.MESSAGE))
     app.action(Action.ITEM_MENU)(menu_listener(LEVEL))

@@ -1,7 +1,9 @@
 """`/accountplan <subcommand> [args]`: acknowledge at once, then route by a table.
 
-To add a subcommand, write its handler in your surface module and add one line to
-SUBCOMMANDS. The router has already acknowledged the command (Slack wants that within
+To add a subcommand, write its handler in your surface module and add it to that
+module's own `SUBCOMMANDS` table; `register(app, surfaces)` joins the surfaces' tables
+into this app's router (each app has its own: nothing global is filled as a side
+effect). The router has already acknowledged the command (Slack wants that within
 3 seconds, whatever the database is doing), so a handler answers through `respond`
 (the command's response_url) or `client` (e.g. `views_open(trigger_id=...)`, valid
 for 3 s after the command). It is called with keyword arguments:
@@ -32,7 +34,6 @@ from bot.ids import Command
 
 Subcommand = Callable[..., None]
 
-SUBCOMMANDS: dict[str, Subcommand] = {}
 # Subcommands whose answer is a modal: their trigger_id lives 3 s, so they go first.
 OPENS_A_MODAL = frozenset({"new", "show", "edit", "copy", "swot", "qbr"})
 
@@ -76,25 +77,39 @@ def split_subcommand(text: str | None) -> tuple[str, str]:
     return parts[0].lower(), parts[1] if len(parts) > 1 else ""
 
 
-def on_command(
-    ack: Ack,
-    respond: Respond,
-    client: WebClient,
-    command: dict[str, Any],
-    context: BoltContext,
-) -> None:
-    word, args = split_subcommand(command.get("text"))
-    handler = SUBCOMMANDS.get(word)
-    if handler is None:
-        ack(help_response(command.get("command") or Command.ACCOUNTPLAN))
-        return
-    ack()
-    # The rest runs on the after-ack pool (bot/after_ack.py), by the deadline of its answer.
-    answer = Answer.MODAL if word in OPENS_A_MODAL else Answer.MESSAGE
-    context[AFTER_ACK_KEY].submit(handler, answer=answer, received_at=received_at(context),
-                                  respond=respond, client=client, command=command,
-                                  context=context, args=args)
+def router(table: dict[str, Subcommand]) -> Callable[..., None]:
+    """The /accountplan listener for one app, routing by `table`."""
+
+    def on_command(ack: Ack, respond: Respond, client: WebClient, command: dict[str, Any],
+                   context: BoltContext) -> None:
+        word, args = split_subcommand(command.get("text"))
+        handler = table.get(word)
+        if handler is None:
+            ack(help_response(command.get("command") or Command.ACCOUNTPLAN))
+            return
+        ack()
+        # The rest runs on the after-ack pool (bot/after_ack.py), by the deadline of its answer.
+        answer = Answer.MODAL if word in OPENS_A_MODAL else Answer.MESSAGE
+        context[AFTER_ACK_KEY].submit(handler, answer=answer, received_at=received_at(context),
+                                      respond=respond, client=client, command=command,
+                                      context=context, args=args)
+
+    on_command.table = table  # type: ignore[attr-defined] - for tests and the manifest check
+    return on_command
 
 
-def register(app: App) -> None:
-    app.command(Command.ACCOUNTPLAN)(on_command)
+def table_of(surfaces) -> dict[str, Subcommand]:
+    """Every surface's words joined; a word claimed twice is a mistake caught at start."""
+    table: dict[str, Subcommand] = {}
+    for surface in surfaces:
+        for word, handler in getattr(surface, "SUBCOMMANDS", {}).items():
+            if word in table:
+                raise ValueError(f"/accountplan {word} is claimed by two surfaces")
+            table[word] = handler
+    return table
+
+
+def register(app: App, surfaces=()) -> dict[str, Subcommand]:
+    table = table_of(surfaces)
+    app.command(Command.ACCOUNTPLAN)(router(table))
+    return table

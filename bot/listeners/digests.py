@@ -25,7 +25,6 @@ from bot import ui
 from bot.canvas import publish_canvas
 from bot.digests import Posted, after_qbr, explain, post_digest, today_in, user_timezone
 from bot.after_ack import acked, too_late_for_modal
-from bot.listeners.commands import SUBCOMMANDS
 from bot.listeners.plans import resolve_editable_plan
 from bot.middleware import actor_of, unit_of_work
 from storage import digests, plans
@@ -328,8 +327,10 @@ def on_remove_subscription(*, body, client: WebClient, context: BoltContext, pay
     _update(client, body["view"]["id"], new_view)
 
 
+SUBCOMMANDS = {"digest": digest_command, "qbr": qbr_command}  # this surface's words of /accountplan
+
+
 def register(app: App) -> None:
-    SUBCOMMANDS.update({"digest": digest_command, "qbr": qbr_command})
     app.action(Action.POST_DIGEST)(acked(on_post_digest))
     app.action(Action.PUBLISH_CANVAS)(acked(on_publish_canvas))
     app.action(Action.LOG_QBR)(acked(on_log_qbr))

@@ -10,7 +10,6 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from blocks import home as home_blocks
@@ -19,7 +18,6 @@ from bot.after_ack import Answer, acked
 from bot.audience import person_is_external
 from bot.middleware import actor_of, unit_of_work
 from storage import plans, reminders
-from storage.models import AccountPlan
 from storage.plans import Actor
 
 log = logging.getLogger(__name__)
@@ -36,10 +34,7 @@ def _open_items(session: Session, actor: Actor, limit: int,
     items = plans.open_items_for(session, actor.team_id, actor.user_id, limit=limit)
     if external or actor.external:
         items = [item for item in items if not item.team_only]
-    names = dict(session.execute(
-        select(AccountPlan.id, AccountPlan.name).where(
-            AccountPlan.team_id == actor.team_id, AccountPlan.id.in_({i.plan_id for i in items}))
-    ).all()) if items else {}
+    names = plans.plan_names(session, actor.team_id, {i.plan_id for i in items})
     more = 0
     if len(items) == limit:
         more = plans.count_open_items(session, actor.team_id, actor.user_id) - limit
@@ -53,14 +48,14 @@ def my_items_message(session: Session, actor: Actor, external: bool = False) -> 
 
 def home_view(session: Session, actor: Actor) -> dict[str, Any]:
     items, more_items = _open_items(session, actor, home_blocks.ITEMS_MAX)
-    query = plans.plans_query(actor.team_id, user_id=actor.user_id)
     # A person from another organisation has plans of their own here only by mistake
     # (picked into a team): their Home lists their items, never the team's plans.
-    mine = [] if actor.external else list(session.scalars(query.limit(home_blocks.PLANS_MAX + 1)))
+    mine = [] if actor.external else plans.list_plans(
+        session, actor.team_id, user_id=actor.user_id, limit=home_blocks.PLANS_MAX + 1)
     more_plans = 0
     if len(mine) > home_blocks.PLANS_MAX:
         mine = mine[:home_blocks.PLANS_MAX]
-        more_plans = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) - len(mine)
+        more_plans = plans.count_plans(session, actor.team_id, user_id=actor.user_id) - len(mine)
     progress = plans.progress_by_plan(session, actor.team_id, [p.id for p in mine])
     return home_blocks.home_view(items, mine, progress, today=today(),
                                  more_items=more_items, more_plans=more_plans,

@@ -9,7 +9,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from blocks import messages, modals
@@ -19,7 +18,6 @@ from blocks.kit import esc
 from bot import ui
 from bot.after_ack import acked
 from bot.audience import NOT_IN_SHARED, OUTSIDER_REFUSED, Looking, looking
-from bot.listeners.commands import SUBCOMMANDS
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.errors import NotFound, PlanError, ValidationError
@@ -148,8 +146,7 @@ def list_plans(*, respond, client: WebClient, command, context, args) -> None:
         found = plans.list_plans(session, actor.team_id, limit=LIST_LIMIT, **filters)
         total = len(found)
         if total == LIST_LIMIT:
-            query = plans.plans_query(actor.team_id, **filters).order_by(None)
-            total = session.scalar(select(func.count()).select_from(query.subquery()))
+            total = plans.count_plans(session, actor.team_id, **filters)
         progress = plans.progress_by_plan(session, actor.team_id, [p.id for p in found])
         reply = messages.plan_list(title, found, progress, more=total - len(found))
     respond(reply)
@@ -334,15 +331,18 @@ def on_back_to_plan(*, body, client: WebClient, context: BoltContext, payload, r
                          who=looking(client, context, body))
 
 
+# This surface's words of /accountplan (the router joins every surface's table).
+SUBCOMMANDS = {
+    "new": new_plan,
+    "show": show_plan,
+    "edit": edit_plan,
+    "copy": copy_plan,
+    "swot": show_swot,
+    "list": list_plans,
+}
+
+
 def register(app: App) -> None:
-    SUBCOMMANDS.update({
-        "new": new_plan,
-        "show": show_plan,
-        "edit": edit_plan,
-        "copy": copy_plan,
-        "swot": show_swot,
-        "list": list_plans,
-    })
     app.action(Action.OPEN_PLAN)(acked(on_open_plan))
     app.action(Action.NEW_PLAN)(acked(on_new_plan))
     app.action(Action.EDIT_PLAN)(acked(on_edit_plan))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App
-from sqlalchemy import select
 
 from blocks import modals
 from blocks.forms import encode_metadata
@@ -16,7 +15,6 @@ from bot.after_ack import acked
 from bot.ids import Shortcut
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
-from storage.models import AccountPlan, Objective, PlanStatus, Strategy
 from storage.plans import Actor
 
 TITLE_MAX = modals.TITLE_MAX
@@ -33,22 +31,14 @@ def message_link(body: dict[str, Any]) -> str | None:
     return f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
-def editable_objectives(session, actor: Actor) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Objectives of the draft and active plans this person may change, grouped by
-    plan: one query, at most the 100 options a select holds."""
-    mine = plans.plans_query(actor.team_id, user_id=actor.user_id).where(
-        AccountPlan.status.in_([PlanStatus.ACTIVE, PlanStatus.DRAFT])).subquery()
-    rows = session.execute(
-        select(mine.c.name, Strategy.title, Objective.title, Objective.id)
-        .join(Strategy, Strategy.plan_id == mine.c.id)
-        .join(Objective, Objective.strategy_id == Strategy.id)
-        .order_by(mine.c.start_date.desc(), mine.c.id, Strategy.position, Objective.position)
-        .limit(100)
-    )
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for plan_name, strategy_title, objective_title, objective_id in rows:
-        groups.setdefault(plan_name, []).append((f"{strategy_title} › {objective_title}", str(objective_id)))
-    return list(groups.items())
+def objective_groups(session, actor: Actor) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The "Objective" select's option groups: one per plan (by id: two plans may share
+    a name), labelled with the plan's name."""
+    groups: dict[int, tuple[str, list[tuple[str, str]]]] = {}
+    for choice in plans.editable_objectives(session, actor):
+        groups.setdefault(choice.plan_id, (choice.plan_name, []))[1].append(
+            (choice.label, str(choice.objective_id)))
+    return list(groups.values())
 
 
 def on_add_as_action_item(*, body, client, context, payload, respond) -> None:
@@ -60,7 +50,7 @@ def on_add_as_action_item(*, body, client, context, payload, respond) -> None:
     notes = "\n\n".join(part for part in (text[:2000], f"From the message: {link}" if link else "") if part)
     plans.require_internal(actor)  # told by the after-ack error path (bot/ui.py)
     with unit_of_work(context) as session:
-        groups = editable_objectives(session, actor)
+        groups = objective_groups(session, actor)
     if not groups:
         view = modals.message_modal("Add as action item", "You're not on the team of any draft or active "
                                     "plan with objectives yet. Create one with /accountplan new.")

@@ -41,7 +41,15 @@ def test_requests_with_a_bad_signature_are_refused(slack):
     assert slack.post(body, signing.FORM).status == 200
 
 
-def test_subcommands_route_through_the_table_after_the_ack(slack, slack_api, monkeypatch):
+def router_table(app) -> dict:
+    """The /accountplan router's table of this app (bot/listeners/commands.py)."""
+    tables = [listener.ack_function.table for listener in app._listeners
+              if hasattr(listener.ack_function, "table")]
+    assert len(tables) == 1
+    return tables[0]
+
+
+def test_subcommands_route_through_the_table_after_the_ack(slack, slack_api, monkeypatch, bolt_app):
     calls = []
     finished = threading.Event()
 
@@ -51,7 +59,7 @@ def test_subcommands_route_through_the_table_after_the_ack(slack, slack_api, mon
         respond(text="shown", response_type="ephemeral")
         finished.set()
 
-    monkeypatch.setitem(commands.SUBCOMMANDS, "show", show)
+    monkeypatch.setitem(router_table(bolt_app), "show", show)
     reply = slack.command("/accountplan", "  Show   Newton Memorial 2025 ", user="U7")
     assert reply.status == 200 and reply.body == ""
     assert reply.elapsed < 1
@@ -66,7 +74,16 @@ def test_split_subcommand():
     assert commands.split_subcommand("MINE") == ("mine", "")
 
 
-def test_no_subcommand_is_stubbed():
-    """Unimplemented subcommands stay out of the table and fall to the guide."""
-    for name, handler in commands.SUBCOMMANDS.items():
-        assert name in SUBCOMMANDS and callable(handler)
+def test_every_word_of_the_guide_is_routed_and_nothing_else(bolt_app):
+    """The router's table is exactly the guide's words (help is answered in the ack)."""
+    table = router_table(bolt_app)
+    assert set(table) == set(SUBCOMMANDS) - {"help"}
+    assert all(callable(handler) for handler in table.values())
+
+
+def test_a_word_claimed_by_two_surfaces_is_refused_at_start():
+    from types import SimpleNamespace
+
+    one, two = SimpleNamespace(SUBCOMMANDS={"show": print}), SimpleNamespace(SUBCOMMANDS={"show": len})
+    with pytest.raises(ValueError, match="show"):
+        commands.table_of([one, two])

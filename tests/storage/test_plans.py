@@ -255,3 +255,25 @@ def test_a_plan_tree_by_what_is_no_id_is_not_found(session):
     for record_id in (0, -1, 2**31, 10**30, "1", None, True, {"id": 1}):
         with pytest.raises(NotFound):
             ops.load_plan_tree(session, TEAM, record_id)
+
+
+def test_reads_for_the_slack_surfaces(session):
+    """count_plans, plan_names (scoped to the workspace) and editable_objectives, whose
+    groups go by plan id: two plans with one name stay two."""
+    first = make_plan(session, status="active")
+    second = make_plan(session, status="active")  # the same name
+    other = make_plan(session, OUTSIDER, name="Elsewhere")
+    for plan in (first, second):
+        strategy = ops.add_strategy(session, OWNER, plan.id, "Awareness")
+        ops.add_objective(session, OWNER, strategy.id, ops.ObjectiveInput(title=f"Objective of {plan.id}"))
+    session.commit()
+
+    assert ops.count_plans(session, TEAM) == 2 and ops.count_plans(session, TEAM, user_id="UNOBODY") == 0
+    assert ops.plan_names(session, TEAM, [first.id, second.id, other.id]) == {
+        first.id: first.name, second.id: second.name}  # the other workspace's plan is not ours
+    choices = ops.editable_objectives(session, OWNER)
+    assert [(c.plan_id, c.label) for c in choices] == [  # same dates: older plan first
+        (first.id, f"Awareness › Objective of {first.id}"),
+        (second.id, f"Awareness › Objective of {second.id}")]
+    assert ops.editable_objectives(session, STRANGER) == []
+    assert ops.editable_objectives(session, ops.Actor(TEAM, OWNER.user_id, external=True)) == []
