@@ -51,10 +51,6 @@ class Settings:
         """Multi-workspace: installations come from the OAuth flow, kept in the database."""
         return self.client_id is not None
 
-    @property
-    def tzinfo(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
     def __repr__(self) -> str:
         def secret(value: str | None) -> str:
             return "<set>" if value else "None"

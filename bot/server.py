@@ -97,17 +97,9 @@ def prepare_database(engine: Engine) -> None:
 def start_scheduler(
     settings: Settings, session_factory: sessionmaker[Session]
 ) -> threading.Thread | None:
-    """Run `bot.scheduler.run_forever(settings, session_factory)` on a daemon thread.
+    """Run `bot.scheduler.run_forever(settings, session_factory)` on a daemon thread."""
+    scheduler = importlib.import_module("bot.scheduler")  # loaded only when serving
 
-    Returns None (and says so in the log) while bot/scheduler.py does not exist.
-    """
-    try:
-        scheduler = importlib.import_module("bot.scheduler")
-    except ModuleNotFoundError as error:
-        if error.name != "bot.scheduler":
-            raise
-        log.info("scheduler not available")
-        return None
     thread = threading.Thread(
         target=scheduler.run_forever,
         args=(settings, session_factory),

@@ -71,12 +71,6 @@ def claim_due(
     return [row_id for row_id in candidates if row_id in won]
 
 
-def release(session: Session, model, row_id: int) -> None:
-    """Give a lease back early (e.g. nothing could be sent and it should retry soon)."""
-    session.execute(update(model).where(model.id == row_id).values(locked_until=None)
-                    .execution_options(synchronize_session=False))
-
-
 def lease_end(now: dt.datetime, lease: dt.timedelta) -> dt.datetime:
     """The `locked_until` a claim made at `now` wrote: what the pass holds the row by."""
     return now + lease

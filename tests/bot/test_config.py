@@ -33,7 +33,7 @@ def test_every_variable_is_read():
     assert settings.slack_api_url == "http://127.0.0.1:9999/api/"  # WebClient needs the slash
     assert settings.database_url == "postgresql://app:pw@db/plans"
     assert settings.port == 8080
-    assert settings.tzinfo.key == "Europe/Berlin"
+    assert settings.timezone == "Europe/Berlin"
 
 
 def test_socket_mode_needs_no_signing_secret():
