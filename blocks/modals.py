@@ -32,20 +32,25 @@ from slack_sdk.models.views import View
 from blocks.ids import Action
 from blocks.kit import button, context, esc, option, plain, section
 from blocks.written_plan import format_number
+from storage.domain import (
+    FREQUENCY_LABELS,
+    LEAD_DAY_CHOICES,
+    NAME_MAX,
+    PLAN_STATUS_LABELS,
+    SUBSCRIPTIONS_MAX,
+    SWOT_KIND_LABELS,
+    TEXT_MAX,
+    TITLE_MAX,
+    DigestFrequency,
+    PlanStatus,
+    SwotKind,
+    lead_days_label,
+)
 
-# Field sizes mirror the storage limits; repeated here because blocks/ does not
-# import storage (the storage layer re-checks everything anyway).
-NAME_MAX = 150
-TITLE_MAX = 255
-TEXT_MAX = 3000
-
-PLAN_STATUSES = [("Draft", "draft"), ("Active", "active"), ("Completed", "completed"), ("Archived", "archived")]
-SWOT_KINDS = [
-    ("Strength", "strength"),
-    ("Weakness", "weakness"),
-    ("Opportunity", "opportunity"),
-    ("Threat", "threat"),
-]
+# Limits and choices are storage's own (storage/domain.py, the leaf both layers share):
+# a form offers exactly what the operations accept.
+PLAN_STATUSES = [(PLAN_STATUS_LABELS[status], status.value) for status in PlanStatus]
+SWOT_KINDS = [(SWOT_KIND_LABELS[kind], kind.value) for kind in SwotKind]
 CARRY_OVER = [
     ("Strategies", "strategies"),
     ("Objectives", "objectives"),
@@ -240,10 +245,7 @@ def plan_modal(
                  private_metadata=metadata)
 
 
-# Mirrors storage.reminders.LEAD_DAY_CHOICES (blocks/ does not import storage).
-REMINDER_LEADS = [("On the due date", "0"), ("1 day before", "1"), ("2 days before", "2"),
-                  ("3 days before", "3"), ("5 days before", "5"), ("1 week before", "7"),
-                  ("2 weeks before", "14")]
+REMINDER_LEADS = [(lead_days_label(days), str(days)) for days in LEAD_DAY_CHOICES]
 
 
 def reminder_lead_section(days: int | None) -> dict[str, Any]:
@@ -368,16 +370,11 @@ def message_modal(title: str, text: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 # Sharing: digests, QBRs, canvases
 
-FREQUENCIES = [
-    ("Weekly", "weekly"),
-    ("Every two weeks", "biweekly"),
-    ("Monthly (first weekday of the month)", "monthly"),
-    ("None (only after each QBR)", "none"),
-]
+FREQUENCIES = [(FREQUENCY_LABELS[frequency], frequency.value) for frequency in DigestFrequency]
 WEEKDAYS = [(name, str(n)) for n, name in enumerate(
     ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))]
 AFTER_QBR = "after_qbr"
-SUBSCRIPTIONS_SHOWN = 20  # storage allows no more per plan
+SUBSCRIPTIONS_SHOWN = SUBSCRIPTIONS_MAX  # storage allows no more per plan
 
 
 def channel_input(block_id: str, label: str, *, hint: str | None = None) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from storage.domain import SUBSCRIPTIONS_MAX
 from storage.errors import NotFound, ValidationError
 from storage.models import (
     AccountPlan,
@@ -67,7 +68,6 @@ DUE_SOON_DAYS = 14
 FIRST_DIGEST_LOOKBACK = 14
 LIST_LIMIT = 50  # items per list in one digest; the rest is counted
 CHANGES_LIMIT = 50
-SUBSCRIPTIONS_MAX = 20  # channels per plan (each is a line in the settings modal)
 ERROR_MAX = 255
 
 # What may appear in a customer channel's "what changed": lines about these entities,

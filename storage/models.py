@@ -38,13 +38,19 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-# Field sizes, chosen to fit Slack's input and display limits (plain_text_input
-# max_length, section text 3000, option text 75 for titles shown in menus after
-# truncation).
-NAME_MAX = 150
-TITLE_MAX = 255
-TEXT_MAX = 3000
-SLACK_ID_MAX = 32
+# Statuses, kinds and limits live in the leaf both layers import (storage/domain.py);
+# they are named here too, where the tables use them.
+from storage.domain import (  # noqa: F401 - re-exported for storage's modules
+    NAME_MAX,
+    SLACK_ID_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    Audience,
+    DigestFrequency,
+    ItemStatus,
+    PlanStatus,
+    SwotKind,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -79,25 +85,6 @@ class UTC(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.timezone.utc)
         return value.astimezone(dt.timezone.utc)
-
-
-class PlanStatus(enum.StrEnum):
-    DRAFT = "draft"
-    ACTIVE = "active"
-    COMPLETED = "completed"
-    ARCHIVED = "archived"
-
-
-class ItemStatus(enum.StrEnum):
-    OPEN = "open"
-    DONE = "done"
-
-
-class SwotKind(enum.StrEnum):
-    STRENGTH = "strength"
-    WEAKNESS = "weakness"
-    OPPORTUNITY = "opportunity"
-    THREAT = "threat"
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
@@ -398,25 +385,10 @@ class ChangeLogEntry(Base):
 # Sharing: digests to channels, canvases
 
 
-class DigestFrequency(enum.StrEnum):
-    WEEKLY = "weekly"
-    BIWEEKLY = "biweekly"
-    MONTHLY = "monthly"
-    NONE = "none"  # only after each QBR
-
-
 class DigestReason(enum.StrEnum):
     ON_DEMAND = "on_demand"
     SCHEDULED = "scheduled"
     QBR = "qbr"
-
-
-class Audience(enum.StrEnum):
-    """Who may read what we publish: the team sees everything; a channel shared with
-    another organisation (a customer) never sees SWOT or team-only items."""
-
-    TEAM = "team"
-    EXTERNAL = "external"
 
 
 class DigestSubscription(Base):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload, with_loader_criteria
 from sqlalchemy.orm.exc import StaleDataError
 
 from storage import reminders
+from storage.domain import Actor  # noqa: F401 - who acts; re-exported for callers
 from storage.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from storage.models import (
     NAME_MAX,
@@ -49,20 +50,6 @@ from storage.upsert import insert_missing
 
 # Plans people still act on; completed and archived ones are kept to read.
 WORKING_STATUSES = (PlanStatus.DRAFT, PlanStatus.ACTIVE)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: the plan's workspace and the person.
-
-    `external` is true for a person whose own organisation is not this workspace (a
-    customer in a Slack Connect channel), or whose organisation could not be checked.
-    Such a person never changes or copies a plan and only ever reads its customer view.
-    """
-
-    team_id: str
-    user_id: str
-    external: bool = False
 
 
 # ---------------------------------------------------------------------------

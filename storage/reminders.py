@@ -39,11 +39,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.domain import (  # noqa: F401 - DEFAULT_LEAD_DAYS: for callers
+    DEFAULT_LEAD_DAYS,
+    LEAD_DAY_CHOICES,
+    Actor,
+    lead_days_label,
+)
 from storage import people
 from storage.errors import NotFound, PermissionDenied, ValidationError
 from storage.models import (
@@ -74,13 +80,8 @@ from storage.reminder_calendar import (
 )
 from storage.upsert import insert_missing
 
-if TYPE_CHECKING:
-    from storage.plans import Actor
-
 # "Due at once": any pass takes the row first, whatever `now` it runs with.
 ASAP = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
-DEFAULT_LEAD_DAYS = 1
-LEAD_DAY_CHOICES = (0, 1, 2, 3, 5, 7, 14)
 SNOOZE_DAYS = (1, 7)
 REMINDING = (PlanStatus.DRAFT, PlanStatus.ACTIVE)
 SUMMARY_ITEMS_MAX = 20
@@ -319,15 +320,6 @@ def set_timezone(session: Session, team_id: str, user_id: str, name: str | None,
 # What people do: lead time, snooze, mute
 
 
-def lead_days_label(days: int) -> str:
-    if days == 0:
-        return "On the due date"
-    if days % 7 == 0:
-        weeks = days // 7
-        return f"{weeks} week{'s' if weeks > 1 else ''} before"
-    return f"{days} day{'s' if days > 1 else ''} before"
-
-
 def set_lead_days(session: Session, actor: Actor, plan_id: int, days: int) -> AccountPlan:
     """How many days before the due date the plan's assignees are first reminded."""
     plan = session.scalars(
@@ -335,7 +327,7 @@ def set_lead_days(session: Session, actor: Actor, plan_id: int, days: int) -> Ac
     ).one_or_none()
     if plan is None:
         raise NotFound(f"No plan with id {plan_id} in this workspace.")
-    if actor.user_id != plan.owner_id:
+    if actor.external or actor.user_id != plan.owner_id:
         raise PermissionDenied("Only the plan's owner can change when its reminders go out.")
     if days not in LEAD_DAY_CHOICES:
         raise ValidationError("reminder_lead_days",
