@@ -281,12 +281,8 @@ def open_plan_form(*, body, client: WebClient, context: BoltContext, payload, re
     """A plan-view button that opens a form adding to the plan (payload value: plan id),
     for those who may change it; `form(metadata)` builds the modal."""
     actor = actor_of(context)
-    try:
-        with unit_of_work(context) as session:
-            plan = plans.get_editable_plan(session, actor, record_id(payload.get("value")))
-    except PlanError as error:
-        show_problem(client, body, error)
-        return
+    with unit_of_work(context) as session:
+        plan = plans.get_editable_plan(session, actor, record_id(payload.get("value")))
     meta = encode_metadata(plan=plan.id, **parent_of(body))
     open_or_push(client, context, body, form(meta), respond)
 

@@ -19,7 +19,7 @@ from bot.listeners.menus import Level, menu_listener
 from bot.audience import looking
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
-from storage.errors import PlanError, ValidationError
+from storage.errors import ValidationError
 from storage.plans import ActionItemInput, Actor
 
 TEAM_ONLY = modals.TEAM_ONLY
@@ -51,19 +51,15 @@ def objective_choices(plan) -> list[tuple[str, list[tuple[str, str]]]]:
 def on_add(*, body, client, context, payload, respond) -> None:
     """From the plan's buttons: choose the objective in the form."""
     actor = actor_of(context)
-    try:
-        with unit_of_work(context) as session:
-            plan = plans.load_plan_tree(session, actor.team_id, ui.record_id(payload.get("value")))
-            plans.require_editor(plan, actor)
-            groups = objective_choices(plan)
-            if not groups:
-                raise ValidationError("objective", "Add an objective first: action items live under objectives.")
-            meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
-            view = modals.action_item_modal(Callback.ACTION_ITEM_FORM, objectives=groups,
-                                            selected_objective=groups[0][1][0][1], metadata=meta)
-    except PlanError as error:
-        ui.show_problem(client, body, error)
-        return
+    with unit_of_work(context) as session:
+        plan = plans.load_plan_tree(session, actor.team_id, ui.record_id(payload.get("value")))
+        plans.require_editor(plan, actor)
+        groups = objective_choices(plan)
+        if not groups:
+            raise ValidationError("objective", "Add an objective first: action items live under objectives.")
+        meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
+        view = modals.action_item_modal(Callback.ACTION_ITEM_FORM, objectives=groups,
+                                        selected_objective=groups[0][1][0][1], metadata=meta)
     ui.open_or_push(client, context, body, view, respond)
 
 
@@ -111,12 +107,8 @@ def on_mark_done(*, body, client, context, payload, respond) -> None:
     """The "Mark done" button outside the plan view (App Home, `mine`)."""
     actor = actor_of(context)
     item_id = ui.record_id(payload.get("value"))
-    try:
-        with unit_of_work(context) as session:
-            plans.set_action_item_done(session, actor, item_id, True)
-    except PlanError as error:
-        ui.show_problem(client, body, error)
-        return
+    with unit_of_work(context) as session:
+        plans.set_action_item_done(session, actor, item_id, True)
     reminder_listeners.after_item_change(client, context, item_id)
     container = body.get("container") or {}
     if container.get("type") == "message" and container.get("is_ephemeral"):

@@ -66,13 +66,10 @@ def _plan_id(action: dict[str, Any]) -> int:
 
 
 def _sharer_or_problem(client: WebClient, body, context: BoltContext, plan_id: int):
-    """The plan when this person may share it; else explain and return None."""
-    try:
-        with unit_of_work(context) as session:
-            return digests.require_sharer(session, actor_of(context), plan_id)
-    except PlanError as error:
-        ui.show_problem(client, body, error)
-        return None
+    """The plan when this person may share it; else PermissionDenied, which the
+    after-ack error path (bot/ui.py report_failure) tells them."""
+    with unit_of_work(context) as session:
+        return digests.require_sharer(session, actor_of(context), plan_id)
 
 
 def _update(client: WebClient, view_id: str, view: dict[str, Any]) -> None:
@@ -317,13 +314,9 @@ def on_subscription_submitted(ack: Ack, context: BoltContext, view: dict[str, An
 def on_remove_subscription(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
     actor = actor_of(context)
     meta = metadata(body["view"])
-    try:
-        with unit_of_work(context) as session:
-            plan_id = digests.delete_subscription(session, actor, ui.record_id(payload.get("value")))
-            new_view = _settings_view(session, actor, plan_id, meta.get("tz") or "UTC")
-    except PlanError as error:
-        ui.show_problem(client, body, error)
-        return
+    with unit_of_work(context) as session:
+        plan_id = digests.delete_subscription(session, actor, ui.record_id(payload.get("value")))
+        new_view = _settings_view(session, actor, plan_id, meta.get("tz") or "UTC")
     _update(client, body["view"]["id"], new_view)
 
 

@@ -21,7 +21,7 @@ from bot.listeners.plans import _record, confirm_delete
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
 from bot.audience import looking
-from storage.errors import NotFound, PlanError
+from storage.errors import NotFound
 
 # (session, record, parent metadata) -> the modal to push
 FormBuilder = Callable[[Session, Any, dict[str, Any]], dict[str, Any]]
@@ -49,33 +49,29 @@ def handle_menu(level: Level, body: dict[str, Any], client: WebClient,
         raise NotFound("That choice is out of date: please open the plan again.") from None
     actor = actor_of(context)
     parent = ui.parent_of(body)
-    try:
-        if verb in (Verb.UP, Verb.DOWN):
-            with unit_of_work(context) as session:
-                record = plans.move(session, actor, level.entity, record_id,
-                                    offset=-1 if verb == Verb.UP else 1)
-                plan_id = record.plan_id
-        elif verb in (Verb.DONE, Verb.REOPEN):
-            with unit_of_work(context) as session:
-                plan_id = plans.set_action_item_done(session, actor, record_id, verb == Verb.DONE).plan_id
-        else:
-            with unit_of_work(context) as session:
-                record = _record(session, actor, level.entity, record_id)
-                plans.get_editable_plan(session, actor, record.plan_id)
-                if verb == Verb.DELETE:
-                    name = level.label(record)
-                else:
-                    build = level.edit_form if verb == Verb.EDIT else level.add_child_form
-                    if build is None:
-                        raise NotFound("That choice is out of date: please open the plan again.")
-                    view = build(session, record, parent)
+    if verb in (Verb.UP, Verb.DOWN):
+        with unit_of_work(context) as session:
+            record = plans.move(session, actor, level.entity, record_id,
+                                offset=-1 if verb == Verb.UP else 1)
+            plan_id = record.plan_id
+    elif verb in (Verb.DONE, Verb.REOPEN):
+        with unit_of_work(context) as session:
+            plan_id = plans.set_action_item_done(session, actor, record_id, verb == Verb.DONE).plan_id
+    else:
+        with unit_of_work(context) as session:
+            record = _record(session, actor, level.entity, record_id)
+            plans.get_editable_plan(session, actor, record.plan_id)
             if verb == Verb.DELETE:
-                confirm_delete(client, context, body, level.entity, record_id, name)
+                name = level.label(record)
             else:
-                ui.open_modal(client, context, body["trigger_id"], view, push=True)
-            return
-    except PlanError as error:
-        ui.show_problem(client, body, error)
+                build = level.edit_form if verb == Verb.EDIT else level.add_child_form
+                if build is None:
+                    raise NotFound("That choice is out of date: please open the plan again.")
+                view = build(session, record, parent)
+        if verb == Verb.DELETE:
+            confirm_delete(client, context, body, level.entity, record_id, name)
+        else:
+            ui.open_modal(client, context, body["trigger_id"], view, push=True)
         return
     meta = metadata(body["view"])
     ui.refresh_plan_view(client, context, body["view"]["id"], plan_id, who=looking(client, context, body),

@@ -16,7 +16,7 @@ from bot.after_ack import acked
 from bot.listeners.menus import Level, menu_listener
 from bot.middleware import actor_of, unit_of_work
 from storage import plans
-from storage.errors import PlanError, ValidationError
+from storage.errors import ValidationError
 from storage.plans import Actor, ObjectiveInput
 
 
@@ -37,19 +37,15 @@ LEVEL = Level("objective", edit_form=edit_form, add_child_form=action_items.add_
 def on_add(*, body, client, context, payload, respond) -> None:
     """From the plan's buttons: choose the strategy in the form."""
     actor = actor_of(context)
-    try:
-        with unit_of_work(context) as session:
-            plan = plans.load_plan_tree(session, actor.team_id, ui.record_id(payload.get("value")))
-            plans.require_editor(plan, actor)
-            if not plan.strategies:
-                raise ValidationError("strategy", "Add a strategy first: objectives live under strategies.")
-            choices = [(f"{n}. {s.title}", str(s.id)) for n, s in enumerate(plan.strategies, 1)]
-            meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
-            view = modals.objective_modal(Callback.OBJECTIVE_FORM, strategies=choices,
-                                          selected_strategy=choices[-1][1], metadata=meta)
-    except PlanError as error:
-        ui.show_problem(client, body, error)
-        return
+    with unit_of_work(context) as session:
+        plan = plans.load_plan_tree(session, actor.team_id, ui.record_id(payload.get("value")))
+        plans.require_editor(plan, actor)
+        if not plan.strategies:
+            raise ValidationError("strategy", "Add a strategy first: objectives live under strategies.")
+        choices = [(f"{n}. {s.title}", str(s.id)) for n, s in enumerate(plan.strategies, 1)]
+        meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
+        view = modals.objective_modal(Callback.OBJECTIVE_FORM, strategies=choices,
+                                      selected_strategy=choices[-1][1], metadata=meta)
     ui.open_or_push(client, context, body, view)
 
 
