@@ -558,7 +558,7 @@ def test_any_command_text_is_answered(world, engine):
         if user == CUSTOMER:
             assert_no_leak(outcome)
 
-    fuzz(engine, command, sqlite=150, postgres=40)
+    fuzz(engine, command, sqlite=120, postgres=40)
 
 
 # ---------------------------------------------------------------------------
@@ -611,7 +611,7 @@ def test_any_form_values_are_answered(world, engine):
         if user == CUSTOMER:
             assert_no_leak(outcome)
 
-    fuzz(engine, form, sqlite=200, postgres=60)
+    fuzz(engine, form, sqlite=160, postgres=40)
 
 
 def test_any_private_metadata_is_answered(world, engine):
@@ -625,7 +625,7 @@ def test_any_private_metadata_is_answered(world, engine):
         if user == CUSTOMER:
             assert_no_leak(outcome)
 
-    fuzz(engine, private_metadata, sqlite=100, postgres=60)
+    fuzz(engine, private_metadata, sqlite=100, postgres=50)
 
 
 # ---------------------------------------------------------------------------
@@ -760,7 +760,7 @@ def test_any_button_or_menu_value_is_answered(world, engine):
         if user == CUSTOMER:
             assert_no_leak(outcome)
 
-    fuzz(engine, button_or_menu, sqlite=200, postgres=60)
+    fuzz(engine, button_or_menu, sqlite=160, postgres=40)
 
 
 # ---------------------------------------------------------------------------
@@ -786,7 +786,7 @@ def test_nothing_reaches_a_customer_whatever_they_send(world, engine):
             outcome = act(world, data, CUSTOMER)
         assert_no_leak(outcome)
 
-    fuzz(engine, customer, sqlite=100, postgres=80)
+    fuzz(engine, customer, sqlite=80, postgres=60)
 
 
 # ---------------------------------------------------------------------------
