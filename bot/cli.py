@@ -6,6 +6,8 @@
     accountplan demo [--team TEAM_ID]
     accountplan export PLAN [--format md|json|yaml] [--team TEAM_ID]
     accountplan import FILE [--team TEAM_ID]
+    accountplan manifest [--socket-mode | --url https://HOST] [--oauth] [--name NAME]
+    accountplan doctor
 
 The database is DATABASE_URL (default sqlite:///accountplan.db). SQLite is migrated on
 start; PostgreSQL must be current (`accountplan db upgrade`) for every other command.
@@ -274,6 +276,24 @@ def cmd_tick(args) -> int:
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
 
 
+def cmd_manifest(args) -> int:
+    from bot.manifest import ManifestError, Variant, base_url, render  # noqa: PLC0415
+
+    try:
+        url = base_url(args.url) if args.url is not None else None
+        text = render(Variant(url=url, oauth=args.oauth, name=args.name))
+    except ManifestError as error:
+        raise CliError(str(error)) from None
+    sys.stdout.write(text)
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from bot.doctor import run  # noqa: PLC0415 - Slack and the checks load only here
+
+    return run()
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -314,6 +334,26 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("file", metavar="FILE", help="a JSON or YAML plan file, or - for stdin")
     import_.add_argument("--team", metavar="TEAM_ID", help=team_help)
     import_.set_defaults(run=cmd_import)
+
+    manifest = commands.add_parser(
+        "manifest", help="print the Slack app manifest to create the app from",
+        description="Print the Slack app manifest (YAML) to paste at https://api.slack.com/apps "
+                    "> Create New App > From a manifest. Default: Socket Mode.")
+    where = manifest.add_mutually_exclusive_group()
+    where.add_argument("--socket-mode", action="store_true",
+                       help="Socket Mode: no request URLs, token rotation off (the default; for a first try)")
+    where.add_argument("--url", metavar="https://HOST",
+                       help="HTTP: every request URL on HOST, where `accountplan serve` answers")
+    manifest.add_argument("--oauth", action="store_true",
+                          help="with --url: OAuth installs for several workspaces (redirect URL, "
+                               "token rotation)")
+    manifest.add_argument("--name", default="Account Plans", metavar="NAME",
+                          help="the app's and the bot's name in Slack (default: Account Plans)")
+    manifest.set_defaults(run=cmd_manifest)
+
+    doctor = commands.add_parser(
+        "doctor", help="check the configuration, database, tokens and scopes, one line each")
+    doctor.set_defaults(run=cmd_doctor)
     return parser
 
 

@@ -26,6 +26,11 @@ Programmable:
     api.server_error("views.open", times=2)           # HTTP 500
     api.error("conversations.info", "channel_not_found")          # ok: false
     api.slow("chat.postMessage", seconds=5)           # answer late (every call)
+    api.scopes = ["commands", "chat:write"]           # x-oauth-scopes a bot token holds
+    api.app_token_scopes = []                         # …and an xapp- token (connections:write)
+
+Every answer to a call with a token carries the token's scopes in the x-oauth-scopes
+header, as Slack's do: by default all of BOT_SCOPES (bot/app.py) for a bot token.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.app import BOT_SCOPES
 from tests.blockkit import validate_message, validate_view
 
 TEAM_ID = "T1"
@@ -72,6 +78,7 @@ REQUIRED = {
     "canvases.edit": ("canvas_id", "changes"),
 }
 NO_TOKEN_METHODS = ("oauth.v2.access", "oauth.v2.exchange", "api.test")
+AUTH_ERRORS = ("not_authed", "invalid_auth", "token_revoked", "account_inactive", "token_expired")
 
 
 @dataclass
@@ -120,6 +127,8 @@ class FakeSlackAPI:
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
+        self.scopes: list[str] | None = list(BOT_SCOPES)  # x-oauth-scopes of bot tokens: all granted
+        self.app_token_scopes: list[str] | None = ["connections:write"]  # …of app-level tokens
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.views: dict[str, dict[str, Any]] = {}  # view id -> latest stored view
@@ -334,6 +343,10 @@ class FakeSlackAPI:
             return
 
         status, headers, body = self._answer(call)
+        if call.token and status == 200 and body.get("error") not in AUTH_ERRORS:
+            held = self.app_token_scopes if call.token.startswith("xapp-") else self.scopes
+            if held is not None:  # None: no header at all
+                headers = {"x-oauth-scopes": ",".join(held), **headers}
         self._record(call, status, body)
         self._reply(request, status, headers, body)
 
@@ -594,6 +607,15 @@ class FakeSlackAPI:
         with self._lock:
             members = list(self.users.values())
         return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
+
+    def _apps_connections_open(self, params: dict, call: Call) -> dict[str, Any]:
+        if not (call.token or "").startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if "connections:write" not in (self.app_token_scopes or ()):
+            return {"ok": False, "error": "missing_scope", "needed": "connections:write",
+                    "provided": ",".join(self.app_token_scopes or ())}
+        return {"ok": True, "url": f"wss://wss-primary.slack.test/link/?ticket={next(self._ids)}"
+                                   f"&app_id={APP_ID}"}
 
     def _team_info(self, params: dict, call: Call) -> dict[str, Any]:
         return {"ok": True, "team": {"id": self.team_id, "name": TEAM_NAME, "domain": TEAM_DOMAIN}}
