@@ -8,7 +8,7 @@ inherited), with `gthread` workers for the same threads per process as waitress.
 
 The scheduler runs in one process of its own, started beside the workers and stopped
 with them: its claims would make every send happen once from any number of processes,
-but one process keeps one pace towards Slack (bot/ratelimit.py is per process).
+and its rate budget is shared by all of them (bot/ratelimit.py), but one is enough.
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ GRACEFUL_SECONDS = 10
 
 def build_wsgi_app(settings: Settings):
     """In each worker, after the fork: its own engine, Bolt app and WSGI callable."""
+    from bot import metrics  # noqa: PLC0415
     from bot.app import create_app  # noqa: PLC0415
     from bot.server import make_wsgi_app  # noqa: PLC0415
     from storage.db import make_engine, make_session_factory  # noqa: PLC0415
 
+    metrics.hook_slack_calls()  # before create_app: its auth.test counts too
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = make_engine(settings.database_url)
     return make_wsgi_app(create_app(settings, make_session_factory(engine)), engine)
@@ -44,9 +46,11 @@ def build_wsgi_app(settings: Settings):
 def run_scheduler() -> None:
     """The scheduler's own process (a new interpreter: it shares nothing with the
     workers), configured from the same environment as `serve`."""
+    from bot import metrics  # noqa: PLC0415
     from bot.scheduler import run_forever  # noqa: PLC0415
     from storage.db import make_engine, make_session_factory  # noqa: PLC0415
 
+    metrics.hook_slack_calls()  # its sends count in /metrics too (PROMETHEUS_MULTIPROC_DIR)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     settings = Settings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -91,7 +95,7 @@ def serve_prefork(settings: Settings, *, workers: int, scheduler: bool, threads:
             except subprocess.TimeoutExpired:
                 scheduler_process.kill()
 
-    routes = "POST /slack/events, GET /health"
+    routes = "POST /slack/events, GET /health, GET /metrics"
     if settings.oauth:
         routes += ", GET /slack/install, GET /slack/oauth_redirect"
     log.info("serving HTTP on port %d with %d workers: %s", settings.port, workers, routes)

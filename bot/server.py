@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot.app import create_app, shutdown
 from bot.config import ConfigError, Settings
 from bot.request_guard import MAX_BODY_BYTES, guard
@@ -52,9 +53,12 @@ def make_wsgi_app(bolt_app: App, engine: Engine) -> WsgiApp:
 
     POST /slack/events: every Slack request, behind bot/request_guard.py (size, signature,
     well-formed body, before Bolt reads anything); in OAuth mode GET /slack/install and
-    GET /slack/oauth_redirect; GET /health: 200 "ok" when the database answers, else 503.
+    GET /slack/oauth_redirect; GET /health: 200 "ok" when the database answers, else 503;
+    GET /metrics: Prometheus metrics (bot/metrics.py), counted around the guard.
     """
-    slack = guard(bolt_app, SlackRequestHandler(bolt_app, path="/slack/events"), "/slack/events")
+    metrics.hook_slack_calls()
+    bolt = metrics.classified(SlackRequestHandler(bolt_app, path="/slack/events"))
+    slack = metrics.measured(guard(bolt_app, bolt, "/slack/events"), "/slack/events")
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -67,6 +71,8 @@ def make_wsgi_app(bolt_app: App, engine: Engine) -> WsgiApp:
                 [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
             )
             return [body] if environ["REQUEST_METHOD"] == "GET" else []
+        if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return metrics.serve_metrics(environ, start_response)
         return slack(environ, start_response)
 
     return app
@@ -163,8 +169,12 @@ def serve(no_scheduler: bool = False, workers: int | None = None) -> int:
         engine.dispose()
     from bot.prefork import serve_prefork  # noqa: PLC0415 - gunicorn loads only here
 
-    return serve_prefork(settings, workers=workers, scheduler=not no_scheduler,
-                         threads=HTTP_THREADS)
+    metrics.use_multiprocess()  # before the fork: the workers and the scheduler share /metrics
+    try:
+        return serve_prefork(settings, workers=workers, scheduler=not no_scheduler,
+                             threads=HTTP_THREADS)
+    finally:
+        metrics.cleanup()
 
 
 def _serve_socket_mode(app: App, settings: Settings) -> int:
@@ -188,7 +198,7 @@ def _serve_http(wsgi_app: WsgiApp, port: int, *, oauth: bool = False) -> int:
     if threading.current_thread() is threading.main_thread():
         # Stop as cleanly on SIGTERM (containers, systemd) as on Ctrl-C.
         signal.signal(signal.SIGTERM, _interrupt)
-    routes = "POST /slack/events, GET /health"
+    routes = "POST /slack/events, GET /health, GET /metrics"
     if oauth:
         routes += ", GET /slack/install, GET /slack/oauth_redirect"
     log.info("serving HTTP on port %d: %s", port, routes)
