@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import importlib
+import io
 import sys
 from importlib import resources
-from pathlib import Path
 
 from sqlalchemy import Engine, make_url, select
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -198,30 +199,48 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _open_plan_file(name: str):
+    """The plan file as a text stream, read as the import goes (a BOM is not content)."""
+    if name == "-":
+        binary = getattr(sys.stdin, "buffer", None)
+        if binary is None:  # a stand-in without bytes: its text, whole
+            return sys.stdin.read()
+        return io.TextIOWrapper(binary, encoding="utf-8-sig")
+    try:
+        return open(name, encoding="utf-8-sig")  # noqa: SIM115 - closed by cmd_import
+    except OSError as error:
+        raise CliError(f"cannot read {name}: {error.strerror or error}") from None
+
+
 def cmd_import(args) -> int:
-    from storage.planfile import guess_format, import_plan_file
+    from storage.planfile import import_plan_file
 
+    source = _open_plan_file(args.file)
     try:
-        if args.file == "-":
-            text = sys.stdin.read()
-        else:
-            text = Path(args.file).read_text(encoding="utf-8-sig")  # a BOM is not content
-    except (OSError, UnicodeDecodeError) as error:
+        engine = _open_database()
+        # What is loaded by now outlives the import: kept out of the garbage collector's
+        # full passes meanwhile, which would otherwise walk it again at every batch.
+        gc.freeze()
+        try:
+            with transaction(make_session_factory(engine)) as session:
+                team_id, fallback = resolve_team(session, args.team)
+                # Read plan by plan and written in batches, all in this one transaction.
+                plan_ids = import_plan_file(
+                    session, team_id, source, filename=None if args.file == "-" else args.file
+                )
+                shown = plan_ids[:LISTED]
+                rows = session.execute(
+                    select(AccountPlan.id, AccountPlan.name).where(AccountPlan.id.in_(shown))
+                )
+                names = {plan_id: name for plan_id, name in rows}
+        finally:
+            gc.unfreeze()
+            engine.dispose()
+    except (OSError, UnicodeDecodeError) as error:  # reading the file, part way through
         raise CliError(f"cannot read {args.file}: {getattr(error, 'strerror', None) or error}") from None
-    fmt = guess_format(text, None if args.file == "-" else args.file)
-
-    engine = _open_database()
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            team_id, fallback = resolve_team(session, args.team)
-            plan_ids = import_plan_file(session, team_id, text, fmt)
-            shown = plan_ids[:LISTED]
-            rows = session.execute(
-                select(AccountPlan.id, AccountPlan.name).where(AccountPlan.id.in_(shown))
-            )
-            names = {plan_id: name for plan_id, name in rows}
     finally:
-        engine.dispose()
+        if hasattr(source, "close") and args.file != "-":
+            source.close()
     if fallback:
         _say(
             f"no --team given and no workspace in the database yet: imported into {LOCAL_TEAM}, "
