@@ -6,8 +6,11 @@ strategy) and returns a message payload (`text` for notifications, `blocks`). Us
 text goes through `esc`; every mrkdwn text is verbatim (blocks.kit).
 
 A DM about one item keeps its buttons in one actions block (ITEM_ACTIONS); the summary
-has one section per item (block id SUMMARY_ITEM + item id) with its own "Mark done".
-The listener tells the two apart by the block id of the button pressed.
+has one section per item (block id SUMMARY_ITEM + item id) with its own "Mark done". A
+reminder DM about several items (`reminders_message`: one person's reminders due at
+once) has a section per item (REMINDER_LINE + item id) and that item's buttons under it
+(REMINDER_BUTTONS + item id). The listener tells them apart by the block id of the
+button pressed, and redraws only the line it belongs to.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ from blocks.messages import MESSAGE_BLOCKS_MAX, message
 
 ITEM_ACTIONS = "item_actions"
 SUMMARY_ITEM = "summary_item_"
+REMINDER_LINE = "reminder_line_"
+REMINDER_BUTTONS = "reminder_buttons_"
+# Items in one reminder DM: two blocks each, under a heading and above a footer. A
+# person with more gets several DMs.
+REMINDERS_MAX = (MESSAGE_BLOCKS_MAX - 2) // 2
 TITLE_MAX = 300  # of an item title inside a sentence
 NAME_MAX = 150
 
@@ -52,14 +60,14 @@ def _where(facts) -> str:
             f"› {esc(facts.objective, NAME_MAX)}")
 
 
-def _item_buttons(facts, *, snoozable: bool = True) -> dict[str, Any]:
+def _item_buttons(facts, *, snoozable: bool = True, block_id: str = ITEM_ACTIONS) -> dict[str, Any]:
     item = str(facts.item_id)
     return actions(
         button("Mark done", Action.REMINDER_DONE, item, style="primary"),
         button("Snooze 1 day", Action.SNOOZE_DAY, item) if snoozable else None,
         button("Snooze 1 week", Action.SNOOZE_WEEK, item) if snoozable else None,
         button("Open plan", Action.OPEN_PLAN, str(facts.plan_id)),
-        block_id=ITEM_ACTIONS,
+        block_id=block_id,
     )
 
 
@@ -95,25 +103,29 @@ def reminder_message(facts, kind: str, *, today: dt.date, assigned_by: str | Non
 
 def snoozed_message(facts, *, today: dt.date, until: dt.datetime, assigned_by: str | None) -> dict[str, Any]:
     """The DM after "Snooze": as before, saying until when (`until` in the person's zone)."""
-    note = f":zzz: Snoozed until {until.strftime('%a')} {day(until.date())}, {until.strftime('%H:%M')} your time"
+    note = snooze_note(until)
     blocks = _item_blocks(facts, ":alarm_clock: Reminder", today=today, assigned_by=assigned_by, note=note)
     return message(f"Snoozed: {esc(facts.title, TITLE_MAX)}", blocks)
+
+
+def _closed_text(*, title: str, plan_name: str | None, state: str, actor: str | None,
+                 to: str | None = None) -> str:
+    name = esc(title, TITLE_MAX)
+    plan = f" in *{esc(plan_name, NAME_MAX)}*" if plan_name else ""
+    by = f" by {user(actor)}" if actor else ""
+    if state == "done":
+        return f":white_check_mark: ~{name}~{plan}: done{by}."
+    if state == "deleted":
+        return f":wastebasket: *{name}*{plan} was deleted{by}."
+    now_with = f"now with {user(to)}" if to else "no longer assigned to anyone"
+    return f":arrow_right: *{name}*{plan} is {now_with} (reassigned{by})."
 
 
 def closed_message(*, title: str, plan_id: int | None, plan_name: str | None, state: str,
                    actor: str | None, to: str | None = None) -> dict[str, Any]:
     """An earlier DM about an item, redrawn without its buttons: done, deleted or
     reassigned."""
-    name = esc(title, TITLE_MAX)
-    plan = f" in *{esc(plan_name, NAME_MAX)}*" if plan_name else ""
-    by = f" by {user(actor)}" if actor else ""
-    if state == "done":
-        text = f":white_check_mark: ~{name}~{plan}: done{by}."
-    elif state == "deleted":
-        text = f":wastebasket: *{name}*{plan} was deleted{by}."
-    else:
-        now_with = f"now with {user(to)}" if to else "no longer assigned to anyone"
-        text = f":arrow_right: *{name}*{plan} is {now_with} (reassigned{by})."
+    text = _closed_text(title=title, plan_name=plan_name, state=state, actor=actor, to=to)
     blocks = [section(text)]
     if plan_id is not None and state != "deleted":
         blocks.append(actions(button("Open plan", Action.OPEN_PLAN, str(plan_id))))
@@ -169,3 +181,69 @@ def summary_with_item_done(blocks: Sequence[dict[str, Any]], item_id: int, *, ti
                          block_id=f"{SUMMARY_ITEM}{item_id}")
     redrawn = [done_block if b.get("block_id") == f"{SUMMARY_ITEM}{item_id}" else b for b in blocks]
     return message(text, list(redrawn))
+
+
+# ---------------------------------------------------------------------------
+# One DM for several reminders
+
+
+def _reminder_line(facts, today: dt.date) -> str:
+    late = facts.due_date is not None and facts.due_date < today
+    return (f"{':warning:' if late else ':alarm_clock:'} *{esc(facts.title, TITLE_MAX)}* · "
+            f"{due_phrase(facts.due_date, today)}\n{_where(facts)}")
+
+
+def reminders_message(items: Sequence[Any], *, today: dt.date,
+                      closed: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One person's reminders due at once (at most REMINDERS_MAX items), each line with
+    its own "Mark done", snoozes and "Open plan". `closed` (item id -> state, actor, to):
+    lines redrawn struck, without buttons (done, deleted, reassigned since)."""
+    closed = closed or {}
+    still = [f for f in items if f.item_id not in closed]
+    late = sum(1 for f in still if f.due_date is not None and f.due_date < today)
+    parts = ", ".join(p for p in (f"{late} overdue" if late else "",
+                                  f"{len(still) - late} due soon" if len(still) > late else "") if p)
+    count = len(items)
+    heading = f":alarm_clock: *Reminder: {count} action items*" + (f" ({parts})" if parts else "")
+    blocks = [section(heading)]
+    for facts in items[:REMINDERS_MAX]:
+        line = f"{REMINDER_LINE}{facts.item_id}"
+        if facts.item_id in closed:
+            blocks.append(section(_closed_text(title=facts.title, plan_name=facts.plan_name,
+                                               **closed[facts.item_id]), block_id=line))
+            continue
+        blocks.append(section(_reminder_line(facts, today), block_id=line))
+        blocks.append(_item_buttons(facts, block_id=f"{REMINDER_BUTTONS}{facts.item_id}"))
+    blocks.append(context("Reminders go out at 09:00 your time: one DM for everything due that day."))
+    return message(f"Reminder: {count} action items" + (f" ({parts})" if parts else ""), blocks)
+
+
+def reminders_with_item(blocks: Sequence[dict[str, Any]], item_id: int, *, text: str,
+                        line: str | None = None, note: str | None = None) -> dict[str, Any]:
+    """A reminder DM about several items as someone sees it, with one item's line
+    redrawn: replaced by `line` (its buttons go: done), or with `note` added (snoozed)."""
+    line_id, buttons_id = f"{REMINDER_LINE}{item_id}", f"{REMINDER_BUTTONS}{item_id}"
+    redrawn = []
+    for block in blocks:
+        if block.get("block_id") == line_id:
+            if line is not None:
+                block = section(line, block_id=line_id)
+            elif note:
+                old = (block.get("text") or {}).get("text") or ""
+                block = section(f"{old.split(chr(10) + ':zzz:')[0]}\n{note}", block_id=line_id)
+        elif block.get("block_id") == buttons_id and line is not None:
+            continue
+        redrawn.append(block)
+    return message(text, redrawn)
+
+
+def reminders_with_item_done(blocks: Sequence[dict[str, Any]], item_id: int, *, title: str,
+                             plan_name: str | None, actor: str | None, text: str) -> dict[str, Any]:
+    """The reminder DM someone pressed "Mark done" in (an older one), that line struck."""
+    return reminders_with_item(blocks, item_id, text=text, line=_closed_text(
+        title=title, plan_name=plan_name, state="done", actor=actor))
+
+
+def snooze_note(until: dt.datetime) -> str:
+    """`until` in the person's zone."""
+    return f":zzz: Snoozed until {until.strftime('%a')} {day(until.date())}, {until.strftime('%H:%M')} your time"

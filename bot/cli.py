@@ -282,6 +282,24 @@ def _parse_now(text: str | None) -> dt.datetime:
     return value.astimezone(dt.timezone.utc)
 
 
+TICK_DESCRIPTION = """\
+One scheduler pass as of now (or --now), then exit. It sends what is due at that moment,
+including what it schedules in the same pass (plans just imported or copied, items
+changed since the last pass):
+  - time zones Slack has not told us yet: users.list when many people of a workspace
+    are unknown, users.info for a few; until one arrives the person is reminded at
+    09:00 in ACCOUNTPLAN_TIMEZONE, and moved when it does;
+  - assignment, done and reassignment DMs still waiting;
+  - action-item reminders at 09:00 in each assignee's own time zone, one DM per person
+    listing everything due for them (several DMs past 24 items). A 09:00 that nobody
+    sent at (the first pass after an import, no instance running at 09:00, an item
+    rescheduled after its slot) is caught up: the due-soon reminder goes out the same
+    day if the item is not yet overdue, an overdue one at most once a day, on working
+    days only;
+  - Monday summaries, scheduled digests and QBR nudges.
+Safe from cron and from several machines at once: nothing is sent twice."""
+
+
 def cmd_tick(args) -> int:
     now = _parse_now(args.now)
     _open_database().dispose()  # migrate SQLite / insist PostgreSQL is current
@@ -329,7 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="HTTP worker processes behind the one port (default: one per core)")
     serve.set_defaults(run=cmd_serve)
 
-    tick = commands.add_parser("tick", help="send everything that is due, once, then exit")
+    tick = commands.add_parser("tick", help="send everything that is due, once, then exit",
+                               description=TICK_DESCRIPTION,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
     tick.add_argument("--now", metavar="ISO-8601", help="act as if it were this time (default: now)")
     tick.set_defaults(run=cmd_tick)
 

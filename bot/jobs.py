@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +35,9 @@ class JobContext:
     client_for_team: Callable[[str], WebClient]
     limiter: RateLimiter
     send_threads: int = SEND_THREADS
+    # Work a job leaves to a later job of the same pass (a users.list listing begun
+    # before the DMs went out, finished after them: bot/reminder_jobs.py).
+    carry: dict[str, Any] = field(default_factory=dict)
 
     @property
     def default_timezone(self) -> str:

@@ -2,10 +2,11 @@
 
 `post_dm` posts to the person (channel = their user id: Slack puts it in our DM with
 them and answers with that channel's id; no conversations.open, a Tier 3 method, for
-every DM). Each DM carries message metadata naming it (`key`). When an earlier attempt
-ended without an answer (a time-out, a crash before the result was written), the next
-attempt first looks for that key in the DM's recent history (conversations.history,
-scope im:history) and does not post again if it arrived.
+every DM). Each DM carries message metadata naming it (`key`), and a DM that stands for
+several rows (reminders of several items in one DM) names each of them (`keys`, space
+separated). When an earlier attempt ended without an answer (a time-out, a crash before
+the result was written), the next attempt first looks for those keys in the DM's recent
+history (conversations.history, scope im:history) and does not post again what arrived.
 
 Slack's 429s, 5xx and lost connections are retried by the client itself (slack_sdk
 retry handlers, bot.app.make_client); what is left comes back as an `Outcome`:
@@ -92,7 +93,7 @@ def retry_after_of(error: SlackApiError) -> float | None:
     return None
 
 
-def _channel_of(client: WebClient, user_id: str, throttle: Throttle) -> str:
+def channel_of(client: WebClient, user_id: str, throttle: Throttle) -> str:
     throttle("conversations.open", None)
     return client.conversations_open(users=user_id)["channel"]["id"]
 
@@ -100,33 +101,45 @@ def _channel_of(client: WebClient, user_id: str, throttle: Throttle) -> str:
 def find_posted(client: WebClient, *, channel: str, key: str, since: dt.datetime,
                 throttle: Throttle = no_throttle) -> str | None:
     """The ts of our DM named `key` posted since `since`, if it is there."""
+    return find_posted_keys(client, channel=channel, keys=[key], since=since, throttle=throttle).get(key)
+
+
+def find_posted_keys(client: WebClient, *, channel: str, keys: list[str], since: dt.datetime,
+                     throttle: Throttle = no_throttle) -> dict[str, str]:
+    """{key: ts} of those `keys` that a DM of ours posted since `since` names."""
     oldest = (since - HISTORY_MARGIN).timestamp()
     throttle("conversations.history", channel)
     history = client.conversations_history(channel=channel, oldest=f"{oldest:.6f}",
                                            limit=HISTORY_PAGE, include_all_metadata=True)
+    wanted, found = set(keys), {}
     for message in history.get("messages") or []:
         metadata = message.get("metadata") or {}
-        if metadata.get("event_type") == METADATA_EVENT and \
-                (metadata.get("event_payload") or {}).get("key") == key:
-            return message.get("ts")
-    return None
+        if metadata.get("event_type") != METADATA_EVENT:
+            continue
+        payload = metadata.get("event_payload") or {}
+        named = {payload.get("key"), *str(payload.get("keys") or "").split()}
+        for key in named & wanted:
+            found.setdefault(key, message.get("ts"))
+    return found
 
 
 def post_dm(client: WebClient, *, user_id: str, message: dict[str, Any], key: str,
             dm_channel: str | None = None, maybe_sent_since: dt.datetime | None = None,
-            throttle: Throttle = no_throttle) -> Outcome:
-    """Post `message` to the person, unless an earlier attempt (`maybe_sent_since`) did."""
+            throttle: Throttle = no_throttle, keys: list[str] | None = None) -> Outcome:
+    """Post `message` to the person, unless an earlier attempt (`maybe_sent_since`) did.
+    `keys`: the rows a DM listing several stands for (each looked for on its own)."""
     try:
         if maybe_sent_since is not None:
-            channel = dm_channel or _channel_of(client, user_id, throttle)
+            channel = dm_channel or channel_of(client, user_id, throttle)
             ts = find_posted(client, channel=channel, key=key, since=maybe_sent_since, throttle=throttle)
             if ts is not None:
                 log.info("DM %s had arrived before its answer was lost: not posted again", key)
                 return Outcome(channel=channel, ts=ts)
         throttle("chat.postMessage", user_id)
+        payload = {"key": key, **({"keys": " ".join(keys)} if keys else {})}
         response = client.chat_postMessage(
             channel=user_id,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
+            metadata={"event_type": METADATA_EVENT, "event_payload": payload},
             **message,
         )
         return Outcome(channel=response.get("channel"), ts=response.get("ts"))

@@ -2,12 +2,23 @@
 
 Jobs (bot/scheduler.py runs them in this order, each `job(context, now) -> sent`):
 - sync_new_plans: reminder rows for plans written in bulk (import, copy);
-- refresh_time_zones: users.info for people with reminders coming up whose zone is
-  unknown or stale;
+- refresh_time_zones: time zones of the people we remind that are unknown or stale,
+  as much as Slack gives at once (below);
 - deliver_notifications: assignment / unassignment / done DMs and DM redraws that
   were not sent right after their request (Slack failed then, or the process died);
-- send_item_reminders: due soon, overdue and snoozed reminders;
-- send_weekly_summaries: Monday's list of open items.
+- send_item_reminders: due soon, overdue and snoozed reminders, one DM per person for
+  everything due at once (at most REMINDERS_MAX items a DM; more go in several);
+- send_weekly_summaries: Monday's list of open items;
+- finish_time_zones: the rest of the time zones.
+
+Time zones: when more than BULK_THRESHOLD people of a workspace have none yet (after
+an import), users.list gives them a thousand at a time (Tier 2: 20 calls a minute,
+bursts of 3; its own pace in the limiter), else users.info asks for each (Tier 4),
+at most TIMEZONE_LOOKUPS a job. Before the DMs go out a pass spends no more than a
+burst on it (PAGES_BEFORE_SENDING pages); the listing goes on after them. Anyone whose
+zone is not known yet is reminded in the workspace's (ACCOUNTPLAN_TIMEZONE) meanwhile,
+and moved when it arrives (storage.reminders.set_timezones): nobody's reminder waits
+for a lookup. Lookups are claimed (storage.people), so passes at once share the work.
 
 Each sending job claims due rows in batches (storage.claims: a lease, committed before
 anything is sent), lets storage decide in one transaction what each row needs (most
@@ -24,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 
 from slack_sdk import WebClient
@@ -33,10 +45,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from blocks import reminders as messages
 from bot.config import Settings
 from bot.jobs import JobContext, NotInstalled, by_turns
-from bot.notify import Outcome, Throttle, outcome_of, post_dm, update_dm
+from bot.notify import Outcome, Throttle, channel_of, find_posted_keys, outcome_of, post_dm, update_dm
 from bot.ratelimit import Unlimited
 from storage import people, reminders
-from storage.claims import begin_attempt, claim_due, lease_end
+from storage.claims import begin_attempt, claim_due, claim_due_groups, lease_end
 from storage.db import transaction
 from storage.models import ItemReminder, Notification, NotificationKind, WeeklySummary, utcnow
 from storage.reminder_calendar import zone
@@ -48,7 +60,13 @@ LEASE = dt.timedelta(minutes=10)  # a batch is sent well within it, even paused 
 # other instances wait for rows this one cannot send yet.
 BATCH = 25
 MAX_BATCHES = 2000  # per job and pass: 50,000 DMs; the next pass goes on
-TIMEZONES_PER_PASS = 50
+# More people than this without a time zone in one workspace: users.list (one call per
+# thousand members) instead of a users.info each. Also the users.info calls of one job.
+BULK_THRESHOLD = 20
+TIMEZONE_LOOKUPS = 20
+LIST_PAGE = 1000  # users.list's largest page
+PAGES_BEFORE_SENDING = 3  # a Tier 2 burst: no wait before the DMs go out
+LOOKUP_LEASE = dt.timedelta(minutes=10)
 
 Send = Callable[[WebClient, Throttle], Outcome]
 RecordSent = Callable[[Session, Outcome], bool]
@@ -67,11 +85,96 @@ def sync_new_plans(context: JobContext, now: dt.datetime) -> int:
 
 
 def refresh_time_zones(context: JobContext, now: dt.datetime) -> int:
-    with transaction(context.session_factory) as session:
-        wanted = reminders.people_needing_timezones(session, now=now, limit=TIMEZONES_PER_PASS)
-    for team_id, user_id in wanted:
-        fetch_time_zone(context, team_id, user_id, now)
+    """Before the DMs: a few users.info calls, or the first pages of a users.list."""
+    _time_zones(context, now, pages=PAGES_BEFORE_SENDING)
     return 0
+
+
+def finish_time_zones(context: JobContext, now: dt.datetime) -> int:
+    """After the DMs: the rest of the listing, and more users.info calls."""
+    _time_zones(context, now, pages=None)
+    return 0
+
+
+@dataclass
+class Listing:
+    """A users.list pass over one workspace for the people it claimed."""
+
+    team_id: str
+    claim: dt.datetime  # the fetched_at the claim wrote (storage.people.claimed_until)
+    wanted: set[str]  # claimed and not found yet
+    cursor: str | None = None
+
+
+def _listings(context: JobContext) -> dict[str, Listing]:
+    return context.carry.setdefault("time_zone_listings", {})
+
+
+def _time_zones(context: JobContext, now: dt.datetime, *, pages: int | None) -> None:
+    listings = _listings(context)
+    with transaction(context.session_factory) as session:
+        counts = people.unknown_counts(session, now=now)
+    for team_id in sorted(counts):
+        if counts[team_id] > BULK_THRESHOLD and team_id not in listings:
+            with transaction(context.session_factory) as session:
+                wanted = people.claim_unknown(session, team_id, now=now, lease=LOOKUP_LEASE)
+            if wanted:
+                listings[team_id] = Listing(team_id, people.claimed_until(now, LOOKUP_LEASE), set(wanted))
+    for listing in list(listings.values()):
+        if _list_time_zones(context, listing, now, pages=pages):
+            del listings[listing.team_id]
+    with transaction(context.session_factory) as session:
+        few = people.claim_stale(session, now=now, lease=LOOKUP_LEASE, limit=TIMEZONE_LOOKUPS)
+    for team_id, user_id in few:
+        fetch_time_zone(context, team_id, user_id, now)
+
+
+def _list_time_zones(context: JobContext, listing: Listing, now: dt.datetime, *,
+                     pages: int | None) -> bool:
+    """Pages of users.list, keeping the zones of the people wanted; True when the
+    listing is over (all found, the last page read, or Slack refused)."""
+    team_id = listing.team_id
+    try:
+        client = context.client_for_team(team_id)
+    except NotInstalled:  # nothing to ask: try again only when the cache would be stale
+        with transaction(context.session_factory) as session:
+            people.record_lookups_failed(session, team_id, listing.wanted, "not_installed", now=now)
+        return True
+    read = 0
+    while listing.wanted and (pages is None or read < pages):
+        try:
+            context.limiter.acquire(team_id, "users.list")
+            page = client.users_list(limit=LIST_PAGE, **({"cursor": listing.cursor} if listing.cursor else {}))
+        except Exception as error:  # noqa: BLE001 - sorted below
+            try:
+                outcome = outcome_of(error)
+            except Exception:  # noqa: BLE001 - not Slack's (a bug, a failed token refresh)
+                log.exception("users.list of %s failed", team_id)
+                outcome = Outcome(error="internal_error")
+            if outcome.error == "ratelimited":
+                context.limiter.pause(team_id, outcome.retry_after or 1.0)
+            log.info("users.list of %s stopped: %s", team_id, outcome.error)
+            with transaction(context.session_factory) as session:
+                if outcome.permanent:  # e.g. missing_scope: as users.info would have said
+                    people.record_lookups_failed(session, team_id, listing.wanted, outcome.error, now=now)
+                else:  # the people not reached are unknown again: the next pass lists anew
+                    people.release_claim(session, team_id, listing.wanted, listing.claim)
+            return True
+        read += 1
+        found = {member["id"]: member.get("tz") for member in page.get("members") or []
+                 if member.get("id") in listing.wanted}
+        if found:
+            with transaction(context.session_factory) as session:
+                reminders.set_timezones(session, team_id, found, now=now)
+            listing.wanted -= found.keys()
+        listing.cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+        if listing.cursor is None:
+            break
+    if listing.wanted and listing.cursor is not None:
+        return False  # the next job of this pass goes on from the cursor
+    with transaction(context.session_factory) as session:  # the whole workspace, and not them
+        people.mark_not_listed(session, team_id, listing.wanted, listing.claim)
+    return True
 
 
 def fetch_time_zone(context: JobContext, team_id: str, user_id: str, now: dt.datetime) -> None:
@@ -148,22 +251,110 @@ def _post(out: reminders.Outgoing, message: dict) -> Send:
 
 def send_item_reminders(context: JobContext, now: dt.datetime, *,
                         where: Sequence[ColumnElement[bool]] = ()) -> int:
+    """Claims a person's due reminders together (storage.claims.claim_due_groups), so
+    they go out as one DM however many passes run."""
     sent = 0
-    for ids, held in _batches(context, ItemReminder, now, where):
+    for _ in range(MAX_BATCHES):
+        ids = claim_due_groups(context.session_factory, ItemReminder, now=now, lease=LEASE,
+                               limit=BATCH, where=where)
+        if not ids:
+            break
+        held = lease_end(now, LEASE)
         with transaction(context.session_factory) as session:
             due = reminders.prepare_item_reminders(session, ids, now=now, held_until=held,
                                                    default_tz=context.default_timezone)
-
-        def one(reminder: reminders.DueReminder, held=held) -> bool:
-            message = messages.reminder_message(reminder.facts, reminder.kind.value,
-                                                today=reminder.today, assigned_by=reminder.assigned_by)
-            return _deliver(
-                context, ItemReminder, reminder, held_until=held, now=now, send=_post(reminder, message),
-                record_sent=lambda session, outcome: reminders.record_reminder_sent(
-                    session, reminder, held_until=held, now=now, channel=outcome.channel, ts=outcome.ts))
-
-        sent += context.each(one, by_turns(due, key=lambda r: (r.team_id, r.user_id)))
+        dms = reminder_dms(due)
+        sent += context.each(partial(_deliver_reminders, context, held_until=held, now=now),
+                             by_turns(dms, key=lambda dm: (dm[0].team_id, dm[0].user_id)))
     return sent
+
+
+def reminder_dms(due: Sequence[reminders.DueReminder]) -> list[list[reminders.DueReminder]]:
+    """One DM per person (overdue first, then soonest due), or several of at most
+    REMINDERS_MAX items."""
+    by_person: dict[tuple[str, str], list[reminders.DueReminder]] = {}
+    for reminder in due:
+        by_person.setdefault((reminder.team_id, reminder.user_id), []).append(reminder)
+    dms = []
+    for person in by_person.values():
+        person.sort(key=lambda r: (r.facts.due_date is None, r.facts.due_date, r.facts.item_id))
+        for start in range(0, len(person), messages.REMINDERS_MAX):
+            dms.append(person[start:start + messages.REMINDERS_MAX])
+    return dms
+
+
+def _reminders_message(dm: Sequence[reminders.DueReminder]) -> dict:
+    if len(dm) == 1:
+        (one,) = dm
+        return messages.reminder_message(one.facts, one.kind.value, today=one.today,
+                                         assigned_by=one.assigned_by)
+    return messages.reminders_message([r.facts for r in dm], today=dm[0].today)
+
+
+def _deliver_reminders(context: JobContext, dm: Sequence[reminders.DueReminder], *,
+                       held_until: dt.datetime, now: dt.datetime) -> bool:
+    """One DM for `dm`'s reminders (one person's); each row is recorded once, with the
+    DM that carried it. Rows no longer held right before the send are left out of it.
+    Rows whose earlier attempt ended unknown are first looked for in the DM (each row
+    names itself in the DM's metadata): found, they are recorded with that DM, not sent
+    again."""
+    first = dm[0]
+    with transaction(context.session_factory) as session:
+        wall = utcnow()  # compared with Slack's message times if the outcome is lost
+        going = [r for r in dm if begin_attempt(session, ItemReminder, r.row_id, held_until=held_until, now=wall)]
+    if len(going) < len(dm):
+        log.info("%d of %s's reminders no longer held by this pass; not sent", len(dm) - len(going), first.user_id)
+    if not going:
+        return False
+    channel, found, outcome = first.dm_channel, {}, Outcome(error="internal_error", uncertain=True)
+    try:
+        client = context.client_for_team(first.team_id)
+        throttle = partial(context.limiter.acquire, first.team_id)
+        earlier = [r for r in going if r.maybe_sent_since is not None]
+        if earlier:
+            channel = channel or channel_of(client, first.user_id, throttle)
+            found = find_posted_keys(client, channel=channel, keys=[r.key for r in earlier],
+                                     since=min(r.maybe_sent_since for r in earlier), throttle=throttle)
+            if found:
+                log.info("%d reminders to %s had arrived before their answer was lost: not posted again",
+                         len(found), first.user_id)
+        posting = [r for r in going if r.key not in found]
+        if posting:
+            outcome = post_dm(client, user_id=first.user_id, message=_reminders_message(posting),
+                              key=posting[0].key, keys=[r.key for r in posting] if len(posting) > 1 else None,
+                              dm_channel=channel, throttle=throttle)
+    except NotInstalled:
+        outcome = Outcome(error="not_installed", permanent=True)
+    except Exception as error:  # noqa: BLE001 - the lookup failed, or a bug / a failed token refresh
+        try:
+            failed = outcome_of(error)
+        except Exception:  # noqa: BLE001 - not Slack's: later, carefully
+            log.exception("reminders to %s: sending failed", first.user_id)
+            failed = Outcome(error="internal_error")
+        outcome = replace(failed, uncertain=True)  # an earlier attempt's DM is looked for again
+    if outcome.error == "ratelimited":
+        context.limiter.pause(first.team_id, outcome.retry_after or 1.0)
+    kept = 0
+    with transaction(context.session_factory) as session:
+        for reminder in going:
+            if reminder.key in found:
+                kept += reminders.record_reminder_sent(session, reminder, held_until=held_until, now=now,
+                                                       channel=channel, ts=found[reminder.key])
+            elif outcome.sent:
+                kept += reminders.record_reminder_sent(session, reminder, held_until=held_until, now=now,
+                                                       channel=outcome.channel, ts=outcome.ts)
+            else:
+                reminders.record_failure(
+                    session, ItemReminder, reminder.row_id, held_until=held_until, now=now, error=outcome.error,
+                    permanent=outcome.permanent, uncertain=outcome.uncertain, retry_after=outcome.retry_after)
+    posted = len(going) - len(found)
+    if posted and outcome.error:
+        log.warning("%d reminders to %s not sent: %s (%s)", posted, first.user_id, outcome.error,
+                    "for good" if outcome.permanent else "will retry")
+    if (found or outcome.sent) and kept < len(going):
+        log.info("%d reminders to %s changed while their DM went out; their new state stands",
+                 len(going) - kept, first.user_id)
+    return bool(found) or outcome.sent
 
 
 def send_weekly_summaries(context: JobContext, now: dt.datetime) -> int:
@@ -186,6 +377,10 @@ def send_weekly_summaries(context: JobContext, now: dt.datetime) -> int:
 
 def _notification_send(note: reminders.DueNotification) -> Send:
     facts, details = note.facts, note.details
+    if note.kind == NotificationKind.DM_UPDATE and note.group:
+        message = _group_redrawn(note)
+        return lambda client, throttle: update_dm(client, channel=details["channel"], ts=details["ts"],
+                                                  message=message, throttle=throttle)
     if note.kind == NotificationKind.DM_UPDATE:
         message = messages.closed_message(
             title=details.get("title") or (facts.title if facts else "An action item"),
@@ -205,6 +400,29 @@ def _notification_send(note: reminders.DueNotification) -> Send:
     return _post(note, message)
 
 
+@dataclass(frozen=True)
+class _Gone:
+    """What a redraw says of an item that was deleted."""
+
+    item_id: int
+    title: str
+    plan_name: str | None
+    due_date: None = None
+
+
+def _group_redrawn(note: reminders.DueNotification) -> dict:
+    """A DM listing several items, redrawn: this item's line closed (done, deleted,
+    reassigned), the others as they are now (struck when done)."""
+    details = note.details
+    this = note.facts or _Gone(note.item_id or 0, details.get("title") or "An action item",
+                               details.get("plan_name"))
+    closed = {f.item_id: {"state": "done", "actor": None} for f in note.group if f.done}
+    closed[this.item_id] = {"state": details.get("state", "done"), "actor": note.actor_id,
+                            "to": details.get("to")}
+    items = sorted([*note.group, this], key=lambda f: f.item_id)
+    return messages.reminders_message(items, today=note.today, closed=closed)
+
+
 def deliver_notifications(context: JobContext, now: dt.datetime, *,
                           where: Sequence[ColumnElement[bool]] = ()) -> int:
     sent = 0
@@ -217,7 +435,8 @@ def deliver_notifications(context: JobContext, now: dt.datetime, *,
             return _deliver(
                 context, Notification, note, held_until=held, now=now, send=_notification_send(note),
                 record_sent=lambda session, outcome: reminders.record_notification_sent(
-                    session, note.row_id, held_until=held, now=now, channel=outcome.channel, ts=outcome.ts))
+                    session, note.row_id, held_until=held, now=now, channel=outcome.channel, ts=outcome.ts,
+                    default_tz=context.default_timezone))
 
         sent += context.each(one, by_turns(due, key=lambda n: (n.team_id, n.user_id)))
     return sent

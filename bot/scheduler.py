@@ -41,10 +41,11 @@ PASS_INTERVAL = 30.0  # seconds between passes of `serve`: reminders go out at 0
 
 JOBS: list[Job] = [
     reminder_jobs.sync_new_plans,
-    reminder_jobs.refresh_time_zones,  # before the reminders, so they use the right zone
+    reminder_jobs.refresh_time_zones,  # what Slack gives at once, so reminders use the right zone
     reminder_jobs.deliver_notifications,
     reminder_jobs.send_item_reminders,
     reminder_jobs.send_weekly_summaries,
+    reminder_jobs.finish_time_zones,  # the rest of a big listing: it holds no reminder back
     digests.run_due_digests,
     digests.run_qbr_nudges,
 ]

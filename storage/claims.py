@@ -15,15 +15,21 @@ A lease can run out while its pass is still at work (a very slow Slack), and ano
 pass may then take the row. `begin_attempt` is the fence: right before sending, it
 checks that the row still carries this pass's lease (and notes that a send begins), so
 at most one of them sends; the results are recorded under the same condition.
+
+`claim_due_groups` claims whole groups instead (a person's reminders): every due row of
+each group it takes, so rows that go out together (one DM listing them) are never
+split between two passes. Its claims take turns (an advisory lock on PostgreSQL; on
+SQLite one UPDATE statement is atomic and a group goes whole to the first UPDATE).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Sequence
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
@@ -69,6 +75,55 @@ def claim_due(
             .execution_options(synchronize_session=False)
         ))
     return [row_id for row_id in candidates if row_id in won]
+
+
+def claim_due_groups(
+    session_factory: sessionmaker[Session],
+    model: type[T],
+    *,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    group_by: tuple[str, str] = ("team_id", "assignee_id"),
+    limit: int = 25,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> list[int]:
+    """Ids of every due row of up to `limit` groups (rows alike in both `group_by`
+    columns), oldest due first, lease committed. Another pass gets none of a group's
+    rows that were due and free when this one took it."""
+    outer, inner = (getattr(model, column) for column in group_by)
+    due = model.next_run_at
+    is_due = (due.is_not(None), due <= now, _free(model, now), *where)
+    for _ in range(3):  # a group lost to another pass between look and claim: look again
+        with session_factory() as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(select(func.pg_advisory_xact_lock(_lock_key(model))))
+            looked = session.execute(
+                select(outer, inner).where(*is_due).order_by(due, model.id).limit(limit * GROUP_SCAN)
+            ).all()
+            groups = list(dict.fromkeys((a, b) for a, b in looked))[:limit]
+            if not groups:
+                return []
+            members: dict[object, list[object]] = {}
+            for a, b in groups:
+                members.setdefault(a, []).append(b)
+            won = sorted(session.scalars(
+                update(model)
+                .where(*is_due, or_(*(and_(outer == a, inner.in_(bs)) for a, bs in members.items())))
+                .values(locked_until=lease_end(now, lease))
+                .returning(model.id)
+                .execution_options(synchronize_session=False)
+            ))
+        if won:
+            return won
+    return []
+
+
+GROUP_SCAN = 8  # due rows looked at per group wanted (a group often has several)
+
+
+def _lock_key(model) -> int:
+    """The advisory lock a table's group claims take turns by."""
+    return zlib.crc32(f"accountplan.claim.{model.__tablename__}".encode()) & 0x7FFFFFFF
 
 
 def lease_end(now: dt.datetime, lease: dt.timedelta) -> dt.datetime:

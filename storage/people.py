@@ -1,9 +1,14 @@
 """People as Slack knows them: time zone and DM channel, cached in the database.
 
-The time zone comes from users.info and is fetched again when it is unknown or older
-than TIMEZONE_MAX_AGE; Slack's `user_change` event replaces it at once. A lookup that
+The time zone comes from Slack (users.list for many people at once, users.info for a
+few; bot/reminder_jobs.py) and is fetched again when it is unknown or older than
+TIMEZONE_MAX_AGE; Slack's `user_change` event replaces it at once. A lookup that
 failed for good (user_not_found) is remembered too, so it is not asked every pass.
-Callers that must act on a changed zone use storage.reminders.set_timezone.
+Callers that must act on a changed zone use storage.reminders.set_timezone(s).
+
+Lookups are claimed like the scheduler's rows (storage.claims), through `fetched_at`:
+a claim sets it to the moment the claim runs out minus TIMEZONE_MAX_AGE, so the person
+looks fresh to every other pass until then, and stale again if the claimer died.
 """
 
 from __future__ import annotations
@@ -11,14 +16,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from storage.models import SLACK_ID_MAX, Person
-from storage.upsert import insert_missing, upsert
+from storage.upsert import insert_missing, upsert, upsert_many
 
 TIMEZONE_MAX_AGE = dt.timedelta(days=7)
 ZONE_NAME_MAX = 64
+# users.list went through the whole workspace without them (a person of another
+# organisation, say): users.info is asked instead.
+NOT_LISTED = "not_listed"
+CHUNK = 1000  # ids in one IN (...)
 
 
 def get(session: Session, team_id: str, user_id: str) -> Person | None:
@@ -113,6 +122,120 @@ def stale(session: Session, *, now: dt.datetime, limit: int) -> list[tuple[str, 
     return [(team, user) for team, user in rows]
 
 
+def _stale(now: dt.datetime):
+    return or_(Person.fetched_at.is_(None), Person.fetched_at <= now - TIMEZONE_MAX_AGE)
+
+
+def _unknown(now: dt.datetime):
+    """Never told (or a claim that ran out): what users.list is for."""
+    return and_(Person.timezone.is_(None), Person.lookup_error == "", _stale(now))
+
+
+def claimed_until(now: dt.datetime, lease: dt.timedelta) -> dt.datetime:
+    """The `fetched_at` a lookup claim made at `now` writes."""
+    return now + lease - TIMEZONE_MAX_AGE
+
+
+def unknown_counts(session: Session, *, now: dt.datetime) -> dict[str, int]:
+    """{team: how many people we remind have no time zone yet} (a scan of `people`)."""
+    rows = session.execute(
+        select(Person.team_id, func.count()).where(_unknown(now)).group_by(Person.team_id)
+    )
+    return {team: count for team, count in rows}
+
+
+def claim_unknown(session: Session, team_id: str, *, now: dt.datetime,
+                  lease: dt.timedelta) -> list[str]:
+    """Everyone of the workspace whose zone is unknown, claimed for a users.list pass."""
+    return sorted(session.scalars(
+        update(Person).where(Person.team_id == team_id, _unknown(now))
+        .values(fetched_at=claimed_until(now, lease))
+        .returning(Person.user_id).execution_options(synchronize_session=False)
+    ))
+
+
+def claim_stale(session: Session, *, now: dt.datetime, lease: dt.timedelta,
+                limit: int) -> list[tuple[str, str]]:
+    """Up to `limit` people whose zone is unknown or old, never fetched first, claimed
+    for users.info."""
+    oldest = (select(Person.team_id, Person.user_id).where(_stale(now))
+              .order_by(Person.fetched_at.is_not(None), Person.fetched_at, Person.team_id, Person.user_id)
+              .limit(limit))
+    return sorted(tuple(row) for row in session.execute(
+        update(Person).where(tuple_(Person.team_id, Person.user_id).in_(oldest), _stale(now))
+        .values(fetched_at=claimed_until(now, lease))
+        .returning(Person.team_id, Person.user_id).execution_options(synchronize_session=False)
+    ))
+
+
+def _chunks(users: Iterable[str]):
+    users = sorted(set(users))
+    for start in range(0, len(users), CHUNK):
+        yield users[start:start + CHUNK]
+
+
+def _still_claimed(session: Session, team_id: str, users: Iterable[str], claim: dt.datetime,
+                   **values) -> None:
+    """Change the people this claim still holds (nobody recorded their zone meanwhile)."""
+    for chunk in _chunks(users):
+        session.execute(
+            update(Person).where(Person.team_id == team_id, Person.user_id.in_(chunk),
+                                 Person.fetched_at == claim)
+            .values(**values).execution_options(synchronize_session=False)
+        )
+
+
+def release_claim(session: Session, team_id: str, users: Iterable[str], claim: dt.datetime) -> None:
+    """A listing that stopped part way: the people it did not reach are unknown again."""
+    _still_claimed(session, team_id, users, claim, fetched_at=None)
+
+
+def mark_not_listed(session: Session, team_id: str, users: Iterable[str], claim: dt.datetime) -> None:
+    """The whole workspace was listed without them: ask users.info (`claim_stale`)."""
+    _still_claimed(session, team_id, users, claim, fetched_at=None, lookup_error=NOT_LISTED)
+
+
+def record_lookups_failed(session: Session, team_id: str, users: Iterable[str], error: str, *,
+                          now: dt.datetime) -> None:
+    """Many lookups refused for good at once (the workspace is not installed)."""
+    for chunk in _chunks(users):
+        session.execute(
+            update(Person).where(Person.team_id == team_id, Person.user_id.in_(chunk))
+            .values(fetched_at=now, lookup_error=error[:64]).execution_options(synchronize_session=False)
+        )
+
+
+def record_timezones(session: Session, team_id: str, zones: dict[str, str | None], *,
+                     now: dt.datetime) -> list[str]:
+    """Keep what Slack said about many people of one workspace (a users.list page);
+    returns those whose zone differs from the one we had."""
+    zones = {user: (name or "")[:ZONE_NAME_MAX] or None for user, name in zones.items()}
+    if not zones:
+        return []
+    before: dict[str, str | None] = {}
+    for chunk in _chunks(zones):
+        before.update(session.execute(
+            select(Person.user_id, Person.timezone).where(Person.team_id == team_id, Person.user_id.in_(chunk))
+        ).all())
+    upsert_many(session, Person, [
+        dict(team_id=team_id, user_id=user, timezone=name, fetched_at=now, lookup_error="")
+        for user, name in sorted(zones.items())
+    ], keys=("team_id", "user_id"), update=("timezone", "fetched_at", "lookup_error"))
+    for user in zones:
+        _forget(session, team_id, user)
+    return sorted(user for user, name in zones.items() if before.get(user) != name)
+
+
+def tracked_among(session: Session, team_id: str, users: Iterable[str]) -> set[str]:
+    """Those of `users` we keep a row for (people we remind)."""
+    found: set[str] = set()
+    for chunk in _chunks(users):
+        found.update(session.scalars(
+            select(Person.user_id).where(Person.team_id == team_id, Person.user_id.in_(chunk))
+        ))
+    return found
+
+
 def stale_among(session: Session, people: Iterable[tuple[str, str]], *,
                 now: dt.datetime) -> list[tuple[str, str]]:
     """Those of `people` whose time zone is unknown or too old."""
@@ -127,7 +250,6 @@ def stale_among(session: Session, people: Iterable[tuple[str, str]], *,
         )
     ))
     return sorted(wanted - fresh)
-
 
 
 def _forget(session: Session, team_id: str, user_id: str) -> None:

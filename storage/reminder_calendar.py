@@ -16,11 +16,17 @@ An action item's reminders (`Cadence` is its calendar, `Sent` what went out alre
   cadence goes on after it. A snoozed reminder of an overdue item counts among the five.
 - At most one reminder a day per item.
 
-A reminder whose time has passed while a change was made (the item was assigned at
-15:00 with a 09:00 reminder that day) is not sent late: `next_at` only looks forward
-from `not_before`. One that fell due while the scheduler was down is still sent when
-it comes back, as long as it still makes sense (`due_now`: a due-soon reminder until
-the due date is over, an overdue one on a working day).
+A missed slot is caught up while it still means something (`due_now`, which every
+pass asks first, also for rows it has just scheduled: an import, a copy, a change, a
+new time zone). "Missed" is any 09:00 nobody sent at: the first pass after an import,
+an instance down at 09:00, an item rescheduled after its slot.
+- The due-soon reminder goes out at once, from 09:00 on its day, on any working day
+  up to the due date itself (afterwards the overdue ones take over).
+- An overdue reminder goes out at once, from 09:00 on a working day, unless one (or
+  any DM about the item: an assignment DM counts) went out that local day already.
+- An assignment DM that goes out once the due-soon day has come counts as the due-soon
+  reminder (storage.reminders.record_notification_sent): no second DM saying the same.
+`next_at` is the next slot from `not_before` on, for a row `due_now` had nothing for.
 """
 
 from __future__ import annotations
@@ -132,12 +138,12 @@ def due_now(cadence: Cadence, sent: Sent, now: dt.datetime) -> Kind | None:
     today = local_day(now, cadence.tz)
     if sent.last_at is not None and local_day(sent.last_at, cadence.tz) >= today:
         return None  # one a day
+    if not is_working_day(today) or now < at_nine(today, cadence.tz):
+        return None  # reminders go out from 09:00 on working days only
     soon_day = cadence.soon_day
-    if sent.soon_pending and soon_day is not None and at_nine(soon_day, cadence.tz) <= now \
-            and today <= cadence.due:
-        return Kind.SOON
-    if today > cadence.due and sent.overdue < MAX_OVERDUE and is_working_day(today) \
-            and at_nine(today, cadence.tz) <= now:
+    if sent.soon_pending and soon_day is not None and soon_day <= today <= cadence.due:
+        return Kind.SOON  # on its day, or caught up later while the item is not yet due
+    if today > cadence.due and sent.overdue < MAX_OVERDUE:
         return Kind.OVERDUE
     return None
 
@@ -159,8 +165,13 @@ def next_at(cadence: Cadence, sent: Sent, *, not_before: dt.datetime) -> dt.date
 
     candidates = []
     soon_day = cadence.soon_day
-    if sent.soon_pending and soon_day is not None and open_day(soon_day):
-        candidates.append(at_nine(soon_day, tz))
+    if sent.soon_pending and soon_day is not None:
+        # Its day, or (missed) the next working day that is still not after the due date.
+        day = max(soon_day, local_day(not_before, tz) - dt.timedelta(days=1))
+        while day <= cadence.due and not (is_working_day(day) and open_day(day)):
+            day += dt.timedelta(days=1)
+        if day <= cadence.due:
+            candidates.append(at_nine(day, tz))
     if sent.overdue < MAX_OVERDUE:
         day = next_working_day(cadence.due)
         # Jump close to not_before first: an item reopened long after its due date

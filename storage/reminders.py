@@ -32,6 +32,19 @@ The scheduler's side, for each kind of row: `prepare_*` (one transaction for a c
 batch) settles every row that needs no message now and returns the DMs to send;
 `record_*_sent` and `record_failure` write the outcome, only while the pass still holds
 the row's lease (storage.claims).
+
+A pass sends what is due at its `now`, rows it schedules in that same pass included
+(an import, a copy, a change, a new time zone): a row to schedule is first asked what
+is due now (storage.reminder_calendar.due_now, which catches a missed 09:00 up), and
+only then given its next time. Item reminders are claimed a person at a time
+(storage.claims.claim_due_groups), so one person's reminders due at once go out as
+one DM (bot/reminder_jobs.py); each row still records its own reminder once.
+
+A change to the item (done, reassigned, a new due date, deleted) clears the row's
+lease: a pass sending from the old state cannot record it. A change around the item
+(its plan's lead time or status, the person's time zone) only asks for a new schedule
+(`needs_schedule`): a DM already on its way is recorded, then the row is looked at
+again.
 """
 
 from __future__ import annotations
@@ -279,27 +292,36 @@ def plan_changed(session: Session, plan_id: int) -> None:
     items = select(ActionItem.id).where(ActionItem.plan_id == plan_id).scalar_subquery()
     session.execute(
         update(ItemReminder).where(ItemReminder.action_item_id.in_(items))
-        .values(needs_schedule=True, next_run_at=ASAP, locked_until=None)
+        .values(needs_schedule=True, next_run_at=ASAP)
         .execution_options(synchronize_session=False)
     )
 
 
 def reschedule_person(session: Session, team_id: str, user_id: str) -> None:
     """Their time zone changed: their pending reminders and summary move with it."""
-    session.execute(
-        update(ItemReminder)
-        .where(ItemReminder.team_id == team_id, ItemReminder.assignee_id == user_id,
-               ItemReminder.next_run_at.is_not(None))
-        .values(needs_schedule=True, next_run_at=ASAP, locked_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(WeeklySummary)
-        .where(WeeklySummary.team_id == team_id, WeeklySummary.user_id == user_id,
-               WeeklySummary.muted.is_(False))
-        .values(needs_schedule=True, next_run_at=ASAP, locked_until=None)
-        .execution_options(synchronize_session=False)
-    )
+    reschedule_people(session, team_id, [user_id])
+
+
+def reschedule_people(session: Session, team_id: str, user_ids: Iterable[str]) -> None:
+    """`reschedule_person` for many people of one workspace. A lease stays: a DM on its
+    way is still recorded (it was right when it left), and the row is then due at once."""
+    users = sorted(set(user_ids))
+    for start in range(0, len(users), people.CHUNK):
+        chunk = users[start:start + people.CHUNK]
+        session.execute(
+            update(ItemReminder)
+            .where(ItemReminder.team_id == team_id, ItemReminder.assignee_id.in_(chunk),
+                   ItemReminder.next_run_at.is_not(None))
+            .values(needs_schedule=True, next_run_at=ASAP)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(WeeklySummary)
+            .where(WeeklySummary.team_id == team_id, WeeklySummary.user_id.in_(chunk),
+                   WeeklySummary.muted.is_(False))
+            .values(needs_schedule=True, next_run_at=ASAP)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def is_reminded(session: Session, team_id: str, user_id: str) -> bool:
@@ -314,6 +336,15 @@ def set_timezone(session: Session, team_id: str, user_id: str, name: str | None,
     if changed:
         reschedule_person(session, team_id, user_id)
     return changed
+
+
+def set_timezones(session: Session, team_id: str, zones: dict[str, str | None], *,
+                  now: dt.datetime) -> int:
+    """`set_timezone` for many people of one workspace (a users.list page); how many
+    changed."""
+    changed = people.record_timezones(session, team_id, zones, now=now)
+    reschedule_people(session, team_id, changed)
+    return len(changed)
 
 
 # ---------------------------------------------------------------------------
@@ -489,6 +520,9 @@ class DueNotification(Outgoing):
     facts: ItemFacts | None  # None: the item is gone
     details: dict[str, Any]
     today: dt.date  # the recipient's local date
+    # A DM update of a DM that lists several items: the others it still stands for.
+    group: tuple[ItemFacts, ...] = ()
+    item_id: int | None = None
 
 
 def _held(session: Session, model, ids: Sequence[int], held_until: dt.datetime) -> list:
@@ -545,11 +579,8 @@ def prepare_item_reminders(session: Session, row_ids: Sequence[int], *, now: dt.
             continue
         tz = zones[(row.team_id, row.assignee_id)]
         cadence, sent = Cadence(item.due_date, item.lead_days, tz), _sent_of(row)
-        if row.needs_schedule:
-            row.needs_schedule = False
-            row.next_run_at = next_at(cadence, sent, not_before=now)  # may be now: a snooze ended
-            row.locked_until = None
-            continue
+        # Scheduled or not, what is due now goes now (a missed slot caught up: due_now).
+        row.needs_schedule = False
         kind = due_now(cadence, sent, now)
         if kind is None:
             _later(row, next_at(cadence, sent, not_before=now), now)
@@ -584,6 +615,9 @@ def record_reminder_sent(session: Session, due: DueReminder, *, held_until: dt.d
                          now: dt.datetime, channel: str, ts: str) -> bool:
     """False: the row changed (or the lease ran out) while the DM went out; the new
     state stands (and the DM is redrawn if it was overtaken)."""
+    if channel != due.dm_channel:
+        # First: a person's row before their reminders, the order set_timezone locks them in.
+        people.record_dm_channel(session, due.team_id, due.user_id, channel)
     row = session.scalars(select(ItemReminder).where(ItemReminder.id == due.row_id).with_for_update()).one_or_none()
     if row is None or row.locked_until != held_until:
         if row is not None:
@@ -594,9 +628,8 @@ def record_reminder_sent(session: Session, due: DueReminder, *, held_until: dt.d
     row.soon_sent, row.overdue_sent, row.snoozed_until = sent.soon, sent.overdue, sent.snoozed_until
     _delivered(row, now)
     row.dm_channel_id, row.dm_ts = channel, ts
-    row.next_run_at = next_at(cadence, sent, not_before=now)
-    if channel != due.dm_channel:
-        people.record_dm_channel(session, row.team_id, row.assignee_id, channel)
+    # needs_schedule: its plan or its person's time zone changed while the DM went out.
+    row.next_run_at = ASAP if row.needs_schedule else next_at(cadence, sent, not_before=now)
     return True
 
 
@@ -685,7 +718,8 @@ def record_summary_sent(session: Session, due: DueSummary, *, held_until: dt.dat
         return False
     tz = zone(due.timezone)
     _delivered(row, now)
-    row.next_run_at = next_monday_at_nine(tz, not_before=now, skip_day=local_day(now, tz))
+    row.next_run_at = ASAP if row.needs_schedule else \
+        next_monday_at_nine(tz, not_before=now, skip_day=local_day(now, tz))
     if channel != due.dm_channel:
         people.record_dm_channel(session, row.team_id, row.user_id, channel)
     return True
@@ -727,9 +761,33 @@ def prepare_notifications(session: Session, row_ids: Sequence[int], *, now: dt.d
     return [
         DueNotification(row.id, row.team_id, row.user_id, f"n{row.id}", row.attempted_at,
                         channels[(row.team_id, row.user_id)], row.kind, row.actor_id, item,
-                        dict(row.details or {}), local_day(now, zones[(row.team_id, row.user_id)]))
+                        dict(row.details or {}), local_day(now, zones[(row.team_id, row.user_id)]),
+                        _group_of(session, row), row.action_item_id)
         for row, item in due
     ]
+
+
+def dm_group(session: Session, team_id: str, user_id: str, channel: str, ts: str) -> list[int]:
+    """The items whose latest DM to `user_id` is this one (a DM may list several)."""
+    return list(session.scalars(
+        select(ItemReminder.action_item_id).where(
+            ItemReminder.team_id == team_id, ItemReminder.assignee_id == user_id,
+            ItemReminder.dm_channel_id == channel, ItemReminder.dm_ts == ts)
+        .order_by(ItemReminder.action_item_id)
+    ))
+
+
+def _group_of(session: Session, note: Notification) -> tuple[ItemFacts, ...]:
+    """For a DM update: the other items the DM still lists, if it lists several (the
+    redraw keeps them, and strikes only this one). Items reminded again since in a newer
+    DM, reassigned or deleted are no longer among them."""
+    details = note.details or {}
+    if note.kind != NotificationKind.DM_UPDATE or not (details.get("channel") and details.get("ts")):
+        return ()
+    others = [i for i in dm_group(session, note.team_id, note.user_id, details["channel"], details["ts"])
+              if i != note.action_item_id]
+    facts = item_facts(session, others)
+    return tuple(facts[i] for i in others if i in facts)
 
 
 def latest_dm(session: Session, item_id: int) -> tuple[str, str] | None:
@@ -747,20 +805,44 @@ def assignee_of(session: Session, item_id: int) -> tuple[str, str] | None:
 
 
 def record_notification_sent(session: Session, row_id: int, *, held_until: dt.datetime,
-                             now: dt.datetime, channel: str | None, ts: str | None) -> bool:
+                             now: dt.datetime, channel: str | None, ts: str | None,
+                             default_tz: str = "UTC") -> bool:
     row = _held_row(session, Notification, row_id, held_until)
     if row is None:
         return False
     _delivered(row, now)
     row.next_run_at = None
     if row.kind == NotificationKind.ASSIGNED and channel and ts:
+        # First: a person's row before their reminders, the order set_timezone locks them in.
+        people.record_dm_channel(session, row.team_id, row.user_id, channel)
         reminder = _row(session, row.action_item_id, lock=True)
         if reminder is not None and reminder.assignee_id == row.user_id:
             # The DM that "Mark done" redraws, wherever it is pressed.
             reminder.dm_channel_id, reminder.dm_ts = channel, ts
+            _assignment_told(session, reminder, now, default_tz)
         _redraw_if_overtaken(session, row.action_item_id, row.user_id, channel, ts)
-        people.record_dm_channel(session, row.team_id, row.user_id, channel)
     return True
+
+
+def _assignment_told(session: Session, row: ItemReminder, now: dt.datetime, default_tz: str) -> None:
+    """The assignment DM just went out: it is that day's DM about the item (no reminder
+    the same local day), and once the due-soon day has come it is the due-soon reminder
+    too (it says "due tomorrow" and has the same buttons). A pass about to send the
+    row's reminder loses its lease (begin_attempt stops it); one already on its way is
+    not recorded, and the due-soon reminder marked sent here is not sent again."""
+    if row.snoozed_until is not None:
+        return  # a snooze asked for its own reminder
+    item = item_facts(session, [row.action_item_id]).get(row.action_item_id)
+    if item is None or not item.reminding:
+        return
+    tz = zone(people.timezone_names(session, [(row.team_id, row.assignee_id)]).get(
+        (row.team_id, row.assignee_id)), default_tz)
+    cadence, today = Cadence(item.due_date, item.lead_days, tz), local_day(now, tz)
+    soon_day = cadence.soon_day
+    if _sent_of(row).soon_pending and soon_day is not None and soon_day <= today <= item.due_date:
+        row.soon_sent = True
+    row.last_sent_at = now
+    _reschedule(row)
 
 
 def _redraw_if_overtaken(session: Session, item_id: int | None, user_id: str, channel: str | None,

@@ -31,3 +31,14 @@ def upsert(session: Session, model, values: dict[str, Any], keys: Sequence[str],
         index_elements=list(keys), set_={name: statement.excluded[name] for name in update}
     )
     session.execute(statement)
+
+
+def upsert_many(session: Session, model, rows: Sequence[dict[str, Any]], keys: Sequence[str],
+                update: Sequence[str]) -> None:
+    """`upsert` for many rows with the same columns, in one statement per 1,000."""
+    for start in range(0, len(rows), 1000):
+        statement = _insert(session, model).values(list(rows[start:start + 1000]))
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={name: statement.excluded[name] for name in update}
+        )
+        session.execute(statement)

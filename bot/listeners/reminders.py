@@ -65,7 +65,9 @@ def _redraw(client: WebClient, channel: str | None, ts: str | None, message: dic
 
 
 def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, payload, respond) -> None:
-    """"Mark done" in a reminder DM or in the weekly summary."""
+    """"Mark done" in a reminder DM or in the weekly summary. The latest DM about the
+    item is redrawn by the change itself (a DM listing several: that line struck, the
+    others kept); an older one here, from what was clicked."""
     action = payload
     actor = actor_of(context)
     item_id = ui.record_id(action.get("value"))
@@ -85,10 +87,15 @@ def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, pa
     after_item_change(client, context, item_id)  # redraws the latest DM about the item
     if (channel, ts) == latest:
         return
-    if action.get("block_id", "").startswith(messages.SUMMARY_ITEM):
-        message = body.get("message") or {}
+    block_id = action.get("block_id", "")
+    message = body.get("message") or {}
+    if block_id.startswith(messages.SUMMARY_ITEM):
         _redraw(client, channel, ts, messages.summary_with_item_done(
             message.get("blocks") or [], item_id, title=facts.title, text=message.get("text") or "Your week"))
+    elif block_id.startswith(messages.REMINDER_BUTTONS):  # an older reminder DM listing several
+        _redraw(client, channel, ts, messages.reminders_with_item_done(
+            message.get("blocks") or [], item_id, title=facts.title, plan_name=facts.plan_name,
+            actor=actor.user_id, text=message.get("text") or "Reminder"))
     else:  # an older DM about the item
         _redraw(client, channel, ts, messages.closed_message(
             title=facts.title, plan_id=facts.plan_id, plan_name=facts.plan_name, state="done",
@@ -112,6 +119,12 @@ def on_snooze(days: int):
             ui.show_problem(client, body, error)
             return
         channel, ts = _clicked(body)
+        if action.get("block_id", "").startswith(messages.REMINDER_BUTTONS):  # one line of several
+            message = body.get("message") or {}
+            _redraw(client, channel, ts, messages.reminders_with_item(
+                message.get("blocks") or [], item_id, text=message.get("text") or "Reminder",
+                note=messages.snooze_note(until)))
+            return
         _redraw(client, channel, ts, messages.snoozed_message(
             facts, today=local_day(now, tz), until=until, assigned_by=assigned_by))
 

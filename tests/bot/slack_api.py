@@ -18,7 +18,7 @@ argument or use an expired trigger_id. The `slack_api` fixture fails the test at
 teardown when anything was recorded there.
 
 Programmable:
-    api.set_user("U2", tz="Europe/Berlin")           # users.info answers
+    api.set_user("U2", tz="Europe/Berlin")           # users.info answers; users.list pages them
     api.set_channel("C9", is_ext_shared=True)         # conversations.info answers
     api.on("chat.postMessage", {"ts": "1.0"})         # merge into the default answer
     api.on("users.info", lambda call: {...})          # or compute it
@@ -35,6 +35,7 @@ header, as Slack's do: by default all of BOT_SCOPES (bot/app.py) for a bot token
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -55,6 +56,7 @@ BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 APP_ID = "A0ACCOUNTPLAN"
 TRIGGER_TTL = 3.0  # seconds a trigger_id stays valid
+USERS_LIST_MAX = 1000  # users.list's largest page
 
 JSON_PARAMS = ("blocks", "attachments", "view", "metadata", "document_content", "changes",
                "criteria", "options")
@@ -604,9 +606,24 @@ class FakeSlackAPI:
         return {"ok": True, "user": found or self._default_user(params["user"])}
 
     def _users_list(self, params: dict, call: Call) -> dict[str, Any]:
+        """The users set with set_user, in pages of `limit` (at most 1,000; 0: all at
+        once) with opaque cursors, as Slack pages it."""
         with self._lock:
-            members = list(self.users.values())
-        return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
+            members = sorted(self.users.values(), key=lambda u: u["id"])
+        start = 0
+        if params.get("cursor"):
+            try:
+                kind, _, offset = base64.b64decode(str(params["cursor"])).decode().partition(":")
+                start = int(offset)
+                assert kind == "offset" and 0 <= start <= len(members)
+            except (ValueError, AssertionError, UnicodeDecodeError):
+                return {"ok": False, "error": "invalid_cursor"}
+        limit = min(int(params.get("limit") or 0), USERS_LIST_MAX) or len(members)
+        page = members[start:start + limit]
+        end = start + len(page)
+        cursor = base64.b64encode(f"offset:{end}".encode()).decode() if end < len(members) else ""
+        return {"ok": True, "members": page, "cache_ts": int(time.time()),
+                "response_metadata": {"next_cursor": cursor}}
 
     def _apps_connections_open(self, params: dict, call: Call) -> dict[str, Any]:
         if not (call.token or "").startswith("xapp-"):

@@ -200,3 +200,26 @@ def test_a_pass_keeps_to_the_limits_it_is_given(settings, session_factory, slack
     assert min(gaps) >= 0.04  # 20 a second, no bursts
     twice = [c.at for c in posts if c.params["channel"] == users[0]]
     assert twice[1] - twice[0] >= 0.95  # one a second in one person's DM
+
+
+def test_a_dm_listing_several_reminders_whose_answer_was_lost_is_not_posted_again(settings, session_factory, slack_api):
+    seed(session_factory, assignees=(MEMBER, MEMBER, MEMBER), due=dt.date(2025, 3, 5))
+    with session_factory() as session, session.begin():
+        session.execute(Notification.__table__.delete())  # as after an import: reminders only
+    serve_history(slack_api)
+    slack_api.slow("chat.postMessage", seconds=1.5, times=1)  # Slack posts it, the answer comes too late
+    jobs = context(settings, session_factory, timeout=0.5)
+    tuesday = dt.datetime(2025, 3, 4, 9, 0, 30, tzinfo=UTC)
+    scheduler.run_pass(jobs, tuesday)
+    with session_factory() as session:
+        rows = session.scalars(select(ItemReminder)).all()
+        assert {(r.sends, r.attempted_at is not None) for r in rows} == {(0, True)}  # outcome unknown
+    time.sleep(1.2)  # the slow answer lands in the fake's store
+    (dm,) = delivered(slack_api)
+    assert len(dm["metadata"]["event_payload"]["keys"].split()) == 3
+    scheduler.run_pass(jobs, tuesday + dt.timedelta(minutes=5))
+    assert len(slack_api.calls_to("conversations.history")) == 1
+    assert len(delivered(slack_api)) == 1  # found, not posted again
+    with session_factory() as session:
+        rows = session.scalars(select(ItemReminder)).all()
+        assert {(r.sends, r.soon_sent, r.attempted_at, r.dm_ts) for r in rows} == {(1, True, None, dm["ts"])}

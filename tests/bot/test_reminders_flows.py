@@ -9,11 +9,13 @@ import time
 
 from sqlalchemy import select
 
+from blocks import reminders as messages
 from bot import scheduler
 from storage import people
 from storage import plans as ops
 from storage.models import ActionItem, AccountPlan, ItemReminder, ItemStatus, Notification, WeeklySummary
 from storage.plans import ActionItemInput, Actor, ObjectiveInput, PlanInput
+from storage.reminders import item_facts
 from tests.bot.test_reminders_scheduler import UNHURRIED
 
 OWNER, MEMBER, OTHER = "U0OWNER", "U0MEMBER", "U0OTHER"
@@ -232,3 +234,94 @@ def test_mark_done_in_the_weekly_summary_strikes_the_item_there(slack, session_f
     redrawn = slack.wait_for("chat.update", lambda c: c.params["ts"] == summary.response["ts"])
     assert "~Share the study~ done" in json.dumps(redrawn.params)
     dm_to(slack, OWNER, "marked")
+
+
+# ---------------------------------------------------------------------------
+# Several items due the same day: one DM, a "Mark done" on each line
+
+
+def add_titled(session_factory, team: str, objective: int, titles, due: dt.date) -> list[int]:
+    with session_factory() as session, session.begin():
+        return [ops.add_action_item(session, Actor(team, OWNER), objective,
+                                    ActionItemInput(title, MEMBER, due)).id for title in titles]
+
+
+def reminder_dms(slack) -> list:
+    return [c for c in slack.api.calls_to("chat.postMessage")
+            if c.ok and c.params["channel"] == MEMBER and c.params["text"].startswith("Reminder")]
+
+
+def test_three_items_due_the_same_day_come_in_one_dm_and_mark_done_strikes_one(slack, session_factory, settings):
+    ids = seed(session_factory, slack.team)
+    titles = ["Share the study", "Book the visit", "Send the quote"]
+    items = add_titled(session_factory, slack.team, ids["objective"], titles, dt.date(2025, 3, 5))
+    context = scheduler.make_context(settings, session_factory, UNHURRIED)
+    scheduler.run_pass(context, dt.datetime(2025, 3, 3, 12, tzinfo=dt.timezone.utc))  # assignment DMs
+    scheduler.run_pass(context, dt.datetime(2025, 3, 4, 9, 0, 30, tzinfo=dt.timezone.utc))  # due tomorrow
+    (dm,) = reminder_dms(slack)
+    assert buttons(dm).count("Mark done") == 3 and buttons(dm).count("Snooze 1 day") == 3
+    assert all(title in json.dumps(dm.params["blocks"]) for title in titles)
+    with session_factory() as session:  # each item counted once, all with this DM
+        assert set(session.execute(select(ItemReminder.sends, ItemReminder.soon_sent, ItemReminder.dm_ts))) \
+            == {(1, True, dm.response["ts"])}
+
+    reply = slack.click(dm, "Mark done", index=1, user=MEMBER)  # "Book the visit"
+    assert reply.status == 200 and reply.elapsed < 3
+    redrawn = slack.wait_for("chat.update", lambda c: c.params["ts"] == dm.response["ts"]).params
+    assert json.dumps(redrawn["blocks"]).count('"Mark done"') == 2
+    lines = {b["block_id"]: b["text"]["text"] for b in redrawn["blocks"] if b.get("block_id", "").startswith("reminder_line_")}
+    assert "~Book the visit~" in lines[f"reminder_line_{items[1]}"]
+    assert "~" not in lines[f"reminder_line_{items[0]}"] + lines[f"reminder_line_{items[2]}"]
+    dm_to(slack, OWNER, "marked")  # the one who assigned it hears it
+    with session_factory() as session:
+        done = session.scalars(select(ActionItem.id).where(ActionItem.status == ItemStatus.DONE)).all()
+    assert done == [items[1]]
+
+
+def test_an_older_dm_listing_several_strikes_the_line_pressed(slack, session_factory):
+    ids = seed(session_factory, slack.team)
+    first, second = add_titled(session_factory, slack.team, ids["objective"], ["Share the study", "Book the visit"],
+                               dt.date(2025, 3, 5))
+    with session_factory() as session, session.begin():  # their latest DMs are newer ones
+        session.execute(ItemReminder.__table__.update().values(dm_channel_id="D0MEMBER", dm_ts="1700000099.000100"))
+        facts = list(item_facts(session, [first, second]).values())
+    old = messages.reminders_message(facts, today=dt.date(2025, 3, 4))
+    message = {"type": "message", "ts": "1700000000.000100", "channel": "D0MEMBER", **old}
+    slack.click(message, "Mark done", index=0, user=MEMBER)
+    redrawn = slack.wait_for("chat.update", lambda c: c.params["ts"] == "1700000000.000100").params
+    text = json.dumps(redrawn["blocks"])
+    assert "~Share the study~" in text and "Book the visit" in text and text.count('"Mark done"') == 1
+
+
+def test_a_person_with_very_many_items_due_gets_several_dms_within_block_kit_limits(slack, session_factory, settings):
+    ids = seed(session_factory, slack.team)
+    titles = [f"Call clinic {n}" for n in range(messages.REMINDERS_MAX + 6)]
+    add_titled(session_factory, slack.team, ids["objective"], titles, dt.date(2025, 3, 5))
+    with session_factory() as session, session.begin():  # imported, say: no assignment DMs
+        session.execute(Notification.__table__.delete())
+    context = scheduler.make_context(settings, session_factory, UNHURRIED)
+    scheduler.run_pass(context, dt.datetime(2025, 3, 4, 9, 0, 30, tzinfo=dt.timezone.utc))
+    dms = reminder_dms(slack)  # the fake answers invalid_blocks to anything over 50 blocks
+    assert sorted(buttons(dm).count("Mark done") for dm in dms) == [6, messages.REMINDERS_MAX]
+    assert all(len(dm.params["blocks"]) <= 50 for dm in dms)
+    with session_factory() as session:
+        assert set(session.scalars(select(ItemReminder.sends))) == {1}
+
+
+def test_snooze_on_one_line_of_a_dm_listing_several_notes_it_on_that_line(slack, session_factory, settings):
+    ids = seed(session_factory, slack.team)
+    items = add_titled(session_factory, slack.team, ids["objective"], ["Share the study", "Book the visit"],
+                       dt.date(2025, 3, 5))
+    with session_factory() as session, session.begin():
+        session.execute(Notification.__table__.delete())
+    context = scheduler.make_context(settings, session_factory, UNHURRIED)
+    scheduler.run_pass(context, dt.datetime(2025, 3, 4, 9, 0, 30, tzinfo=dt.timezone.utc))
+    (dm,) = reminder_dms(slack)
+    slack.click(dm, "Snooze 1 week", index=1, user=MEMBER)
+    redrawn = slack.wait_for("chat.update", lambda c: c.params["ts"] == dm.response["ts"]).params
+    lines = {b["block_id"]: b["text"]["text"] for b in redrawn["blocks"] if b.get("block_id", "").startswith("reminder_line_")}
+    assert "Snoozed until" in lines[f"reminder_line_{items[1]}"] and "Snoozed" not in lines[f"reminder_line_{items[0]}"]
+    assert json.dumps(redrawn["blocks"]).count('"Mark done"') == 2  # both can still be marked done
+    with session_factory() as session:
+        snoozed = dict(session.execute(select(ItemReminder.action_item_id, ItemReminder.snoozed_until)).all())
+    assert snoozed[items[0]] is None and snoozed[items[1]] is not None

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.data import Shape, bulk_plans
 from storage import digests, migrate, reminders
 from storage import plans as ops
-from storage.claims import claim_due
+from storage.claims import claim_due, claim_due_groups
 from storage.db import make_engine, make_session_factory
 from storage.digests import SubscriptionInput
 from storage.models import (
@@ -382,6 +382,8 @@ OPERATIONS = [
         s, TEAM, f.plan_id, audience=Audience.EXTERNAL, since=SINCE, today=NOW.date()))),
     Operation("changes_since", _read(lambda s, f: ops.changes_since(s, TEAM, f.plan_id, SINCE))),
     Operation("claim item reminders", _claim(ItemReminder)),
+    Operation("claim item reminders by person", lambda factory, facts: claim_due_groups(
+        factory, ItemReminder, now=NOW, lease=dt.timedelta(minutes=5), limit=3)),
     Operation("claim notifications", _claim(Notification)),
     Operation("claim weekly summaries", _claim(WeeklySummary)),
     Operation("claim digests", _claim(DigestSubscription)),

@@ -101,12 +101,40 @@ def test_across_the_summer_time_change_it_stays_nine_local():
     assert utc_hours[:2] == [17, 16]  # Thu 6 (PST), then Mon 10 (PDT)
 
 
-def test_nothing_is_sent_late_for_a_time_already_past_when_scheduled():
-    # Assigned on Tuesday at 15:00 Berlin, due Wednesday: the 09:00 heads-up is past.
-    due = dt.date(2025, 3, 5)
-    assigned = dt.datetime(2025, 3, 4, 15, tzinfo=BERLIN)
-    first = run(Cadence(due, 1, BERLIN), assigned, utc(2025, 4, 1))[0]
-    assert first == (Kind.OVERDUE, dt.datetime(2025, 3, 6, 9, tzinfo=BERLIN))
+def test_a_missed_due_soon_slot_is_caught_up_the_same_day():
+    # Assigned, imported or rescheduled on Tuesday at 15:00 Berlin, due Wednesday: the
+    # 09:00 heads-up is past. It goes out at once (it used to be skipped for good).
+    cadence = Cadence(dt.date(2025, 3, 5), 1, BERLIN)
+    afternoon = dt.datetime(2025, 3, 4, 15, tzinfo=BERLIN)
+    assert due_now(cadence, Sent(), afternoon) == Kind.SOON
+    assert due_now(cadence, Sent(), dt.datetime(2025, 3, 4, 8, 59, tzinfo=BERLIN)) is None  # not before 09:00
+    # Told about it already that day (the assignment DM): the due day's 09:00 instead.
+    told = Sent(last_at=afternoon - dt.timedelta(hours=1))
+    assert due_now(cadence, told, afternoon) is None
+    assert next_at(cadence, told, not_before=afternoon) == dt.datetime(2025, 3, 5, 9, tzinfo=BERLIN)
+    assert due_now(cadence, told, dt.datetime(2025, 3, 5, 9, tzinfo=BERLIN)) == Kind.SOON
+
+
+def test_a_missed_heads_up_is_not_caught_up_on_a_weekend():
+    cadence = Cadence(dt.date(2025, 3, 10), 1, BERLIN)  # due Monday: heads-up on Friday 7
+    saturday = dt.datetime(2025, 3, 8, 11, tzinfo=BERLIN)  # imported on Saturday
+    assert due_now(cadence, Sent(), saturday) is None
+    monday = dt.datetime(2025, 3, 10, 9, tzinfo=BERLIN)
+    assert next_at(cadence, Sent(), not_before=saturday) == monday
+    assert due_now(cadence, Sent(), monday) == Kind.SOON  # "due today"
+
+
+def test_a_missed_overdue_reminder_is_caught_up_but_never_twice_a_day():
+    cadence = Cadence(dt.date(2025, 3, 5), 1, BERLIN)
+    back = dt.datetime(2025, 3, 7, 14, tzinfo=BERLIN)  # down at 09:00 on Friday
+    assert due_now(cadence, Sent(soon=True), back) == Kind.OVERDUE
+    sent = after_sending(Sent(soon=True), Kind.OVERDUE, cadence, back)
+    # Rescheduled that afternoon to another past date (counted afresh): not again today.
+    moved = Cadence(dt.date(2025, 3, 6), 1, BERLIN)
+    afresh = Sent(last_at=sent.last_at)
+    later = back + dt.timedelta(hours=2)
+    assert due_now(moved, afresh, later) is None
+    assert next_at(moved, afresh, not_before=later) == dt.datetime(2025, 3, 10, 9, tzinfo=BERLIN)
 
 
 def test_a_due_soon_reminder_missed_by_an_outage_still_goes_out_on_the_due_day():
