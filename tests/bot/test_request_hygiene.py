@@ -240,9 +240,13 @@ def test_newlines_in_a_body_forge_no_log_lines(app_server, caplog):
         caplog.clear()
         answer = send(app_server.url, forged, with_length(forged, headers))
         assert answer.status == 401
-        assert len(caplog.records) == 1, [r.getMessage() for r in caplog.records]
+        # waitress may add its own "task queue depth" warning on a busy machine: the
+        # request itself makes exactly one line, and nothing of its body reaches the log.
+        ours = [r for r in caplog.records if not r.name.startswith("waitress")]
+        assert len(ours) == 1, [r.getMessage() for r in ours]
         assert_one_clean_line(caplog, 401, reason)
-        assert "FORGED" not in caplog.text and caplog.text.count("\n") == 1
+        assert "FORGED" not in caplog.text
+        assert all(r.getMessage().count("\n") == 0 for r in caplog.records)
 
 
 def test_hostile_header_values_are_cleaned_in_the_log_line(app_server, caplog):
