@@ -199,7 +199,7 @@ def test_a_pass_keeps_to_the_limits_it_is_given(settings, session_factory, slack
     # 20 a second, no bursts: the k-th post no sooner than k/20 s after the first. Per
     # post, not per gap: one post delayed on a busy machine shortens the next gap only.
     start = posts[0].at
-    assert all(post.at - start >= k * 0.05 - 0.01 for k, post in enumerate(posts))
+    assert all(post.at - start >= k * 0.05 - 0.03 for k, post in enumerate(posts))
     twice = [c.at for c in posts if c.params["channel"] == users[0]]
     assert twice[1] - twice[0] >= 0.95  # one a second in one person's DM
 
