@@ -4,6 +4,7 @@ scheduler pass over 5,000 due reminders against a Web API that enforces rate lim
     python bench/bench_reminders.py                       # both parts, SQLite and PostgreSQL
     python bench/bench_reminders.py --items 200000 --due 2000 --rate 50
     python bench/bench_reminders.py --only due-query --postgres-url postgresql://…
+    python bench/bench_reminders.py --only instances --instances 1 3
 
 Part 1, the due query: a database with N action items, one reminder row each (10 % have
 nothing scheduled, `--due` are due now, the rest spread over a year), written with COPY
@@ -25,6 +26,14 @@ channel with bursts of three, answering 429 with Retry-After when exceeded. The 
 limiter is told those limits. Beside it, the least work: a bare loop of WebClient
 chat_postMessage calls with slack_sdk's 429 retry (sequential, as a script would do),
 and the same loop on 8 threads. Reported: wall time, 429s, messages a second, ratio.
+
+Part 3, instances: the same Web API, `--due` reminders for as many people (one DM
+each), sent by one pass of 1 and of 3 instances at once (`--instances`; processes of
+their own, each with its engine and the scheduler's SharedRateLimiter, which keeps the
+workspace's budget in the shared database), beside the least work: one bare
+chat_postMessage loop at the Web API's own pace (no database). Reported: wall time from
+the moment every instance is ready, 429s, messages a second, lost and doubled DMs, the
+ratio to the bare loop.
 
 Not collected by pytest (bench/ is outside testpaths).
 """
@@ -55,14 +64,14 @@ sys.path.insert(0, str(ROOT))
 
 from slack_sdk import WebClient  # noqa: E402
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler  # noqa: E402
-from sqlalchemy import Engine, event, insert, select, text  # noqa: E402
+from sqlalchemy import Engine, event, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from blocks.reminders import REMINDERS_MAX  # noqa: E402
 from bot import scheduler  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.ratelimit import Limit, RateLimiter  # noqa: E402
-from storage import migrate, reminders  # noqa: E402
+from storage import migrate, reminders, retention  # noqa: E402
 from storage.claims import _free, claim_due, lease_end  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
 from storage.models import (  # noqa: E402
@@ -74,6 +83,7 @@ from storage.models import (  # noqa: E402
     Objective,
     Person,
     PlanStatus,
+    RateBudget,
     Strategy,
     WeeklySummary,
 )
@@ -349,6 +359,41 @@ def due_query_part(name: str, engine: Engine, items: int, due: int, people: int,
 
     idle_ms = median_ms(idle_queries, runs)
     print(f"  per-pass housekeeping (time zones to fetch, plans not seen yet): {idle_ms:.2f} ms")
+    prune_part(engine, session_factory)
+
+
+def prune_part(engine: Engine, session_factory) -> None:
+    """The hourly prune over this database: first with every item open (the walk over the
+    resting reminder rows finds nothing to delete), then with the items of those rows
+    done 200 days ago (all of them go); the longest statement is how long a batch holds
+    its locks."""
+    resting = select(ItemReminder.action_item_id).where(ItemReminder.next_run_at.is_(None))
+    count = session_factory().scalar(select(func.count()).select_from(resting.subquery()))
+    for label in ("every item open", "their items done 200 days ago"):
+        if label.startswith("their"):
+            with engine.begin() as connection:
+                connection.execute(ActionItem.__table__.update().where(ActionItem.id.in_(resting))
+                                   .values(status=ItemStatus.DONE, done_at=NOW - dt.timedelta(days=200)))
+        longest, started_at = [0.0], {}
+
+        def before(conn, _cursor, _statement, _params, _context, _many):
+            started_at[id(conn)] = time.perf_counter()
+
+        def after(conn, _cursor, _statement, _params, _context, _many):
+            longest[0] = max(longest[0], time.perf_counter() - started_at.pop(id(conn), time.perf_counter()))
+
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+        try:
+            started = time.perf_counter()
+            report = retention.prune(session_factory, now=NOW)
+            seconds = time.perf_counter() - started
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+            event.remove(engine, "after_cursor_execute", after)
+        print(f"  prune pass over {count:,} resting reminder rows, {label}: {seconds:.2f} s, "
+              f"{report.deleted['item_reminders']:,} deleted in batches of {retention.BATCH}; "
+              f"longest statement {1000 * longest[0]:.1f} ms")
 
 
 # ---------------------------------------------------------------------------
@@ -541,6 +586,95 @@ def tick_part(name: str, engine: Engine, limited: LimitedApi, unlimited: Limited
 
 
 # ---------------------------------------------------------------------------
+# Part 3: one tick from 1 and from 3 instances, sharing the rate budget
+
+
+def instance_main(url: str, api_url: str, rate: float, burst: float, barrier, results) -> None:
+    """One instance (a process of its own, as `accountplan tick` is): its own engine and
+    the scheduler's shared limiter, told the Web API's limits a little under them; waits
+    for the others, runs one pass and puts (messages sent, 429s heard) in `results`."""
+    from bot.ratelimit import SharedRateLimiter
+
+    engine = make_engine(url, pool_size=12, max_overflow=4) if not url.startswith("sqlite") else make_engine(url)
+    limiter = SharedRateLimiter(engine, {"chat.postMessage": Limit(rate * 0.95, max(1, int(burst * 0.5)))},
+                                per_channel=Limit(1.0, 1))
+    settings = Settings(bot_token="xoxb-bench", signing_secret="unused", slack_api_url=api_url, timezone="UTC")
+    context = scheduler.make_context(settings, make_session_factory(engine), limiter)
+    barrier.wait()
+    report = scheduler.run_pass(context, NOW)
+    results.put((report.sent.get("send_item_reminders", 0), limiter.pauses, report.failed))
+    engine.dispose()
+
+
+def paced_loop(url: str, targets: list[tuple[str, str]], rate: float, burst: float) -> float:
+    """The least work at Slack's pace: one chat_postMessage after the other, each at its
+    slot (a burst, then one every 1/rate s), no database."""
+    client = WebClient(token="xoxb-bench", base_url=url,
+                       retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=100)])
+    started = time.perf_counter()
+    for n, (channel, text) in enumerate(targets):
+        wait = started + max(0.0, n - burst + 1) / rate - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        client.chat_postMessage(channel=channel, text=text)
+    return time.perf_counter() - started
+
+
+def instances_part(name: str, engine: Engine, url: str, limited: LimitedApi, due: int, rate: float,
+                   burst: float, counts: list[int]) -> None:
+    print(f"\n== Part 3 on {name}: one tick over {due:,} due reminders for {due:,} people, from "
+          f"{' and from '.join(map(str, counts))} instances (processes) sharing the rate budget")
+    print(f"  the Web API enforces {rate:g}/s per workspace (bursts of {burst:g}) and 1/s per channel "
+          "(bursts of 3); 429 + Retry-After beyond. The instances are told 95 % of the rate, half the burst.")
+    session_factory = make_session_factory(engine)
+
+    def fresh() -> list[tuple[str, str]]:
+        with engine.begin() as connection:
+            for model in (RateBudget, WeeklySummary, Person, ItemReminder, ActionItem, Objective, Strategy,
+                          AccountPlan, Account):
+                connection.execute(model.__table__.delete())
+        load(engine, due, due, due)  # every item due tomorrow, its reminder due now, one each
+        with session_factory() as session:
+            return [(user, f"Due soon: Action item {item}") for item, user in session.execute(
+                select(ActionItem.id, ActionItem.assignee_id).order_by(ActionItem.id))]
+
+    targets = fresh()
+    print(f"  at best (a burst, then the Web API's rate exactly): {(len(targets) - burst) / rate:.1f} s")
+    # At the pace the instances are told (at exactly the Web API's own, jitter brings
+    # 429s, and each costs a second).
+    limited.stats(reset=True)
+    bare_seconds = paced_loop(limited.url, targets, rate * 0.95, max(1, int(burst * 0.5)))
+    bare = limited.stats()
+    report("least work: bare loop at the same pace", bare_seconds, bare, len(targets))
+    assert bare["distinct_keys"] == len(targets), bare
+    context = multiprocessing.get_context("spawn")
+    for count in counts:
+        fresh()
+        engine.dispose()  # nothing of ours holds the database while the instances run
+        barrier, results = context.Barrier(count + 1), context.Queue()
+        processes = [context.Process(target=instance_main, args=(url, limited.url, rate, burst, barrier, results))
+                     for _ in range(count)]
+        for process in processes:
+            process.start()
+        barrier.wait()  # all started, engines built: the clock starts with their passes
+        limited.stats(reset=True)
+        started = time.perf_counter()
+        outcomes = [results.get(timeout=3600) for _ in processes]
+        seconds = time.perf_counter() - started
+        for process in processes:
+            process.join()
+        stats = limited.stats()
+        with session_factory() as session:
+            unsent = session.scalar(select(func.count()).select_from(ItemReminder).where(ItemReminder.sends == 0))
+        sent = sum(o[0] for o in outcomes)
+        report(f"app: {count} instance{'s' if count > 1 else ''} (processes), one pass each", seconds, stats, sent)
+        print(f"    lost: {due - stats['distinct_keys']} (rows left unsent: {unsent}), doubled: {stats['doubled']}, "
+              f"per instance: {[o[0] for o in outcomes]} sent, {sum(o[1] for o in outcomes)} 429s heard, "
+              f"failed jobs: {[o[2] for o in outcomes if o[2]]}; "
+              f"ratio to the bare loop: {seconds / bare_seconds:.2f}x the time")
+
+
+# ---------------------------------------------------------------------------
 
 
 def main() -> int:
@@ -558,7 +692,9 @@ def main() -> int:
                         help="PostgreSQL server for the runs on PostgreSQL (SQLite runs beside it)")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--only", choices=("due-query", "tick"))
+    parser.add_argument("--instances", type=int, nargs="+", default=[1, 3],
+                        help="part 3: instances (processes) sharing one pass's work")
+    parser.add_argument("--only", choices=("due-query", "tick", "instances"))
     args = parser.parse_args()
     args.burst = args.burst or args.rate
 
@@ -573,7 +709,7 @@ def main() -> int:
                                ("PostgreSQL", "postgres" if postgres else None)):
                 if make is None:
                     continue
-                for part in ("due-query", "tick"):
+                for part in ("due-query", "tick", "instances"):
                     if args.only and args.only != part:
                         continue
                     schema = PostgresSchema(args.postgres_url) if make == "postgres" else None
@@ -581,6 +717,9 @@ def main() -> int:
                     try:
                         if part == "due-query":
                             due_query_part(name, engine, args.items, args.due, args.people, args.runs)
+                        elif part == "instances":
+                            instances_part(name, engine, engine.url.render_as_string(hide_password=False),
+                                           apis[0], args.due, args.rate, args.burst, args.instances)
                         elif make == "sqlite" or args.tick_on_postgres:
                             tick_part(name, engine, *apis, args.due, args.people, args.rate, args.burst,
                                       min(args.sample, args.due))

@@ -61,9 +61,10 @@ log = logging.getLogger(__name__)
 _AFTER_ACK: weakref.WeakKeyDictionary[App, AfterAck] = weakref.WeakKeyDictionary()
 
 
-def make_client(settings: Settings, token: str | None = None) -> WebClient:
+def make_client(settings: Settings, token: str | None = None, *,
+                client_class: type[WebClient] = WebClient) -> WebClient:
     """A WebClient on SLACK_API_URL that retries rate limits, 5xx and lost connections."""
-    return WebClient(
+    return client_class(
         token=token,
         base_url=settings.slack_api_url,
         retry_handlers=[

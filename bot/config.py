@@ -21,6 +21,7 @@ from storage.db import DEFAULT_DATABASE_URL
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_TIMEZONE = "UTC"
+DEFAULT_RETENTION_DAYS = 90
 
 BOT_TOKEN_PREFIXES = ("xoxb-", "xoxe.xoxb-")
 APP_TOKEN_PREFIX = "xapp-"
@@ -41,6 +42,9 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     port: int = DEFAULT_PORT
     timezone: str = DEFAULT_TIMEZONE
+    # Sent notifications, finished reminders and old digest posts are kept this long
+    # (storage/retention.py).
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
     @property
     def socket_mode(self) -> bool:
@@ -62,7 +66,7 @@ class Settings:
             f"app_token={secret(self.app_token)}, client_id={self.client_id!r}, "
             f"client_secret={secret(self.client_secret)}, "
             f"slack_api_url={self.slack_api_url!r}, database_url={url!r}, "
-            f"port={self.port}, timezone={self.timezone!r})"
+            f"port={self.port}, timezone={self.timezone!r}, retention_days={self.retention_days})"
         )
 
     __str__ = __repr__
@@ -131,6 +135,7 @@ class Settings:
             database_url=_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
             port=_port(get("PORT")),
             timezone=_timezone(get("ACCOUNTPLAN_TIMEZONE") or DEFAULT_TIMEZONE),
+            retention_days=_retention_days(get("ACCOUNTPLAN_RETENTION_DAYS")),
         )
 
 
@@ -176,3 +181,15 @@ def _timezone(name: str) -> str:
             "such as Europe/Berlin or America/New_York, or unset it for UTC"
         ) from None
     return name
+
+
+def _retention_days(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_RETENTION_DAYS
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            f"ACCOUNTPLAN_RETENTION_DAYS must be a whole number of days, 1 or more (got "
+            f"{value!r}): how long sent notifications and finished reminders are kept, or "
+            f"unset it for {DEFAULT_RETENTION_DAYS}"
+        )
+    return int(value)

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import digests, reminder_jobs
+from bot import digests, housekeeping, reminder_jobs
 from bot.app import engine_of
 from bot.config import ConfigError, Settings
 from bot.jobs import Job, JobContext
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import RateLimiter, SharedRateLimiter
 from bot.workspaces import Workspaces
 from storage.db import make_engine, make_session_factory
 from storage.models import utcnow
@@ -48,6 +48,7 @@ JOBS: list[Job] = [
     reminder_jobs.finish_time_zones,  # the rest of a big listing: it holds no reminder back
     digests.run_due_digests,
     digests.run_qbr_nudges,
+    housekeeping.prune,  # at most once an hour per database: what ended long ago goes
 ]
 
 
@@ -71,7 +72,10 @@ class PassReport:
 
 def make_context(settings: Settings, session_factory: sessionmaker[Session],
                  limiter: RateLimiter | None = None, workspaces: Workspaces | None = None) -> JobContext:
-    workspaces = workspaces or Workspaces(settings, engine_of(session_factory), limiter or RateLimiter())
+    """A pass's context; by default every Slack call keeps to the budgets every instance
+    shares (bot/ratelimit.py SharedRateLimiter)."""
+    engine = engine_of(session_factory)
+    workspaces = workspaces or Workspaces(settings, engine, limiter or SharedRateLimiter(engine))
     return JobContext(settings, session_factory, workspaces.client_for, workspaces.limiter)
 
 
@@ -120,9 +124,10 @@ def run_forever(settings: Settings, session_factory: sessionmaker[Session], *,
     workspaces = None
     while not stop.is_set():
         try:
-            # One limiter for every pass: a workspace paused by a 429 stays paused into
-            # the next one. Tokens are looked at again each pass (rotation).
-            workspaces = workspaces or Workspaces(settings, engine_of(session_factory), RateLimiter())
+            # One limiter for every pass (its budgets and pauses are in the database).
+            # Tokens are looked at again each pass (rotation).
+            engine = engine_of(session_factory)
+            workspaces = workspaces or Workspaces(settings, engine, SharedRateLimiter(engine))
             workspaces.start_pass()
             report = run_pass(make_context(settings, session_factory, workspaces=workspaces), utcnow())
             if report.total or report.failed:

@@ -15,6 +15,7 @@ they count as external as well.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -66,9 +67,10 @@ def audience_from_info(channel: dict[str, Any] | None) -> Audience:
 
 
 def _quick(client: WebClient) -> WebClient:
-    """The same credentials and API, with a short timeout and no retries."""
-    return WebClient(token=client.token, base_url=client.base_url, timeout=CHECK_TIMEOUT,
-                     retry_handlers=[])
+    """The same client (credentials, API, rate budget), with a short timeout and no retries."""
+    quick = copy.copy(client)
+    quick.timeout, quick.retry_handlers = CHECK_TIMEOUT, []
+    return quick
 
 
 def check_channel(client: WebClient, channel_id: str) -> ChannelCheck:

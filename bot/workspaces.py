@@ -8,18 +8,22 @@ does it here, through the same store, and saves the new token for everyone.
 
 Each client retries like the app's (bot.app.make_client: lost connections, 5xx, 429)
 but its 429 handler also pauses the whole workspace in the rate limiter
-(bot/ratelimit.py). Tokens are never logged.
+(bot/ratelimit.py), and it takes a slot from the limiter before every call whose caller
+did not take one (`PacedClient`): whatever a pass sends keeps to the workspace's
+budget. Tokens are never logged.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.token_rotation import TokenRotator
+from slack_sdk.web import SlackResponse
 from sqlalchemy import Engine
 
 from bot.app import TOKEN_ROTATION_MINUTES, make_client
@@ -33,6 +37,30 @@ SEND_TIMEOUT = 30  # seconds for one Web API call (slack_sdk's default)
 # `accountplan import` without --team writes plans of a local workspace that Slack
 # does not know (bot/cli.py LOCAL_TEAM): nothing of it is sent anywhere.
 LOCAL_TEAM = "T0LOCAL"
+
+
+class PacedClient(WebClient):
+    """A workspace's client that waits for a rate-limit slot before each Web API call
+    (pages of a paginated answer too), unless its caller has just taken one."""
+
+    limiter: RateLimiter
+    workspace: str  # whose budget (not WebClient's team_id, which becomes a parameter)
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+        self.limiter.before_call(self.workspace, api_method, _channel_of(kwargs))
+        return super().api_call(api_method, **kwargs)
+
+    def _request_for_pagination(self, api_url: str, req_args: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        self.limiter.before_call(self.workspace, api_url.rstrip("/").rsplit("/", 1)[-1])
+        return super()._request_for_pagination(api_url=api_url, req_args=req_args)
+
+
+def _channel_of(kwargs: dict[str, Any]) -> str | None:
+    for part in ("json", "params", "data"):
+        arguments = kwargs.get(part)
+        if isinstance(arguments, dict) and arguments.get("channel"):
+            return str(arguments["channel"])
+    return None
 
 
 class Workspaces:
@@ -69,7 +97,8 @@ class Workspaces:
             return client
 
     def _client(self, team_id: str, token: str) -> WebClient:
-        client = make_client(self.settings, token)
+        client = make_client(self.settings, token, client_class=PacedClient)
+        client.limiter, client.workspace = self.limiter, team_id
         client.timeout = self.timeout
         client.retry_handlers = [
             PauseOnRateLimit(self.limiter, team_id) if isinstance(h, RateLimitErrorRetryHandler) else h

@@ -23,6 +23,7 @@ Programmable:
     api.on("chat.postMessage", {"ts": "1.0"})         # merge into the default answer
     api.on("users.info", lambda call: {...})          # or compute it
     api.rate_limit("chat.postMessage", retry_after=1, times=1)   # 429 + Retry-After
+    api.rate_limit("chat.postMessage", after=40)      # …for the 41st call
     api.server_error("views.open", times=2)           # HTTP 500
     api.error("conversations.info", "channel_not_found")          # ok: false
     api.slow("chat.postMessage", seconds=5)           # answer late (every call)
@@ -31,6 +32,11 @@ Programmable:
 
 Every answer to a call with a token carries the token's scopes in the x-oauth-scopes
 header, as Slack's do: by default all of BOT_SCOPES (bot/app.py) for a bot token.
+
+Slack's rate limits, opt-in (`api.enforce_rate_limits()`): each method per workspace
+(the tiers, SLACK_RATE_LIMITS) and chat.postMessage per channel too (about one a
+second, short bursts), as token buckets; a call beyond them is answered 429 with
+Retry-After, recorded, and kept in `api.refused`.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +64,24 @@ BOT_ID = "BBOT"
 APP_ID = "A0ACCOUNTPLAN"
 TRIGGER_TTL = 3.0  # seconds a trigger_id stays valid
 USERS_LIST_MAX = 1000  # users.list's largest page
+
+# Slack's published rate limits as (calls a second, burst) per workspace and method
+# (https://api.slack.com/apis/rate-limits: Tier 2 20+ a minute, Tier 3 50+, Tier 4
+# 100+, short bursts allowed); chat.postMessage: "several hundred a minute" per
+# workspace, about one a second per channel.
+TIER_2, TIER_3, TIER_4 = (20 / 60, 5), (50 / 60, 8), (100 / 60, 15)
+SLACK_RATE_LIMITS: dict[str, tuple[float, float]] = {
+    "chat.postMessage": (300 / 60, 20),
+    "chat.update": TIER_3,
+    "conversations.open": TIER_3,
+    "conversations.history": TIER_3,
+    "conversations.info": TIER_3,
+    "users.info": TIER_4,
+    "users.list": TIER_2,
+    "views.publish": TIER_4,
+}
+SLACK_OTHER_METHODS = TIER_2
+SLACK_PER_CHANNEL = (1.0, 2)
 
 JSON_PARAMS = ("blocks", "attachments", "view", "metadata", "document_content", "changes",
                "criteria", "options")
@@ -121,6 +146,23 @@ class Fault:
     error: str | None = None
     retry_after: int | None = None
     delay: float = 0.0
+    after: int = 0  # calls of the method that pass before the fault starts
+
+
+class Bucket:
+    """A token bucket: `burst` tokens refilled at `rate` a second."""
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate, self.capacity, self.tokens, self.updated = rate, float(burst), float(burst), now
+
+    def take(self, now: float) -> float:
+        """0 if a token was taken, else the seconds until there is one."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
 
 
 class FakeSlackAPI:
@@ -139,6 +181,9 @@ class FakeSlackAPI:
         self.violations: list[str] = []
         self._calls: list[Call] = []
         self._faults: list[Fault] = []
+        self._limits: dict[str, tuple[float, float]] | None = None  # enforce_rate_limits()
+        self._buckets: dict[str, Bucket] = {}
+        self.refused: list[Call] = []  # answered 429 by the rate limits
         self._overrides: dict[str, dict[str, Any] | Callable[[Call], Any]] = {}
         self._triggers: dict[str, float] = {}
         self._response_urls: dict[str, dict[str, Any]] = {}
@@ -222,16 +267,28 @@ class FakeSlackAPI:
 
     def fail(self, method: str = "*", *, times: int | None = 1, status: int = 200,
              error: str | None = None, retry_after: int | None = None,
-             delay: float = 0.0) -> Fault:
-        """Inject a fault for the next `times` calls of `method` ("*": any; None: all)."""
-        fault = Fault(method, times, status, error, retry_after, delay)
+             delay: float = 0.0, after: int = 0) -> Fault:
+        """Inject a fault for the next `times` calls of `method` ("*": any; None: all),
+        once `after` calls of it have gone through."""
+        fault = Fault(method, times, status, error, retry_after, delay, after)
         with self._lock:
             self._faults.append(fault)
         return fault
 
-    def rate_limit(self, method: str = "*", *, retry_after: int = 1, times: int = 1) -> Fault:
+    def rate_limit(self, method: str = "*", *, retry_after: int = 1, times: int = 1,
+                   after: int = 0) -> Fault:
         return self.fail(method, times=times, status=429, error="ratelimited",
-                         retry_after=retry_after)
+                         retry_after=retry_after, after=after)
+
+    def enforce_rate_limits(self, limits: dict[str, tuple[float, float]] | None = None, *,
+                            per_channel: tuple[float, float] = SLACK_PER_CHANNEL,
+                            other: tuple[float, float] = SLACK_OTHER_METHODS) -> None:
+        """From now on answer 429 + Retry-After to calls beyond Slack's rate limits:
+        SLACK_RATE_LIMITS updated by `limits`, (calls a second, burst) per method, and
+        `per_channel` for chat.postMessage in one channel."""
+        with self._lock:
+            self._limits = {**SLACK_RATE_LIMITS, **(limits or {}), "*": other, "#": per_channel}
+            self._buckets.clear()
 
     def server_error(self, method: str = "*", *, status: int = 500, times: int = 1) -> Fault:
         return self.fail(method, times=times, status=status)
@@ -343,6 +400,14 @@ class FakeSlackAPI:
             self._record(call, fault.status, body)
             self._reply(request, fault.status, headers, body)
             return
+        wait = self._over_limit(call)
+        if wait:
+            body = {"ok": False, "error": "ratelimited"}
+            self._record(call, 429, body)
+            with self._lock:
+                self.refused.append(call)
+            self._reply(request, 429, {"Retry-After": str(max(1, math.ceil(wait)))}, body)
+            return
 
         status, headers, body = self._answer(call)
         if call.token and status == 200 and body.get("error") not in AUTH_ERRORS:
@@ -385,10 +450,37 @@ class FakeSlackAPI:
         with self._lock:
             for fault in self._faults:
                 if fault.method in ("*", method) and (fault.times is None or fault.times > 0):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     if fault.times is not None:
                         fault.times -= 1
                     return fault
         return None
+
+    def _over_limit(self, call: Call) -> float:
+        """0 when the call is within the rate limits (or none are enforced), else the
+        seconds until it would be."""
+        with self._lock:
+            if self._limits is None:
+                return 0.0
+            now = time.monotonic()
+
+            def bucket(key: str, limit: tuple[float, float]) -> Bucket:
+                if key not in self._buckets:
+                    self._buckets[key] = Bucket(*limit, now)
+                return self._buckets[key]
+
+            method = bucket(call.method, self._limits.get(call.method, self._limits["*"]))
+            wait = method.take(now)
+            channel = str(call.params.get("channel") or "")
+            if not wait and call.method == "chat.postMessage" and channel:
+                if channel.startswith(("U", "W")):
+                    channel = self._dm_channel(channel)
+                wait = bucket("#" + channel, self._limits["#"]).take(now)
+                if wait:  # refused: the method's token goes back
+                    method.tokens += 1
+            return wait
 
     def _record(self, call: Call, status: int, body: dict[str, Any]) -> None:
         call.status = status

@@ -18,6 +18,7 @@ def test_defaults_follow_the_run_contract():
     assert settings.database_url == "sqlite:///accountplan.db"
     assert settings.port == 3000
     assert settings.timezone == "UTC"
+    assert settings.retention_days == 90
     assert not settings.socket_mode and not settings.oauth
 
 
@@ -28,12 +29,14 @@ def test_every_variable_is_read():
         "DATABASE_URL": "postgresql://app:pw@db/plans",
         "PORT": "8080",
         "ACCOUNTPLAN_TIMEZONE": "Europe/Berlin",
+        "ACCOUNTPLAN_RETENTION_DAYS": "30",
     })
     assert settings.oauth and settings.client_id == "123.456"
     assert settings.slack_api_url == "http://127.0.0.1:9999/api/"  # WebClient needs the slash
     assert settings.database_url == "postgresql://app:pw@db/plans"
     assert settings.port == 8080
     assert settings.timezone == "Europe/Berlin"
+    assert settings.retention_days == 30
 
 
 def test_socket_mode_needs_no_signing_secret():
@@ -73,6 +76,8 @@ def test_repr_never_shows_secrets():
         ({**HTTP, "ACCOUNTPLAN_TIMEZONE": "../etc/passwd"}, "ACCOUNTPLAN_TIMEZONE", "IANA"),
         ({**HTTP, "SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL", "https://slack.com/api/"),
         ({**HTTP, "DATABASE_URL": "not a url"}, "DATABASE_URL", "postgresql://"),
+        ({**HTTP, "ACCOUNTPLAN_RETENTION_DAYS": "0"}, "ACCOUNTPLAN_RETENTION_DAYS", "1 or more"),
+        ({**HTTP, "ACCOUNTPLAN_RETENTION_DAYS": "90d"}, "ACCOUNTPLAN_RETENTION_DAYS", "unset it for 90"),
     ],
 )
 def test_each_mistake_is_one_line_naming_the_variable(environ, variable, advice):
