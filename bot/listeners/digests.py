@@ -65,7 +65,7 @@ def _plan_id(action: dict[str, Any]) -> int:
     return ui.record_id(action.get("value"))
 
 
-def _sharer_or_problem(client: WebClient, body, context: BoltContext, plan_id: int):
+def _sharable_plan(context: BoltContext, plan_id: int):
     """The plan when this person may share it; else PermissionDenied, which the
     after-ack error path (bot/ui.py report_failure) tells them."""
     with unit_of_work(context) as session:
@@ -103,9 +103,7 @@ def digest_command(*, respond, client: WebClient, command, context, args) -> Non
 
 
 def on_post_digest(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
-    plan = _sharer_or_problem(client, body, context, _plan_id(payload))
-    if plan is None:
-        return
+    plan = _sharable_plan(context, _plan_id(payload))
     view = modals.channel_modal(
         Callback.DIGEST_FORM, title="Post digest", plan_name=plan.name, submit="Post",
         intro="Post this plan's progress digest to a channel now.",
@@ -114,9 +112,7 @@ def on_post_digest(*, body, client: WebClient, context: BoltContext, payload, re
 
 
 def on_publish_canvas(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
-    plan = _sharer_or_problem(client, body, context, _plan_id(payload))
-    if plan is None:
-        return
+    plan = _sharable_plan(context, _plan_id(payload))
     view = modals.channel_modal(
         Callback.CANVAS_FORM, title="Publish as canvas", plan_name=plan.name, submit="Publish",
         intro="Publish the whole written plan as a canvas and share it with a channel. "
@@ -213,9 +209,7 @@ def qbr_command(*, respond, client: WebClient, command, context, args) -> None:
 
 
 def on_log_qbr(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
-    plan = _sharer_or_problem(client, body, context, _plan_id(payload))
-    if plan is None:
-        return
+    plan = _sharable_plan(context, _plan_id(payload))
     ui.open_or_push(client, context, body, _qbr_form(plan))
 
 
@@ -268,9 +262,7 @@ def _settings_view(session, actor, plan_id: int, timezone: str) -> dict[str, Any
 
 def on_digest_settings(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
     actor = actor_of(context)
-    plan = _sharer_or_problem(client, body, context, _plan_id(payload))
-    if plan is None:
-        return
+    plan = _sharable_plan(context, _plan_id(payload))
     # Open at once with UTC, then fill in the person's own time zone: users.info may be
     # slow, and the trigger id only lives for 3 seconds.
     with unit_of_work(context) as session:
