@@ -90,3 +90,85 @@ def lead_days_label(days: int) -> str:
         weeks = days // 7
         return f"{weeks} week{'s' if weeks > 1 else ''} before"
     return f"{days} day{'s' if days > 1 else ''} before"
+
+
+# -- The people behind the plan (stakeholders), objective progress, plan health --------
+
+class StakeholderSide(enum.StrEnum):
+    CUSTOMER = "customer"
+    OURS = "ours"
+
+
+class StakeholderRole(enum.StrEnum):
+    """Their part in the customer's decision."""
+
+    SPONSOR = "sponsor"
+    DECISION_MAKER = "decision_maker"
+    CHAMPION = "champion"
+    INFLUENCER = "influencer"
+    USER = "user"
+    BLOCKER = "blocker"
+
+
+class Influence(enum.StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Stance(enum.StrEnum):
+    SUPPORTER = "supporter"
+    NEUTRAL = "neutral"
+    OPPONENT = "opponent"
+
+
+class ObjectiveStatus(enum.StrEnum):
+    """How an objective is going, as its owner last said in a progress check-in."""
+
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OFF_TRACK = "off_track"
+
+
+STAKEHOLDERS_MAX = 200          # per plan: the view pages them, the canvas tables them
+STAKEHOLDER_STALE_DAYS = 60     # not contacted for longer: flagged
+OBJECTIVE_STALE_DAYS = 30       # no progress update for longer: marked stale
+PROGRESS_NOTE_MAX = 200         # the one-line note of a check-in
+DEFAULT_CHECKIN_LEAD_DAYS = 5   # progress asked for this many days before the next QBR
+CHECKIN_LEAD_DAY_CHOICES = (2, 3, 5, 7, 10, 14)
+CHECKIN_REMINDER_WORKING_DAYS = 2  # no answer after this many working days: one reminder
+
+STAKEHOLDER_SIDE_LABELS = {StakeholderSide.CUSTOMER: "Customer", StakeholderSide.OURS: "Ours"}
+STAKEHOLDER_ROLE_LABELS = {
+    StakeholderRole.SPONSOR: "Sponsor", StakeholderRole.DECISION_MAKER: "Decision maker",
+    StakeholderRole.CHAMPION: "Champion", StakeholderRole.INFLUENCER: "Influencer",
+    StakeholderRole.USER: "User", StakeholderRole.BLOCKER: "Blocker"}
+INFLUENCE_LABELS = {Influence.HIGH: "High", Influence.MEDIUM: "Medium", Influence.LOW: "Low"}
+STANCE_LABELS = {Stance.SUPPORTER: "Supporter", Stance.NEUTRAL: "Neutral",
+                 Stance.OPPONENT: "Opponent"}
+OBJECTIVE_STATUS_LABELS = {ObjectiveStatus.ON_TRACK: "On track",
+                           ObjectiveStatus.AT_RISK: "At risk",
+                           ObjectiveStatus.OFF_TRACK: "Off track"}
+
+
+@dataclass(frozen=True)
+class HealthPart:
+    """One part of a plan's health score: what it measures and the points it earned."""
+
+    name: str       # e.g. "Objectives updated in the last 30 days"
+    points: int
+    max_points: int
+    detail: str     # plain words, e.g. "3 of 5 objectives"
+
+
+@dataclass(frozen=True)
+class PlanHealth:
+    """A plan's health, 0-100: the sum of its parts (their max_points add up to 100)."""
+
+    score: int
+    parts: tuple[HealthPart, ...]
+    stale_objective_ids: frozenset[int] = frozenset()
+
+    @property
+    def label(self) -> str:
+        return "Healthy" if self.score >= 75 else "Needs attention" if self.score >= 50 else "At risk"
