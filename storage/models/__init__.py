@@ -19,6 +19,12 @@ from storage.domain import (
     SwotKind,
 )
 from storage.models.base import NAMING_CONVENTION, UTC, Base, Versioned, str_enum, utcnow
+from storage.models.engagement import (
+    CheckinRequest,
+    ObjectiveStakeholder,
+    PlanTemplate,
+    Stakeholder,
+)
 from storage.models.plans import (
     Account,
     AccountPlan,
@@ -77,4 +83,8 @@ __all__ = [
     "DigestReason",
     "DigestSubscription",
     "PlanCanvas",
+    "CheckinRequest",
+    "ObjectiveStakeholder",
+    "PlanTemplate",
+    "Stakeholder",
 ]

@@ -23,11 +23,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.domain import (
+    DEFAULT_CHECKIN_LEAD_DAYS,
     NAME_MAX,
+    PROGRESS_NOTE_MAX,
     SLACK_ID_MAX,
     TEXT_MAX,
     TITLE_MAX,
     ItemStatus,
+    ObjectiveStatus,
     PlanStatus,
     SwotKind,
 )
@@ -56,6 +59,9 @@ class AccountPlan(Versioned, Base):
         # and active plans that may be due a QBR reminder (claim_qbr_nudges).
         Index("ix_account_plans_unsynced", "reminders_synced", "id"),
         Index("ix_account_plans_status_end", "status", "end_date"),
+        # Active plans the check-in scheduler has not looked at today
+        # (storage.checkins.schedule_checkins).
+        Index("ix_account_plans_checkins", "status", "checkins_checked_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,6 +89,15 @@ class AccountPlan(Versioned, Base):
     # False until the scheduler has built the reminders of the plan's items. Plans written
     # in bulk (import, deep copy) start False too, so their items are reminded as well.
     reminders_synced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Objective owners are asked for progress this many days before the next QBR, and on
+    # the first working day of each month if `monthly_checkins` (storage.checkins).
+    checkin_lead_days: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_CHECKIN_LEAD_DAYS, server_default=str(DEFAULT_CHECKIN_LEAD_DAYS)
+    )
+    monthly_checkins: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The UTC day the check-in scheduler last worked out the plan's rounds (None: to do);
+    # a change that moves a round sets it back to None.
+    checkins_checked_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
     account: Mapped[Account] = relationship(back_populates="plans", lazy="joined")
     members: Mapped[list[PlanMember]] = relationship(
@@ -189,6 +204,14 @@ class Objective(Versioned, Base):
     measure_unit: Mapped[str] = mapped_column(String(NAME_MAX), default="")
     target_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4), nullable=True)
     current_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4), nullable=True)
+    # Who is asked for its progress (None: the plan's owner), and what they last said.
+    owner_id: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
+    progress_status: Mapped[ObjectiveStatus | None] = mapped_column(
+        str_enum(ObjectiveStatus, "objective_status"), nullable=True
+    )
+    progress_note: Mapped[str] = mapped_column(String(PROGRESS_NOTE_MAX), default="", server_default="")
+    progress_updated_at: Mapped[dt.datetime | None] = mapped_column(UTC, nullable=True)
+    progress_updated_by: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
 
     strategy: Mapped[Strategy] = relationship(back_populates="objectives")
     action_items: Mapped[list[ActionItem]] = relationship(
