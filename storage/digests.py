@@ -53,15 +53,9 @@ from storage.models import (
     SwotEntry,
     utcnow,
 )
-from storage.plans import (
-    Actor,
-    PlanProgress,
-    Progress,
-    _is_id,
-    _lock_plan,
-    get_editable_plan,
-    get_plan,
-)
+from storage.plans import Actor, PlanProgress, Progress, get_editable_plan, get_plan
+from storage.plans.rules import is_id
+from storage.plans.writes import lock_plan
 from storage.upsert import insert_missing, upsert
 
 DUE_SOON_DAYS = 14
@@ -202,7 +196,7 @@ def save_subscription(
         raise ValidationError("frequency", "choose a schedule, or tick “after each QBR”")
     # Two people adding the same channel (or the 20th and 21st) at once: one at a time,
     # and the row either one made is the one row (uq plan_id, channel_id).
-    _lock_plan(session, plan.id)
+    lock_plan(session, plan.id)
     query = select(DigestSubscription).where(
         DigestSubscription.plan_id == plan.id, DigestSubscription.channel_id == channel
     )
@@ -242,7 +236,7 @@ def delete_subscription(session: Session, actor: Actor, subscription_id: int) ->
 
 def get_subscription(session: Session, team_id: str, subscription_id: int) -> DigestSubscription:
     found = None
-    if _is_id(subscription_id):
+    if is_id(subscription_id):
         found = session.scalars(
             select(DigestSubscription).where(
                 DigestSubscription.id == subscription_id, DigestSubscription.team_id == team_id

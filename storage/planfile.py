@@ -99,16 +99,14 @@ from storage.models import (
 from storage.plans import (
     ActionItemInput,
     ObjectiveInput,
-    _item_fields,
-    _objective_fields,
     check_dates,
-    clean_decimal,
     clean_status,
     clean_swot_kind,
     clean_text,
     clean_user_id,
     load_plan_tree,
 )
+from storage.plans.rules import item_fields, objective_fields
 
 FORMATS = ("json", "yaml")
 
@@ -815,7 +813,7 @@ def _fast_decimal(value) -> Decimal | None | bool:
 
 
 def _fast_objective_fields(raw: dict) -> dict | None:
-    """_objective_fields of a plain objective, or None to let it decide."""
+    """objective_fields of a plain objective, or None to let it decide."""
     title = raw.get("title")
     description = _optional_text(raw.get("description"), TEXT_MAX)
     unit = _optional_text(raw.get("measure_unit"), NAME_MAX)
@@ -848,7 +846,7 @@ def _check_plan(raw, default_owner: str | None, now: dt.datetime) -> _Checked:
         if user is not None and not isinstance(user, str):
             raise ValidationError(f"team[{index}]", "must be a Slack user id such as U0123ABCD")
         user = clean_user_id(user, f"team[{index}]", required=False)
-        # As plans._set_members: the owner is not listed again, nobody twice.
+        # As storage.plans.plan_edits._set_members: the owner is not listed again, nobody twice.
         if user and user != owner and user not in team:
             team.append(user)
     columns = dict(
@@ -887,7 +885,7 @@ def _check_strategy(raw, window, now) -> tuple[dict, list]:
 
 def _check_objective(raw, window, now) -> tuple[dict, list]:
     raw = _mapping(raw, OBJECTIVE_KEYS)
-    columns = _fast_objective_fields(raw) or _objective_fields(
+    columns = _fast_objective_fields(raw) or objective_fields(
         ObjectiveInput(
             title=_text(raw, "title"),
             description=_text(raw, "description") or "",
@@ -906,7 +904,7 @@ def _check_item(raw, window, now) -> dict:
         if columns is not None:
             return columns
     raw = _mapping(raw, ITEM_KEYS)
-    columns = _item_fields(
+    columns = item_fields(
         window,
         ActionItemInput(
             title=_text(raw, "title"),

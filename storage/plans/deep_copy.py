@@ -1,0 +1,218 @@
+"""Deep copy: a plan copied into a new cycle (or onto another account) in one
+transaction, a fixed number of statements whatever its size."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from storage.domain import Actor
+from storage.models import (
+    NAME_MAX,
+    AccountPlan,
+    ActionItem,
+    ItemStatus,
+    Objective,
+    PlanMember,
+    PlanStatus,
+    Strategy,
+    SwotEntry,
+    SwotKind,
+)
+from storage.plans.permissions import require_internal
+from storage.plans.reads import load_plan_tree
+from storage.plans.rules import CopyOptions, FieldErrors, check_dates, clean_text
+from storage.plans.writes import account_named, flush_or_conflict, log_change
+
+
+def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOptions) -> AccountPlan:
+    """Copy a plan into a new cycle (or onto another account) in one transaction.
+
+    Due dates move by the same offset as the start date (and stay inside the new plan);
+    statuses and measured values reset; the person copying owns the copy and the former
+    owner joins its team. Anyone in the workspace may copy a plan they can read: the
+    original is untouched.
+
+    Cost: a fixed number of statements whatever the size (the tree is read in 7 queries
+    and each level is written in one multi-row INSERT), so copying hundreds of action
+    items is one round trip per level, not one per row.
+    """
+    require_internal(actor)  # a copy would carry the SWOT and team-only parts
+    carried = FieldErrors()  # reported after the form's own fields
+    if options.action_items and not options.objectives:
+        carried.add("action_items", "action items come only with their objectives")
+    if options.objectives and not options.strategies:
+        carried.add("objectives", "objectives come only with their strategies")
+    source = load_plan_tree(session, actor.team_id, plan_id)
+    errors = FieldErrors()
+    name = errors.check(clean_text, options.name, "name", max_len=NAME_MAX, required=True)
+    account_name = errors.check(
+        clean_text, options.account or source.account.name, "account", max_len=NAME_MAX, required=True
+    )
+    dates = errors.check(check_dates, options.start_date, options.end_date)
+    for field_name, message in carried.errors.items():
+        errors.add(field_name, message)
+    errors.done()
+    start, end = dates
+
+    copy = AccountPlan(
+        team_id=actor.team_id,
+        account=account_named(session, actor.team_id, account_name),
+        name=name,
+        start_date=start,
+        end_date=end,
+        status=PlanStatus.DRAFT,
+        owner_id=actor.user_id,
+        vision=source.vision,
+        customer_goals=source.customer_goals,
+        our_goals=source.our_goals,
+        copied_from_id=source.id,
+    )
+    if options.team:
+        team = [source.owner_id, *source.member_ids]
+        copy.members = [
+            PlanMember(user_id=user, team_id=actor.team_id)
+            for user in dict.fromkeys(team)
+            if user != actor.user_id
+        ]
+    session.add(copy)
+    flush_or_conflict(session)  # the copy's id, for its children below (Conflict if the original went)
+
+    if options.swot:
+        _copy_swot(session, copy, source.swot_entries)
+    if options.strategies:
+        _copy_hierarchy(session, actor, source, copy, options)
+    flush_or_conflict(session)
+    log_change(
+        session,
+        actor,
+        copy.id,
+        "plan",
+        copy.id,
+        "copied",
+        f"copied “{source.name}” into “{copy.name}”",
+    )
+    return copy
+
+
+def _insert_rows(session: Session, model, rows: list[dict]) -> None:
+    """One multi-row INSERT (executemany) without RETURNING.
+
+    Through the ORM unit of work each new row would come back for its id; on SQLite,
+    where SQLAlchemy cannot batch RETURNING, that is one INSERT per row. Rows written
+    here are not in the session: read them back by query (their parent's collection
+    is loaded lazily, after this).
+    """
+    if rows:
+        session.execute(insert(model), rows)
+
+
+def _copy_swot(session: Session, copy: AccountPlan, entries: Sequence[SwotEntry]) -> None:
+    next_position: dict[SwotKind, int] = {}
+    rows = []
+    for e in entries:  # ordered by kind, then position: renumber densely per kind
+        position = next_position.get(e.kind, 0)
+        next_position[e.kind] = position + 1
+        rows.append(
+            dict(
+                team_id=copy.team_id,
+                plan_id=copy.id,
+                kind=e.kind,
+                position=position,
+                text=e.text,
+                team_only=e.team_only,
+            )
+        )
+    _insert_rows(session, SwotEntry, rows)
+
+
+def _copy_hierarchy(
+    session: Session, actor: Actor, source: AccountPlan, copy: AccountPlan, options: CopyOptions
+) -> None:
+    """Strategies, then objectives, then action items: one INSERT per level.
+
+    Copies are numbered 0, 1, 2... within their parent, so (parent, position) names each
+    new row and its id is read back with one query per level.
+    """
+    shift = copy.start_date - source.start_date
+    _insert_rows(
+        session,
+        Strategy,
+        [
+            dict(
+                team_id=copy.team_id,
+                plan_id=copy.id,
+                position=index,
+                title=s.title,
+                description=s.description,
+            )
+            for index, s in enumerate(source.strategies)
+        ],
+    )
+    if not options.objectives or not source.strategies:
+        return
+    strategy_ids = {
+        position: strategy_id
+        for position, strategy_id in session.execute(
+            select(Strategy.position, Strategy.id).where(Strategy.plan_id == copy.id)
+        )
+    }
+    _insert_rows(
+        session,
+        Objective,
+        [
+            dict(
+                team_id=copy.team_id,
+                plan_id=copy.id,
+                strategy_id=strategy_ids[s_index],
+                position=o_index,
+                title=o.title,
+                description=o.description,
+                measure_unit=o.measure_unit,
+                target_value=o.target_value,
+                # A new cycle starts from zero towards the same target.
+                current_value=Decimal(0) if o.target_value is not None else None,
+            )
+            for s_index, s in enumerate(source.strategies)
+            for o_index, o in enumerate(s.objectives)
+        ],
+    )
+    if not options.action_items:
+        return
+    objective_ids = {
+        (strategy_id, position): objective_id
+        for objective_id, strategy_id, position in session.execute(
+            select(Objective.id, Objective.strategy_id, Objective.position).where(
+                Objective.plan_id == copy.id
+            )
+        )
+    }
+    rows = []
+    for s_index, s in enumerate(source.strategies):
+        for o_index, o in enumerate(s.objectives):
+            objective_id = objective_ids[(strategy_ids[s_index], o_index)]
+            for a_index, a in enumerate(o.action_items):
+                due = a.due_date + shift if a.due_date else None
+                if due is not None:  # a shorter cycle: keep every date inside it
+                    due = min(max(due, copy.start_date), copy.end_date)
+                rows.append(
+                    dict(
+                        team_id=copy.team_id,
+                        plan_id=copy.id,
+                        objective_id=objective_id,
+                        position=a_index,
+                        title=a.title,
+                        notes=a.notes,
+                        assignee_id=a.assignee_id,
+                        due_date=due,
+                        status=ItemStatus.OPEN,
+                        done_at=None,
+                        done_by=None,
+                        team_only=a.team_only,
+                        created_by=actor.user_id,
+                    )
+                )
+    _insert_rows(session, ActionItem, rows)

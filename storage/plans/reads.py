@@ -1,0 +1,293 @@
+"""Reading plans: one plan or its whole tree, lists and searches, progress, a person's
+open action items, the change log. Every read is scoped to the workspace."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import Select, and_, case, false, func, select, true, union
+from sqlalchemy.orm import Session, selectinload, with_loader_criteria
+
+from storage.errors import NotFound
+from storage.models import (
+    NAME_MAX,
+    Account,
+    AccountPlan,
+    ActionItem,
+    Audience,
+    ChangeLogEntry,
+    ItemStatus,
+    Objective,
+    PlanMember,
+    PlanStatus,
+    Strategy,
+)
+from storage.plans.rules import (
+    SURROGATES,
+    PlanProgress,
+    Progress,
+    clean_status,
+    is_id,
+)
+
+
+# Plans people still act on; completed and archived ones are kept to read.
+WORKING_STATUSES = (PlanStatus.DRAFT, PlanStatus.ACTIVE)
+
+
+def get_record(session: Session, model, team_id: str, record_id: int, what: str):
+    if not is_id(record_id):
+        raise NotFound(f"No {what} with id {record_id} in this workspace.")
+    record = session.scalars(
+        select(model).where(model.id == record_id, model.team_id == team_id)
+    ).one_or_none()
+    if record is None:
+        raise NotFound(f"No {what} with id {record_id} in this workspace.")
+    return record
+
+
+def get_plan(session: Session, team_id: str, plan_id: int) -> AccountPlan:
+    return get_record(session, AccountPlan, team_id, plan_id, "plan")
+
+
+def get_action_item(session: Session, team_id: str, item_id: int) -> ActionItem:
+    return get_record(session, ActionItem, team_id, item_id, "action item")
+
+
+def load_plan_tree(
+    session: Session, team_id: str, plan_id: int, *, audience: Audience = Audience.TEAM
+) -> AccountPlan:
+    """The plan with its whole hierarchy, SWOT, team and reviews: a fixed 7 queries.
+
+    For `Audience.EXTERNAL` (a customer, or a conversation shared with one) the internal
+    parts are not even read: no SWOT, no QBR notes, no team-only action items. The
+    returned object is for reading only then: its collections are incomplete.
+    """
+    if not is_id(plan_id):
+        raise NotFound(f"No plan with id {plan_id} in this workspace.")
+    external = audience == Audience.EXTERNAL
+    nothing_if_external = false() if external else true()
+    plan = session.scalars(
+        select(AccountPlan)
+        .where(AccountPlan.id == plan_id, AccountPlan.team_id == team_id)
+        .options(
+            selectinload(AccountPlan.members),
+            selectinload(AccountPlan.swot_entries.and_(nothing_if_external)),
+            selectinload(AccountPlan.reviews.and_(nothing_if_external)),
+            selectinload(AccountPlan.strategies)
+            .selectinload(Strategy.objectives)
+            .selectinload(Objective.action_items),
+            *([with_loader_criteria(ActionItem, ActionItem.team_only.is_(False))] if external else []),
+        )
+        # Objects already in this session keep their full collections otherwise.
+        .execution_options(populate_existing=external)
+    ).unique().one_or_none()
+    if plan is None:
+        raise NotFound(f"No plan with id {plan_id} in this workspace.")
+    return plan
+
+
+def _fragment(text: str) -> str | None:
+    """Typed search text as it may match a name: lone surrogates dropped; None when it
+    cannot match any (longer than a name may be, or with a NUL, which no name has).
+    This also bounds the LIKE pattern: SQLite refuses one over 50,000 bytes."""
+    text = SURROGATES.sub("", text)
+    if len(text) > NAME_MAX or "\x00" in text:
+        return None
+    return text
+
+
+def plans_query(
+    team_id: str,
+    *,
+    user_id: str | None = None,
+    status: PlanStatus | str | None = None,
+    account: str | None = None,
+) -> Select:
+    """Plans of a workspace, optionally only those a user owns or is on the team of."""
+    query = select(AccountPlan).where(AccountPlan.team_id == team_id)
+    if user_id:
+        # Their plans' ids by two indexes, (team_id, owner_id) and plan_members' (team_id,
+        # user_id), then each plan read by id and sorted: a person's plans, never the
+        # workspace's. Not `owner_id = ? OR id IN (…)`: one index cannot serve that OR.
+        # A derived table joined to the plans rather than `id IN (…)`: with IN, SQLite
+        # starts from an index on the plans' own columns instead (the workspace in list
+        # order, or every plan of a status) and tests each plan against the ids.
+        mine = union(
+            select(AccountPlan.id).where(
+                AccountPlan.team_id == team_id, AccountPlan.owner_id == user_id
+            ),
+            select(PlanMember.plan_id).where(
+                PlanMember.team_id == team_id, PlanMember.user_id == user_id
+            ),
+        ).subquery("mine")
+        query = (
+            select(AccountPlan)
+            .select_from(mine)
+            .join(AccountPlan, AccountPlan.id == mine.c.id)
+            .where(AccountPlan.team_id == team_id)
+        )
+    if status:
+        query = query.where(AccountPlan.status == clean_status(status))
+    if account:
+        # A fragment as typed: % and _ are letters here, not wildcards. LIKE '%…%' cannot
+        # use a b-tree, so this reads the workspace's accounts (or its plans in list
+        # order, up to the page's last match): bounded by the workspace, not the
+        # database, and only for a typed account filter. Accounts are scoped too, or
+        # PostgreSQL reads the accounts of every workspace to match the name first.
+        fragment = _fragment(account)
+        query = query.join(Account).where(
+            Account.team_id == team_id,
+            false() if fragment is None
+            else func.lower(Account.name).contains(fragment.lower(), autoescape=True)
+        )
+    return query.order_by(AccountPlan.start_date.desc(), AccountPlan.name, AccountPlan.id)
+
+
+def list_plans(
+    session: Session,
+    team_id: str,
+    *,
+    user_id: str | None = None,
+    status: PlanStatus | str | None = None,
+    account: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[AccountPlan]:
+    query = plans_query(team_id, user_id=user_id, status=status, account=account)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def find_plans(session: Session, team_id: str, text: str, *, limit: int = 10) -> list[AccountPlan]:
+    """PLAN as people type it: an id ("42", "#42") or a fragment of the name."""
+    text = _fragment(text.strip())
+    if not text:
+        return []
+    digits = text.removeprefix("#")
+    if digits.isascii() and digits.isdigit() and is_id(int(digits)):
+        plan = session.scalars(
+            select(AccountPlan).where(AccountPlan.team_id == team_id, AccountPlan.id == int(digits))
+        ).one_or_none()
+        if plan is not None:
+            return [plan]
+    exact = list(
+        session.scalars(
+            select(AccountPlan)
+            .where(AccountPlan.team_id == team_id, func.lower(AccountPlan.name) == text.lower())
+            .order_by(AccountPlan.id)
+            .limit(limit)
+        )
+    )
+    if exact:
+        return exact
+    # A fragment: LIKE '%…%' cannot use a b-tree index, so this reads the workspace's
+    # plans (by an index on team_id), never another workspace's. Acceptable: only when
+    # the text is neither an id nor a whole name, a few thousand short names at most, and
+    # no index that SQLite and PostgreSQL share (trigrams are PostgreSQL's) would do it.
+    return list(
+        session.scalars(
+            select(AccountPlan)
+            .where(
+                AccountPlan.team_id == team_id,
+                func.lower(AccountPlan.name).contains(text.lower(), autoescape=True),
+            )
+            .order_by(AccountPlan.start_date.desc(), AccountPlan.id)
+            .limit(limit)
+        )
+    )
+
+
+def plan_progress(
+    session: Session, team_id: str, plan_id: int, *, audience: Audience = Audience.TEAM
+) -> PlanProgress:
+    """Done/total action items per objective, rolled up: one query whatever the size.
+
+    The query starts from the plan row so that a plan of another workspace (or none)
+    is NotFound, like every other read, rather than an empty 0 %. An external audience
+    counts only the items it may see.
+    """
+    done = func.sum(case((ActionItem.status == ItemStatus.DONE, 1), else_=0))
+    item_join = ActionItem.objective_id == Objective.id
+    if audience == Audience.EXTERNAL:
+        item_join = and_(item_join, ActionItem.team_only.is_(False))
+    rows = session.execute(
+        select(Objective.id, Objective.strategy_id, func.count(ActionItem.id), done)
+        .select_from(AccountPlan)
+        .outerjoin(Objective, Objective.plan_id == AccountPlan.id)
+        .outerjoin(ActionItem, item_join)
+        .where(AccountPlan.id == plan_id, AccountPlan.team_id == team_id)
+        .group_by(Objective.id, Objective.strategy_id)
+    ).all()
+    if not rows:
+        raise NotFound(f"No plan with id {plan_id} in this workspace.")
+    result = PlanProgress()
+    for objective_id, strategy_id, total, done_count in rows:
+        if objective_id is None:  # the plan has no objectives yet
+            continue
+        progress = Progress(int(done_count or 0), int(total or 0))
+        result.objectives[objective_id] = progress
+        result.strategies[strategy_id] = result.strategy(strategy_id) + progress
+        result.plan = result.plan + progress
+    return result
+
+
+def progress_by_plan(
+    session: Session, team_id: str, plan_ids: Sequence[int]
+) -> dict[int, Progress]:
+    """Overall progress of many plans (lists, App Home) in one query."""
+    if not plan_ids:
+        return {}
+    done = func.sum(case((ActionItem.status == ItemStatus.DONE, 1), else_=0))
+    # From the plans (by id, in the workspace) to their items by (plan_id, status), which
+    # alone answers the counts: the plans shown read their own index entries. With
+    # `action_items.team_id = ? AND plan_id IN (…)` SQLite chose the (team_id, assignee_id,
+    # status) index and read every item of the workspace.
+    rows = session.execute(
+        select(AccountPlan.id, func.count(), done)
+        .join(ActionItem, ActionItem.plan_id == AccountPlan.id)
+        .where(AccountPlan.team_id == team_id, AccountPlan.id.in_(plan_ids))
+        .group_by(AccountPlan.id)
+    )
+    found = {plan_id: Progress(int(d or 0), int(t or 0)) for plan_id, t, d in rows}
+    return {plan_id: found.get(plan_id, Progress()) for plan_id in plan_ids}
+
+
+def _open_items_query(team_id: str, user_id: str) -> Select:
+    """A person's open action items in plans still being worked on (draft or active)."""
+    # The plan's status is looked up by id for each of the person's items. As a join,
+    # PostgreSQL may read every plan of the database instead, to hash-join them with the
+    # items (cheaper by its estimate at ten thousand plans, and slower).
+    plan_status = (
+        select(AccountPlan.status).where(AccountPlan.id == ActionItem.plan_id).scalar_subquery()
+    )
+    return select(ActionItem).where(
+        ActionItem.team_id == team_id,
+        ActionItem.assignee_id == user_id,
+        ActionItem.status == ItemStatus.OPEN,
+        plan_status.in_(WORKING_STATUSES),
+    )
+
+
+def open_items_for(session: Session, team_id: str, user_id: str, *, limit: int = 100) -> list[ActionItem]:
+    """A person's open action items, overdue and soonest first, undated last."""
+    query = _open_items_query(team_id, user_id)
+    return list(session.scalars(
+        query.order_by(ActionItem.due_date.is_(None), ActionItem.due_date, ActionItem.id).limit(limit)
+    ))
+
+
+def count_open_items(session: Session, team_id: str, user_id: str) -> int:
+    query = _open_items_query(team_id, user_id).with_only_columns(func.count(ActionItem.id))
+    return session.scalar(query)
+
+
+def changes_since(
+    session: Session, team_id: str, plan_id: int, since: dt.datetime | None, *, limit: int = 50
+) -> list[ChangeLogEntry]:
+    query = select(ChangeLogEntry).where(
+        ChangeLogEntry.team_id == team_id, ChangeLogEntry.plan_id == plan_id
+    )
+    if since is not None:
+        query = query.where(ChangeLogEntry.at > since)
+    return list(session.scalars(query.order_by(ChangeLogEntry.at, ChangeLogEntry.id).limit(limit)))

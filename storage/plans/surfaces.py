@@ -1,0 +1,68 @@
+"""Reads for the Slack surfaces: counts and names for lists and App Home, and the
+objectives a person may add an action item to (the message shortcut)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.domain import Actor
+from storage.models import AccountPlan, Objective, PlanStatus, Strategy
+from storage.plans.reads import WORKING_STATUSES, plans_query
+
+
+def count_plans(
+    session: Session,
+    team_id: str,
+    *,
+    user_id: str | None = None,
+    status: PlanStatus | str | None = None,
+    account: str | None = None,
+) -> int:
+    """How many plans `list_plans` with the same filters would page through."""
+    query = plans_query(team_id, user_id=user_id, status=status, account=account).order_by(None)
+    return session.scalar(select(func.count()).select_from(query.subquery()))
+
+
+def plan_names(session: Session, team_id: str, plan_ids: Iterable[int]) -> dict[int, str]:
+    """{plan id: name} for plans of the workspace, by primary key.
+
+    Selected by id alone and checked against the workspace here: with `team_id = ?`
+    in the query, SQLite prefers a list-order index and reads the whole workspace.
+    """
+    wanted = set(plan_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(AccountPlan.id, AccountPlan.team_id, AccountPlan.name).where(AccountPlan.id.in_(wanted))
+    )
+    return {plan_id: name for plan_id, team, name in rows if team == team_id}
+
+
+@dataclass(frozen=True)
+class ObjectiveChoice:
+    plan_id: int
+    plan_name: str
+    label: str  # "strategy › objective"
+    objective_id: int
+
+
+def editable_objectives(session: Session, actor: Actor, *, limit: int = 100) -> list[ObjectiveChoice]:
+    """Objectives of the draft and active plans `actor` may change, newest plans first,
+    in reading order: one query, at most `limit` (a select menu holds 100)."""
+    if actor.external:
+        return []
+    mine = plans_query(actor.team_id, user_id=actor.user_id).where(
+        AccountPlan.status.in_(WORKING_STATUSES)).subquery()
+    rows = session.execute(
+        select(mine.c.id, mine.c.name, Strategy.title, Objective.title, Objective.id)
+        .join(Strategy, Strategy.plan_id == mine.c.id)
+        .join(Objective, Objective.strategy_id == Strategy.id)
+        .order_by(mine.c.start_date.desc(), mine.c.id, Strategy.position, Objective.position)
+        .limit(limit)
+    )
+    return [ObjectiveChoice(plan_id, plan_name, f"{strategy} › {objective}", objective_id)
+            for plan_id, plan_name, strategy, objective, objective_id in rows]
