@@ -25,10 +25,12 @@ from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
 
+from blocks.health import health_headline
 from blocks.ids import Action
 from blocks.kit import actions, button, context, day, header, progress_bar, section, user
 from blocks.text import ELLIPSIS, Trusted, escape_mrkdwn, render, truncate
 from blocks.written_plan import format_number
+from storage.domain import PlanHealth
 
 MESSAGE_BLOCKS_MAX = 50
 SECTION_TEXT_MAX = 3000
@@ -233,18 +235,39 @@ def _pack(blocks: list[dict[str, Any]], limit: int) -> list[list[dict[str, Any]]
     return [blocks[i:i + limit] for i in range(0, len(blocks), limit)] or [[]]
 
 
-def digest_messages(content, *, plan_id: int | None = None) -> list[dict[str, Any]]:
+def objective_updates_text(summary) -> str:
+    """"*Since the last QBR:* 3 of 5 objectives updated, 1 at risk" from storage's
+    ProgressSummary (total, updated, at_risk, off_track): numbers only, our words."""
+    noun = "objective" if summary.total == 1 else "objectives"
+    text = f"*Since the last QBR:* {summary.updated} of {summary.total} {noun} updated"
+    for count, label in ((summary.at_risk, "at risk"), (summary.off_track, "off track")):
+        if count:
+            text += f", {count} {label}"
+    return text
+
+
+def digest_messages(content, *, plan_id: int | None = None,
+                    health: PlanHealth | None = None,
+                    objective_updates=None) -> list[dict[str, Any]]:
     """[top-level message, *thread replies] for one digest, each inside Block Kit limits.
 
     In a customer channel (content.audience == "external") there is no "Open plan"
-    button: the plan view shows everything to whoever opens it.
+    button: the plan view shows everything to whoever opens it. `health` adds the
+    plan's health line under the title, and `objective_updates` (storage's
+    ProgressSummary since the last QBR) what objective owners said, both in a team
+    channel only (the team's own reading of the plan; a customer channel never shows it).
     """
     plan = content.plan
     plan_id = plan_id if plan_id is not None else plan.id
     title = ("QBR digest: " if content.review is not None else "Digest: ") + plan.name
     external = str(getattr(content.audience, "value", content.audience)) == "external"
 
-    summary = [header(title)] + sections(_summary(content))
+    summary = [header(title)]
+    if health is not None and not external:
+        summary.append(context(health_headline(health)))
+    summary += sections(_summary(content))
+    if objective_updates is not None and objective_updates.total and not external:
+        summary.append(context(objective_updates_text(objective_updates)))
     if content.review is not None:
         summary += sections(_review(content))
     if content.hidden:

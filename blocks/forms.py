@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -48,6 +49,9 @@ def element_value(element: Any) -> Any:
         return _option_value(element.get("selected_option"))
     if kind == "users_select":
         return _text(element.get("selected_user"))
+    if kind == "multi_static_select":
+        options = element.get("selected_options")
+        return [v for v in map(_option_value, options) if v is not None] if isinstance(options, list) else []
     if kind == "multi_users_select":
         return _texts(element.get("selected_users"))
     if kind == "conversations_select":
@@ -114,8 +118,9 @@ def metadata(view: dict[str, Any]) -> dict[str, Any]:
 
 
 # Keys of private_metadata that hold whole numbers, and those that hold text.
-_NUMBER_KEYS = frozenset({"plan", "version", "page", "strategy", "objective", "item", "entry", "id"})
-_TEXT_KEYS = frozenset({"parent", "mode", "audience", "entity", "tz", "source"})
+_NUMBER_KEYS = frozenset({"plan", "version", "page", "strategy", "objective", "item", "entry", "id",
+                          "stakeholder"})
+_TEXT_KEYS = frozenset({"parent", "mode", "audience", "entity", "tz", "source", "template"})
 
 
 def _like_ours(key: str, value: Any) -> bool:
@@ -125,6 +130,18 @@ def _like_ours(key: str, value: Any) -> bool:
     if key in _TEXT_KEYS:
         return isinstance(value, str)
     return number or isinstance(value, str)
+
+
+def block_errors(errors: Mapping[str, str], fields: Mapping[str, str]) -> dict[str, str]:
+    """A ValidationError's `errors` ({storage field: message}) keyed by a form's block ids
+    (`fields`: field name → block id). A field the form has no input for keeps its name,
+    so the caller's usual rule (said on the first input) still shows it; two names of
+    one input are joined."""
+    found: dict[str, str] = {}
+    for field, message in errors.items():
+        block_id = fields.get(field, field)
+        found[block_id] = f"{found[block_id]}; {message}" if block_id in found else message
+    return found
 
 
 def encode_metadata(**data: Any) -> str:

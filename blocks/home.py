@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from blocks.ids import Action
 from blocks.kit import actions, button, context, divider, esc, header, section
 from blocks.messages import plan_line
 from blocks.plan_view import item_line
+from storage.domain import PlanHealth
 
 HOME_BLOCKS_MAX = 100
 ITEMS_MAX = 40
@@ -25,8 +26,11 @@ def home_view(
     more_items: int = 0,
     more_plans: int = 0,
     summary_muted: bool | None = None,
+    health: Mapping[int, PlanHealth] | None = None,
 ) -> dict[str, Any]:
-    """`summary_muted` (None: not shown) adds the weekly summary's on/off button."""
+    """`summary_muted` (None: not shown) adds the weekly summary's on/off button;
+    `health` ({plan id: PlanHealth}) each plan's compact health figure."""
+    health = health or {}
     toggle = None
     if summary_muted is not None:
         toggle = (button("Unmute weekly summary", Action.UNMUTE_SUMMARY) if summary_muted
@@ -53,7 +57,7 @@ def home_view(
     if not plans:
         blocks.append(context("You own or share no plan yet: *New plan* starts one."))
     for plan in plans[:PLANS_MAX]:
-        blocks.append(section(plan_line(plan, progress.get(plan.id)),
+        blocks.append(section(plan_line(plan, progress.get(plan.id), health.get(plan.id)),
                               accessory=button("Open", Action.OPEN_PLAN, str(plan.id))))
     if more_plans:
         blocks.append(context(f"…and {more_plans} more: `/accountplan list mine` lists them."))

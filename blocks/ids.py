@@ -40,6 +40,16 @@ class Action(StrEnum):
     MUTE_SUMMARY = "summary_mute"
     UNMUTE_SUMMARY = "summary_unmute"
     REMINDER_LEAD = "reminder_lead"
+    # Key stakeholders (plan view): add, and each line's menu ("<verb>:<stakeholder id>":
+    # edit, contact = log a contact today, delete = remove)
+    ADD_STAKEHOLDER = "stakeholder_add"
+    STAKEHOLDER_MENU = "stakeholder_menu"
+    # Progress check-in DMs (value: the objective id) opening the "Update progress" modal
+    UPDATE_PROGRESS = "progress_update"
+    # Templates: "Save as template" on a plan (value: the plan id); a template's menu in
+    # the templates list ("edit:<id>" = rename, "delete:<id>")
+    SAVE_AS_TEMPLATE = "template_save"
+    TEMPLATE_MENU = "template_menu"
 
 
 class Callback(StrEnum):
@@ -56,6 +66,10 @@ class Callback(StrEnum):
     QBR_FORM = "qbr_form"
     CANVAS_FORM = "canvas_form"
     SUBSCRIPTION_FORM = "subscription_form"
+    STAKEHOLDER_FORM = "stakeholder_form"
+    PROGRESS_FORM = "progress_form"
+    TEMPLATE_FORM = "template_form"          # "Save as template"
+    TEMPLATE_RENAME_FORM = "template_rename_form"
 
 
 class Verb(StrEnum):
@@ -66,6 +80,7 @@ class Verb(StrEnum):
     DELETE = "delete"
     DONE = "done"
     REOPEN = "reopen"
+    LOG_CONTACT = "contact"
 
 
 def menu_value(verb: Verb, record_id: int) -> str:

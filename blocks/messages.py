@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from blocks.health import health_figure
 from blocks.ids import Action
 from blocks.kit import button, context, day, esc, section, user
 from blocks.plan_view import item_line
+from storage.domain import PlanHealth
 
 MESSAGE_BLOCKS_MAX = 50
 LIST_MAX = 20  # plans or items in one message: 2 blocks of room each, under 50
@@ -27,11 +29,14 @@ def notice(text: str) -> dict[str, Any]:
     return message(text, [section(text)])
 
 
-def plan_line(plan, progress) -> str:
+def plan_line(plan, progress, health: PlanHealth | None = None) -> str:
+    """A plan in a list: name, account, status, dates, owner, progress, and the compact
+    health figure when `health` is given (team lists only)."""
     share = f" · {progress.percent}% done" if progress and progress.total else ""
     return (
         f"*{esc(plan.name)}*\n{esc(plan.account.name)} · {plan.status.value.capitalize()}"
         f" · {day(plan.start_date)} – {day(plan.end_date)} · owner {user(plan.owner_id)}{share}"
+        f"{health_figure(health)}"
     )
 
 
@@ -42,12 +47,15 @@ def plan_list(
     *,
     more: int = 0,
     empty: str = "No plans yet. Create one with `/accountplan new`.",
+    health: Mapping[int, PlanHealth] | None = None,
 ) -> dict[str, Any]:
+    """`health` ({plan id: PlanHealth}) adds each plan's compact health figure."""
     if not plans:
         return notice(empty)
+    health = health or {}
     blocks = [section(f"*{esc(title)}*")]
     for plan in plans[:LIST_MAX]:
-        blocks.append(section(plan_line(plan, progress.get(plan.id)),
+        blocks.append(section(plan_line(plan, progress.get(plan.id), health.get(plan.id)),
                               accessory=button("Open", Action.OPEN_PLAN, str(plan.id))))
     if more:
         blocks.append(context(f"…and {more} more. Narrow the list: `/accountplan list ACCOUNT`."))

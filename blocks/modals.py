@@ -10,29 +10,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    CheckboxesElement,
-    ConversationFilter,
-    ConversationSelectElement,
-    DatePickerElement,
-    InputBlock,
-    NumberInputElement,
-    OptionGroup,
-    PlainTextInputElement,
-    StaticSelectElement,
-    TimePickerElement,
-    UserMultiSelectElement,
-    UserSelectElement,
-)
-from slack_sdk.models.views import View
+from slack_sdk.models.blocks import StaticSelectElement
 
 from blocks.ids import Action
-from blocks.kit import button, context, esc, option, plain, section
-from blocks.written_plan import format_number
+from blocks.inputs import (  # noqa: F401  (the inputs are reached as modals.<name> too)
+    channel_input,
+    checkboxes_input,
+    date_input,
+    grouped_select_input,
+    modal,
+    number_input,
+    select_input,
+    text_input,
+    time_input,
+    user_input,
+    users_input,
+)
+from blocks.kit import button, context, esc, option, section
+from blocks.plan_templates import start_from_input
 from storage.domain import (
+    CHECKIN_LEAD_DAY_CHOICES,
+    DEFAULT_CHECKIN_LEAD_DAYS,
     FREQUENCY_LABELS,
     LEAD_DAY_CHOICES,
     NAME_MAX,
@@ -62,152 +62,6 @@ TEAM_ONLY = "team_only"
 
 
 # ---------------------------------------------------------------------------
-# Inputs
-
-
-def _input(block_id: str, label: str, element, *, optional: bool = False,
-           hint: str | None = None) -> dict[str, Any]:
-    """An input block around `element`: every input of our forms is built here."""
-    return InputBlock(
-        block_id=block_id,
-        label=plain(label, 2000),
-        element=element,
-        optional=optional,
-        hint=plain(hint, 2000) if hint else None,
-    ).to_dict()
-
-
-def text_input(
-    block_id: str,
-    label: str,
-    *,
-    initial: str | None = None,
-    max_length: int = TITLE_MAX,
-    multiline: bool = False,
-    optional: bool = False,
-    placeholder: str | None = None,
-    hint: str | None = None,
-) -> dict[str, Any]:
-    element = PlainTextInputElement(
-        action_id="value",
-        initial_value=(initial or None),
-        max_length=max_length,
-        multiline=multiline,
-        placeholder=plain(placeholder, 150) if placeholder else None,
-    )
-    return _input(block_id, label, element, optional=optional, hint=hint)
-
-
-def date_input(
-    block_id: str, label: str, *, initial: dt.date | None = None, optional: bool = False
-) -> dict[str, Any]:
-    element = DatePickerElement(
-        action_id="value", initial_date=initial.isoformat() if initial else None
-    )
-    return _input(block_id, label, element, optional=optional)
-
-
-def select_input(
-    block_id: str,
-    label: str,
-    choices: Sequence[tuple[str, str]],
-    *,
-    initial: str | None = None,
-    optional: bool = False,
-) -> dict[str, Any]:
-    options = [option(text, value) for text, value in choices][:100]
-    initial_option = next((o for o in options if o.value == initial), None)
-    element = StaticSelectElement(action_id="value", options=options, initial_option=initial_option)
-    return _input(block_id, label, element, optional=optional)
-
-
-def grouped_select_input(
-    block_id: str,
-    label: str,
-    groups: Sequence[tuple[str, Sequence[tuple[str, str]]]],
-    *,
-    initial: str | None = None,
-) -> dict[str, Any]:
-    """A select with option groups (e.g. objectives under their strategy)."""
-    option_groups = []
-    initial_option = None
-    budget = 100  # a select holds at most 100 options in all
-    for group_label, choices in groups:
-        options = [option(text, value) for text, value in choices][:budget]
-        if not options:
-            continue
-        budget -= len(options)
-        initial_option = initial_option or next((o for o in options if o.value == initial), None)
-        option_groups.append(OptionGroup(label=plain(group_label, 75), options=options))
-        if budget <= 0:
-            break
-    element = StaticSelectElement(
-        action_id="value", option_groups=option_groups[:100], initial_option=initial_option
-    )
-    return _input(block_id, label, element)
-
-
-def user_input(
-    block_id: str, label: str, *, initial: str | None = None, optional: bool = False
-) -> dict[str, Any]:
-    element = UserSelectElement(action_id="value", initial_user=initial or None)
-    return _input(block_id, label, element, optional=optional)
-
-
-def users_input(
-    block_id: str, label: str, *, initial: Sequence[str] = (), optional: bool = True
-) -> dict[str, Any]:
-    element = UserMultiSelectElement(action_id="value", initial_users=list(initial) or None)
-    return _input(block_id, label, element, optional=optional)
-
-
-def number_input(
-    block_id: str, label: str, *, initial: Decimal | None = None, hint: str | None = None
-) -> dict[str, Any]:
-    element = NumberInputElement(
-        action_id="value",
-        is_decimal_allowed=True,
-        initial_value=format_number(initial) if initial is not None else None,
-    )
-    return _input(block_id, label, element, optional=True, hint=hint)
-
-
-def checkboxes_input(
-    block_id: str,
-    label: str,
-    choices: Sequence[tuple[str, str]],
-    *,
-    checked: Sequence[str] = (),
-    hint: str | None = None,
-) -> dict[str, Any]:
-    options = [option(text, value) for text, value in choices]
-    initial = [o for o in options if o.value in checked]
-    element = CheckboxesElement(action_id="value", options=options, initial_options=initial or None)
-    return _input(block_id, label, element, optional=True, hint=hint)
-
-
-def modal(
-    callback_id: str,
-    title: str,
-    blocks: list[dict[str, Any]],
-    *,
-    submit: str | None = "Save",
-    close: str = "Cancel",
-    private_metadata: str = "",
-) -> dict[str, Any]:
-    view = View(
-        type="modal",
-        callback_id=callback_id,
-        title=plain(title, 24),
-        submit=plain(submit, 24) if submit else None,
-        close=plain(close, 24),
-        blocks=blocks,
-        private_metadata=private_metadata or None,
-    )
-    return view.to_dict()
-
-
-# ---------------------------------------------------------------------------
 # The modals
 
 
@@ -216,8 +70,16 @@ def plan_modal(
     *,
     plan: Any | None = None,
     metadata: str = "",
+    templates: Sequence[tuple[str, str]] = (),
+    checkins: bool = False,
 ) -> dict[str, Any]:
-    """New plan (plan=None) or edit: name, account, dates, status, owner, team, goals."""
+    """New plan (plan=None) or edit: name, account, dates, status, owner, team, goals.
+
+    `templates` [(key, name)] (a new plan only) adds "Start from" first: Blank, then
+    these (blocks.plan_templates: block id "template", `chosen_template` reads it).
+    `checkins` adds the progress check-in settings: "Progress check-ins" (block id
+    checkin_lead_days) and "Monthly check-ins" (monthly_checkins); `checkin_values`
+    reads them."""
     p = plan
     blocks = [
         text_input("name", "Plan name", initial=p and p.name, max_length=NAME_MAX,
@@ -238,11 +100,42 @@ def plan_modal(
         text_input("our_goals", "Our goals", initial=p and p.our_goals,
                    max_length=TEXT_MAX, multiline=True, optional=True),
     ]
+    if p is None and templates:
+        blocks.insert(0, start_from_input(templates))
+    if checkins:
+        blocks += checkin_inputs(p)
     if p is not None:  # a new plan belongs to whoever creates it
         blocks.insert(5, user_input("owner", "Owner", initial=p.owner_id))
         blocks.append(reminder_lead_section(p.reminder_lead_days))
     return modal(callback_id, "Edit plan" if p else "New account plan", blocks,
                  private_metadata=metadata)
+
+
+CHECKIN_LEADS = [(f"{days} days before the next QBR", str(days)) for days in CHECKIN_LEAD_DAY_CHOICES]
+MONTHLY = "monthly"
+
+
+def checkin_inputs(plan: Any | None) -> list[dict[str, Any]]:
+    """When objective owners are asked for progress: before each QBR, and monthly."""
+    lead = getattr(plan, "checkin_lead_days", None) or DEFAULT_CHECKIN_LEAD_DAYS
+    monthly = bool(getattr(plan, "monthly_checkins", False))
+    return [
+        select_input("checkin_lead_days", "Progress check-ins", CHECKIN_LEADS, initial=str(lead)),
+        checkboxes_input("monthly_checkins", "Monthly check-ins",
+                         [("Also on the first working day of each month", MONTHLY)],
+                         checked=[MONTHLY] if monthly else [],
+                         hint="Each objective's owner gets one message listing their objectives."),
+    ]
+
+
+def checkin_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The check-in settings of a submitted plan form: {checkin_lead_days: int | None,
+    monthly_checkins: bool}; a lead time no Slack client sends reads as None."""
+    lead = values.get("checkin_lead_days")
+    return {
+        "checkin_lead_days": int(lead) if isinstance(lead, str) and lead.isascii() and lead.isdigit() else None,
+        "monthly_checkins": MONTHLY in (values.get("monthly_checkins") or []),
+    }
 
 
 REMINDER_LEADS = [(lead_days_label(days), str(days)) for days in LEAD_DAY_CHOICES]
@@ -277,8 +170,11 @@ def objective_modal(
     strategies: Sequence[tuple[str, str]] = (),
     selected_strategy: str | None = None,
     metadata: str = "",
+    ask_owner: bool = False,
 ) -> dict[str, Any]:
-    """`strategies` (label, id) adds a "Strategy" select when the parent is not fixed."""
+    """`strategies` (label, id) adds a "Strategy" select when the parent is not fixed.
+    `ask_owner` adds "Owner" (block id "owner"; storage's set_objective_owner field),
+    filled in with the objective's own owner: empty means the plan's owner."""
     o = objective
     blocks = []
     if strategies:
@@ -294,6 +190,9 @@ def objective_modal(
         number_input("target_value", "Target", initial=o and o.target_value),
         number_input("current_value", "Current value", initial=o and o.current_value),
     ]
+    if ask_owner:
+        blocks.append(user_input("owner", "Owner", initial=getattr(o, "owner_id", None), optional=True,
+                                 hint="Asked for progress before each QBR; left empty, the plan's owner is."))
     return modal(callback_id, "Edit objective" if o else "Add objective", blocks, private_metadata=metadata)
 
 
@@ -357,8 +256,11 @@ def copy_modal(callback_id: str, *, plan: Any, suggested: tuple[str, dt.date, dt
     return modal(callback_id, "Copy plan", blocks, submit="Copy", private_metadata=metadata)
 
 
-def confirm_delete_modal(callback_id: str, *, what: str, name: str, metadata: str = "") -> dict[str, Any]:
-    blocks = [section(f"Delete the {what} *{esc(name, 500)}*? Everything under it goes too. This cannot be undone.")]
+def confirm_delete_modal(callback_id: str, *, what: str, name: str, metadata: str = "",
+                         consequence: str = "Everything under it goes too.") -> dict[str, Any]:
+    """`consequence`: our own words on what else goes (e.g. for a stakeholder: "People who
+    report to them stay, without a manager.")."""
+    blocks = [section(f"Delete the {what} *{esc(name, 500)}*? {consequence} This cannot be undone.")]
     return modal(callback_id, f"Delete {what}", blocks, submit="Delete", private_metadata=metadata)
 
 
@@ -375,25 +277,6 @@ WEEKDAYS = [(name, str(n)) for n, name in enumerate(
     ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))]
 AFTER_QBR = "after_qbr"
 SUBSCRIPTIONS_SHOWN = SUBSCRIPTIONS_MAX  # storage allows no more per plan
-
-
-def channel_input(block_id: str, label: str, *, hint: str | None = None) -> dict[str, Any]:
-    """A channel picker: public and private channels, no DMs with bots.
-
-    Modals opened from buttons have no "current conversation", so nothing is preselected.
-    """
-    element = ConversationSelectElement(
-        action_id="value",
-        filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
-    )
-    return _input(block_id, label, element, hint=hint)
-
-
-def time_input(block_id: str, label: str, *, initial: dt.time | None = None,
-               hint: str | None = None) -> dict[str, Any]:
-    element = TimePickerElement(action_id="value",
-                                initial_time=initial.strftime("%H:%M") if initial else None)
-    return _input(block_id, label, element, hint=hint)
 
 
 def channel_modal(callback_id: str, *, title: str, plan_name: str, intro: str, submit: str,

@@ -8,16 +8,21 @@ without the controls (the storage layer enforces the rule anyway).
 Input is plain data: a plan with its tree loaded (duck-typed: name, account.name,
 start_date, end_date, status, owner_id, member_ids, vision, customer_goals, our_goals,
 strategies → objectives → action_items, swot_entries) and its progress (`.plan`,
-`.strategy(id)`, `.objective(id)`, each with done/total/percent).
+`.strategy(id)`, `.objective(id)`, each with done/total/percent). The team view may
+also get the plan's key stakeholders ([(stakeholder, depth)], blocks/stakeholders.py),
+its health (storage.domain.PlanHealth) and the ids of its stale objectives; the
+customer view refuses them, so nothing of the team's assessments can reach a customer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from blocks.forms import CUSTOMER_AUDIENCE, encode_metadata
+from blocks.health import health_blocks
 from blocks.ids import Action, Callback, Verb
 from blocks.kit import (
     actions,
@@ -32,8 +37,12 @@ from blocks.kit import (
     section,
     user,
 )
-from blocks.modals import modal
+from blocks.inputs import modal
+from blocks.progress import objective_status_line
+from blocks.stakeholders import HEADING as STAKEHOLDERS_HEADING
+from blocks.stakeholders import stakeholder_blocks
 from blocks.written_plan import format_number
+from storage.domain import PlanHealth
 
 MODAL_BLOCKS_MAX = 100
 PAGE_PAGER_BLOCKS = 2  # the pager's actions + context
@@ -70,7 +79,11 @@ def _measure(objective) -> str:
     return f" · *{format_number(current)} of {format_number(objective.target_value)}{unit}*"
 
 
-def plan_header_blocks(plan, progress, *, can_edit: bool, customer: bool = False) -> list[dict[str, Any]]:
+def plan_header_blocks(plan, progress, *, can_edit: bool, customer: bool = False,
+                       health: PlanHealth | None = None,
+                       save_template: bool = False) -> list[dict[str, Any]]:
+    """The top of every page. `health` (team view only) adds "Health 72/100 · …" and its
+    parts; `save_template` offers "Save as template" (the caller knows who may)."""
     team = ", ".join(user(u) for u in plan.member_ids) or "_just the owner_"
     blocks = [
         header(plan.name),
@@ -81,6 +94,8 @@ def plan_header_blocks(plan, progress, *, can_edit: bool, customer: bool = False
         ),
         context(f"*Progress* {_progress_text(progress.plan)}"),
     ]
+    if health is not None and not customer:
+        blocks += health_blocks(health)
     buttons = []
     if can_edit:
         buttons += [
@@ -94,6 +109,8 @@ def plan_header_blocks(plan, progress, *, can_edit: bool, customer: bool = False
         ]
     if not customer:  # a copy carries everything: never offered outside the team
         buttons.append(button("Copy plan", Action.COPY_PLAN, str(plan.id)))
+        if save_template:
+            buttons.append(button("Save as template", Action.SAVE_AS_TEMPLATE, str(plan.id)))
     if buttons:
         blocks.append(actions(*buttons, block_id="plan_actions"))
     if can_edit:
@@ -154,10 +171,14 @@ def item_line(item, *, today: dt.date | None = None) -> str:
     return f"{mark} {title} · {user(item.assignee_id)}{due}{lock}"
 
 
-def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = None) -> list[tuple[int, Any]]:
+def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = None,
+                     statuses: bool = False,
+                     stale_objective_ids: Collection[int] = ()) -> list[tuple[int, Any]]:
     """(strategy index, block factory) for the whole tree, in reading order.
 
     Factories, not blocks: a page of a big plan builds only its own blocks.
+    `statuses` (the team view) adds each objective's owner, status and note, marked
+    stale when its id is in `stale_objective_ids`.
     """
     out: list[tuple[int, Any]] = []
     if not plan.strategies:
@@ -173,6 +194,9 @@ def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = 
             f"*{number} {esc(objective.title)}*{_measure(objective)}\n"
             f"{_progress_text(progress.objective(objective.id))}"
         )
+        if statuses:
+            text += "\n" + objective_status_line(objective, plan_owner_id=plan.owner_id,
+                                                  stale=objective.id in stale_objective_ids)
         return section(text, accessory=_objective_menu(objective.id) if can_edit else None)
 
     def item_block(item) -> dict[str, Any]:
@@ -262,6 +286,10 @@ def plan_view(
     today: dt.date | None = None,
     customer: bool = False,
     note: str | None = None,
+    stakeholders: Sequence[tuple[Any, int]] | None = None,
+    health: PlanHealth | None = None,
+    stale_objective_ids: Collection[int] | None = None,
+    save_template: bool = False,
 ) -> dict[str, Any]:
     """The plan modal, showing page `page` (clamped to the pages there are).
 
@@ -270,16 +298,37 @@ def plan_view(
     (storage: no SWOT, no team-only items); this leaves out every control and the SWOT
     section, and marks the view so that everything opened from it stays a customer view.
     `note` (our own text) explains why the view is the customer's.
+
+    The team view only: `stakeholders` ([(stakeholder, depth)], storage's
+    stakeholder_tree; None: no section) adds "Key stakeholders" after the strategies,
+    paged with the rest; `health` the health line and its parts in the header;
+    `stale_objective_ids` (default: health.stale_objective_ids) the stale marks;
+    `save_template` the "Save as template" button. A customer view given stakeholders
+    or health raises ValueError: the caller must not load them for a customer.
     """
+    if customer and (stakeholders is not None or health is not None):
+        raise ValueError("the customer view never shows stakeholders or health")
+    today = today or dt.date.today()
     can_edit = can_edit and not customer
-    head = plan_header_blocks(plan, progress, can_edit=can_edit, customer=customer)
+    if stale_objective_ids is None:
+        stale_objective_ids = health.stale_objective_ids if health is not None else frozenset()
+    head = plan_header_blocks(plan, progress, can_edit=can_edit, customer=customer, health=health,
+                              save_template=save_template)
     if note:
         head.append(context(note))
     body = [(-1, lambda b=b: b) for b in goals_blocks(plan)] + [(-1, divider)]
-    body += hierarchy_blocks(plan, progress, can_edit=can_edit, today=today)
+    body += hierarchy_blocks(plan, progress, can_edit=can_edit, today=today, statuses=not customer,
+                             stale_objective_ids=stale_objective_ids)
+    people_group = len(plan.strategies)  # after the strategies' groups: its own "continued"
+    if stakeholders is not None:
+        body += [(people_group, factory) for factory in
+                 stakeholder_blocks(plan.id, stakeholders, can_edit=can_edit, today=today)]
+        body.append((-1, divider))
     tail = [] if customer else swot_summary_blocks(plan, can_edit=can_edit)
 
     def continued(group: int) -> dict[str, Any]:
+        if group == people_group:
+            return context(f"_continued: {STAKEHOLDERS_HEADING}_")
         return context(f"_continued: {group + 1}. {esc(plan.strategies[group].title, 200)}_")
 
     pages = paginate(head, body, tail, continued)

@@ -10,16 +10,30 @@ name is shown as is, so the document reads the same outside Slack.
 With `include_team_only=False` (for customer channels) team-only action items and
 team-only SWOT entries are left out, progress counts only what is shown, and the
 document says that some team-only parts are not shown.
+
+The team's document also shows each objective's owner and last progress update, and,
+when given `stakeholders` ([(stakeholder, depth)], storage's stakeholder_tree), a
+"Key stakeholders" table. Stakeholders never go into a customer's document: given
+them with `include_team_only=False`, it raises ValueError.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 
 from blocks.text import Trusted, escape_markdown, markdown_lines, render
+from storage.domain import (
+    INFLUENCE_LABELS,
+    OBJECTIVE_STATUS_LABELS,
+    STAKEHOLDER_ROLE_LABELS,
+    STAKEHOLDER_SIDE_LABELS,
+    STAKEHOLDER_STALE_DAYS,
+    STANCE_LABELS,
+)
 
 TEMPLATE = "plan.md.j2"
 SWOT_SECTIONS = (
@@ -82,6 +96,59 @@ def _measure(objective) -> str:
     return text
 
 
+def _label(labels: Mapping, choice) -> str:
+    value = _value(choice)
+    return next((text for key, text in labels.items() if key.value == value), value)
+
+
+_BREAKS = re.compile(r"\s+")
+
+
+def cell(text) -> str:
+    """User text for one Markdown table cell, still raw (the template escapes it, `|`
+    included): line breaks and runs of spaces become one space, so no row is broken."""
+    return _BREAKS.sub(" ", str(text or "")).strip()
+
+
+def _status(objective) -> str:
+    """"At risk: waiting on the committee (updated 3 Mar 2026)", "" before any update."""
+    status = getattr(objective, "progress_status", None)
+    if status is None:
+        return ""
+    text = _label(OBJECTIVE_STATUS_LABELS, status)
+    note = cell(getattr(objective, "progress_note", "") or "")
+    if note:
+        text += f": {note}"
+    updated = getattr(objective, "progress_updated_at", None)
+    if updated is not None:
+        text += f" (updated {format_day(updated)})"
+    return text
+
+
+def _stakeholder_rows(tree: Sequence, person, today: dt.date | None) -> list[SimpleNamespace]:
+    names = {s.id: s.name for s, _ in tree}
+    rows = []
+    for stakeholder, depth in tree:
+        indent = "\u00a0\u00a0" * max(0, min(depth, 6) - 1) + ("↳ " if depth > 0 else "")
+        last = stakeholder.last_contact_on
+        contact = format_day(last) if last else "never"
+        if today is not None and (last is None or (today - last).days >= STAKEHOLDER_STALE_DAYS):
+            contact += f" (not contacted for {STAKEHOLDER_STALE_DAYS}+ days)"
+        name = cell(stakeholder.name)
+        if stakeholder.slack_user_id:
+            name += f" ({cell(person(stakeholder.slack_user_id))})"
+        rows.append(SimpleNamespace(
+            indent=Trusted(indent), name=name, title=cell(stakeholder.title),
+            side=_label(STAKEHOLDER_SIDE_LABELS, stakeholder.side) if stakeholder.side else "",
+            role=_label(STAKEHOLDER_ROLE_LABELS, stakeholder.role) if stakeholder.role else "",
+            influence=_label(INFLUENCE_LABELS, stakeholder.influence) if stakeholder.influence else "",
+            stance=_label(STANCE_LABELS, stakeholder.stance) if stakeholder.stance else "",
+            reports_to=cell(names.get(stakeholder.reports_to_id, "")),
+            last_contact=contact,
+        ))
+    return rows
+
+
 def _indented(text: str, spaces: int) -> Trusted:
     """Escaped multi-line text indented to continue a Markdown list item."""
     pad = " " * spaces
@@ -94,8 +161,12 @@ def plan_view(
     *,
     names: Mapping[str, str] | None = None,
     include_team_only: bool = True,
+    stakeholders: Sequence | None = None,
+    today: dt.date | None = None,
 ) -> SimpleNamespace:
     """The plain data the template shows (all user text still raw: the template escapes)."""
+    if stakeholders is not None and not include_team_only:
+        raise ValueError("stakeholders are team only: never in a customer's document")
     names = names or {}
 
     def person(user_id: str | None) -> str:
@@ -140,6 +211,9 @@ def plan_view(
                     description=getattr(objective, "description", "") or "",
                     measure=_measure(objective),
                     progress=format_progress(o_done, o_total),
+                    owner=person(getattr(objective, "owner_id", None) or plan.owner_id)
+                    if include_team_only else "",
+                    status=_status(objective) if include_team_only else "",
                     items=items,
                 )
             )
@@ -197,6 +271,7 @@ def plan_view(
         swot=[SimpleNamespace(title=title, entries=swot[kind]) for kind, title in SWOT_SECTIONS],
         show_swot=show_swot,
         reviews=reviews,
+        stakeholders=_stakeholder_rows(stakeholders, person, today) if stakeholders is not None else None,
         team_only_note=TEAM_ONLY_NOTE if hidden else "",
     )
 
@@ -207,14 +282,20 @@ def render_written_plan(
     *,
     names: Mapping[str, str] | None = None,
     include_team_only: bool = True,
+    stakeholders: Sequence | None = None,
+    today: dt.date | None = None,
 ) -> str:
-    """The whole plan as one Markdown document."""
-    view = plan_view(plan, progress, names=names, include_team_only=include_team_only)
+    """The whole plan as one Markdown document (the canvas's too). `stakeholders`
+    ([(stakeholder, depth)], team audience only) adds the "Key stakeholders" table;
+    `today` marks in it who was not contacted for 60+ days."""
+    view = plan_view(plan, progress, names=names, include_team_only=include_team_only,
+                     stakeholders=stakeholders, today=today)
     return render(TEMPLATE, plan=view)
 
 
 __all__ = [
     "TEAM_ONLY_NOTE",
+    "cell",
     "escape_markdown",
     "format_day",
     "format_number",

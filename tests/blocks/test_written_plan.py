@@ -254,8 +254,9 @@ def test_user_text_is_inert(hostile):
     for made in ("<a ", "<em>bold", "<b>", "<li>list", "<h1>Title"):
         assert made not in rendered
     assert "<strong>Account:</strong>" in rendered  # our own structure is still there
-    # The text itself is all there, shown as typed.
-    assert rendered.count("[x](http://evil)") == (9 if "[x]" in hostile else 0)
+    # The text itself is all there, shown as typed (the owner's name: in the header and
+    # as the owner of each of the two objectives).
+    assert rendered.count("[x](http://evil)") == (11 if "[x]" in hostile else 0)
     assert "&lt;!channel&gt;" in rendered or "<!channel>" not in hostile
 
 
@@ -279,3 +280,66 @@ def test_enum_status_and_members_list_work():
     tree.members = [NS(user_id="UMEMBER")]
     doc = render_written_plan(tree)
     assert "- **Status:** Completed" in doc and "- **Team:** UMEMBER" in doc
+
+
+# ---------------------------------------------------------------------------
+# Key stakeholders and objective progress (the team's document only)
+
+
+def _people(today):
+    from tests.blocks.people import org_chart
+
+    return org_chart(today)
+
+
+def test_the_team_document_has_a_key_stakeholders_table():
+    today = dt.date(2026, 3, 2)
+    doc = render_written_plan(plan_tree(), stakeholders=_people(today), today=today,
+                              names={"USAM": "Sam S."})
+    assert "## Key stakeholders" in doc
+    assert doc.index("## Key stakeholders") < doc.index("## SWOT")
+    assert "| Name | Title | Side | Role | Influence | Stance | Reports to | Last contact |" in doc
+    assert ("| Dr. Jane Smith | Chief Medical Officer | Customer | Sponsor | High | Supporter |  "
+            "| 20 Feb 2026 |") in doc
+    assert "| ↳ Raj Patel | Director of Pharmacy | Customer | Decision maker | Medium | Neutral " \
+           "| Dr. Jane Smith | 1 Jan 2026 (not contacted for 60+ days) |" in doc
+    assert "| \u00a0\u00a0↳ Lee Wong |" in doc and "| never (not contacted for 60+ days) |" in doc
+    assert "| Sam Seller (Sam S.) | Account manager | Ours |" in doc
+    table = html(doc).split("<table>")[1].split("</table>")[0]
+    assert table.count("<tr>") == 5  # the heading and four people
+    assert render_written_plan(plan_tree(), stakeholders=[]).count("_No stakeholders named yet._") == 1
+    assert "Key stakeholders" not in render_written_plan(plan_tree())
+
+
+def test_stakeholder_cells_are_escaped_and_never_break_the_table():
+    from tests.blocks.people import Person, tree_of
+
+    boss = Person("a | b\nc", title="*x* [y](http://evil) <b>z</b>")
+    report = Person("- 1. #head", title="line one\r\nline two", reports_to_id=boss.id)
+    doc = render_written_plan(plan_tree(), stakeholders=tree_of([boss, report]))
+    rendered = html(doc)
+    table = rendered.split("<table>")[1].split("</table>")[0]
+    rows = table.split("<tr>")[1:]
+    assert len(rows) == 3
+    assert all(row.count("<td>") == 8 or row.count("<th>") == 8 for row in rows)
+    assert "a | b c" in table and "line one line two" in table
+    assert "<a " not in table and "<em>" not in table and "<b>" not in table
+
+
+def test_stakeholders_never_reach_a_customers_document():
+    with pytest.raises(ValueError):
+        render_written_plan(plan_tree(), include_team_only=False, stakeholders=[])
+
+
+def test_objectives_show_owner_and_last_update_to_the_team_only():
+    tree = plan_tree()
+    first = tree.strategies[0].objectives[0]
+    first.owner_id = "UANA"
+    first.progress_status = "at_risk"
+    first.progress_note = "budget freeze | until April"
+    first.progress_updated_at = dt.datetime(2026, 2, 20, 10, tzinfo=dt.timezone.utc)
+    doc = render_written_plan(tree, names={"UANA": "Ana", "UOWNER": "Olga"})
+    assert "_Owner: Ana · At risk: budget freeze \\| until April (updated 20 Feb 2026)_" in doc
+    assert "_Owner: Olga · no progress update yet_" in doc  # no owner: the plan's owner
+    customer = render_written_plan(tree, include_team_only=False, names={"UANA": "Ana"})
+    assert "At risk" not in customer and "_Owner:" not in customer and "budget freeze" not in customer
