@@ -1,6 +1,6 @@
 """Rate budgets that every instance shares: one atomic statement reserves a call's slot.
 
-A budget is a row of `rate_budgets` (storage/models.py RateBudget) per (workspace,
+A budget is a row of `rate_budgets` (storage/models/rate_budgets.py RateBudget) per (workspace,
 bucket): a Web API method, "#" + a channel, or the workspace's "pause". Each holds
 `next_free_at`, the time the last reserved call may go (virtual scheduling, GCRA: a
 token bucket of `burst` calls refilled every `spacing` seconds). A reservation is one

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from storage import fastyaml
-from storage.planfile import _YamlDumper, dump_plan_file, parse_plan_file
+from storage.planfile import dump_plan_file, parse_plan_file
+from storage.planfile.export import _YamlDumper
 
 AWKWARD = [
     "yes", "No", "on", "OFF", "y", "n", "~", "null", "Null", "", " ", "true", "FALSE",

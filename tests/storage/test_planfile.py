@@ -29,7 +29,6 @@ from storage.models import (
 )
 from storage.planfile import (
     PlanFileError,
-    _export_number,
     dump_plan_file,
     export_plans,
     guess_format,
@@ -37,6 +36,7 @@ from storage.planfile import (
     import_plans,
     parse_plan_file,
 )
+from storage.planfile.export import export_number
 from storage.plans import ActionItemInput, Actor, ObjectiveInput, ReviewInput
 from tests.storage.conftest import OWNER, counting, make_plan
 
@@ -459,10 +459,10 @@ def test_dates_may_be_strings_or_dates():
 
 
 def test_numbers_are_written_exactly():
-    assert [_export_number(Decimal(v)) for v in ("5.0000", "2.5000", "0", "-3.25")] == [5, 2.5, 0, -3.25]
+    assert [export_number(Decimal(v)) for v in ("5.0000", "2.5000", "0", "-3.25")] == [5, 2.5, 0, -3.25]
     # More digits than a float carries (PostgreSQL keeps them; SQLite cannot).
-    assert _export_number(Decimal("12345678901234.1234")) == "12345678901234.1234"
-    assert _export_number(None) is None
+    assert export_number(Decimal("12345678901234.1234")) == "12345678901234.1234"
+    assert export_number(None) is None
 
 
 def test_guess_format():

@@ -45,13 +45,13 @@ def _count(session, model) -> int:
 @pytest.fixture
 def small_reads(monkeypatch):
     """Reads of a few characters, so every value crosses the ends of what was read."""
-    monkeypatch.setattr(planfile, "READ_CHARS", 7)
+    monkeypatch.setattr(planfile.parse, "READ_CHARS", 7)
 
 
 def _whole_yaml(text: str):
     """What reading the whole text with PyYAML gives: the plans, or the error message."""
     try:
-        return plans_of(yaml.load(text, Loader=planfile._YamlLoader))  # noqa: S506 - safe loader
+        return plans_of(yaml.load(text, Loader=planfile.yaml_stream.YamlLoader))  # noqa: S506 - safe loader
     except yaml.YAMLError as error:
         mark = error.problem_mark
         return f"not valid YAML: {error.problem} at line {mark.line + 1} column {mark.column + 1}"
@@ -212,7 +212,7 @@ def test_export_yaml_takes_the_fast_way(monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("PyYAML was used")
 
-    monkeypatch.setattr(planfile, "_yaml_nodes", refuse)
+    monkeypatch.setattr(planfile.yaml_stream, "_yaml_nodes", refuse)
     assert _streamed(text, "yaml") == _whole_yaml(text)
 
 
@@ -240,7 +240,7 @@ class _Tracking(io.StringIO):
 
 @pytest.mark.parametrize(("fmt", "bound"), [("json", 3_000), ("yaml", 2_000), ("yaml with PyYAML", 40_000)])
 def test_the_file_is_read_plan_by_plan(monkeypatch, fmt, bound):
-    monkeypatch.setattr(planfile, "READ_CHARS", 1000)
+    monkeypatch.setattr(planfile.parse, "READ_CHARS", 1000)
     plans = [_plan(p, vision="x" * 200) for p in range(1000)]
     if fmt == "json":
         text = json.dumps({"plans": plans}, indent=2)
@@ -404,7 +404,7 @@ SLOW = {
 
 def _checked_or_error(entry) -> object:
     try:
-        return vars(planfile._check_plan(entry, None, NOW))
+        return vars(planfile.check.check_plan(entry, None, NOW))
     except ValidationError as error:
         return error.field, error.message
 
@@ -417,7 +417,7 @@ def test_fast_paths_answer_as_the_rules(monkeypatch, case):
     entry = _plan(0, strategies=[{"title": "S", "objectives": [objective]}], swot=[{"kind": "threat", "text": " t "}])
     fast = _checked_or_error(entry)
     for name, slow in SLOW.items():
-        monkeypatch.setattr(planfile, name, slow)
+        monkeypatch.setattr(planfile.check, name, slow)
     assert _checked_or_error(entry) == fast
 
 
@@ -426,7 +426,7 @@ def test_fast_paths_answer_as_the_rules(monkeypatch, case):
 
 
 def test_cli_import_streams_a_file_and_a_bad_one_changes_nothing(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(planfile, "READ_CHARS", 1000)  # the bad byte is met part way
+    monkeypatch.setattr(planfile.parse, "READ_CHARS", 1000)  # the bad byte is met part way
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     good = tmp_path / "good.json"

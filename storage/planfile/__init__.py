@@ -1,0 +1,91 @@
+"""Plan files: whole plans as JSON or YAML, for import and export (RUN_CONTRACT "Plan file").
+
+One module per step: parse (format, source, errors), json_stream and yaml_stream (the
+readers), read (iter_plan_file), check, importer, export.
+
+Shape (every key optional unless the rules of storage/plans/rules.py require it)::
+
+    plans:
+      - name, account, start_date, end_date, status, owner, team: [user ids],
+        vision, customer_goals, our_goals,
+        strategies:
+          - title, description,
+            objectives:
+              - title, description, measure_unit, target_value, current_value,
+                action_items:
+                  - title, assignee, due_date, status (open | done),
+                    done_at, done_by, team_only, notes
+        swot:    [{kind, text, team_only}]          # team_only defaults to true
+        reviews: [{held_on, attendees, notes, decisions, next_qbr_date}]
+
+Decisions:
+- Export writes keys in the order above and leaves out empty optional values (empty
+  text, empty lists, `team_only` at its default), so files stay small and the same
+  plan always gives the same bytes. Dates are `YYYY-MM-DD` (plain YAML dates, JSON
+  strings); `done_at` is UTC to the second, `YYYY-MM-DDTHH:MM:SSZ`.
+- `done_at` and `done_by` are exported for done items, so export → import → export is
+  identical. A file that marks an item done without `done_at` gets the time of the
+  import; `done_at`/`done_by` on an open item are an error.
+- Numbers (`target_value`, `current_value`) are written as integers when whole, else
+  as decimals; a value a float cannot carry exactly is written as a string.
+- Import reads the file plan by plan (iter_plan_file) and never holds it whole: memory
+  is one batch of plans (BATCH_PLANS, fewer when they hold BATCH_ITEMS action items),
+  whatever the size of the file. Each entry is checked in Python with the rules of
+  storage/plans/rules.py (clean_text, check_dates, check_due_date, …; plain values take a
+  fast path that gives the same answer) as it is read; the first bad entry stops the
+  import and is named by path: `plans[3].strategies[1].title: required`. Unknown keys
+  are errors. Each batch is written table by table inside the caller's ONE
+  transaction, so all or nothing is that transaction's: on an error, batches before it
+  have been written and the caller rolls back (storage.db.transaction does, and so does
+  `accountplan import`). PostgreSQL takes ids from the sequences in one query per table
+  and batch and the rows by COPY; SQLite gets one executemany per table and batch
+  through the driver; others one SQLAlchemy executemany. bench/bench_import.py: 10,001
+  plans (601,500 action items, a 107 MB JSON file) within 2× of a bare bulk insert of
+  the same rows, in ~105 MB of RSS (bench/README.md).
+- One `imported` change-log entry per plan. Accounts are shared per workspace by name.
+- JSON is read with the standard library's decoder from a sliding buffer, one plan at
+  a time (json.JSONDecoder.raw_decode): the same values, duplicate-key rule and error
+  messages (line and column in the file) as json.loads of the whole text.
+- YAML is read by storage/fastyaml.py (plain block YAML, as export and PyYAML write it,
+  read exactly as PyYAML would, ~9 times faster), one plan's lines at a time; from the
+  first plan it does not take, by PyYAML's safe loader (which also refuses duplicate
+  keys) composing one plan node at a time. Both stream; JSON is the fastest for bulk.
+"""
+
+from storage.planfile.check import (
+    ITEM_KEYS,
+    OBJECTIVE_KEYS,
+    PLAN_KEYS,
+    REVIEW_KEYS,
+    STRATEGY_KEYS,
+    SWOT_KEYS,
+    check_plans,
+)
+from storage.planfile.export import SWOT_ORDER, dump_plan_file, export_plans, plan_to_dict
+from storage.planfile.importer import BATCH_ITEMS, BATCH_PLANS, import_plan_file, import_plans
+from storage.planfile.parse import FORMATS, PlanFileError, guess_format, plans_of
+from storage.planfile.read import iter_plan_file, parse_plan_file
+
+__all__ = [
+    "FORMATS",
+    "PlanFileError",
+    "guess_format",
+    "plans_of",
+    "iter_plan_file",
+    "parse_plan_file",
+    "PLAN_KEYS",
+    "STRATEGY_KEYS",
+    "OBJECTIVE_KEYS",
+    "ITEM_KEYS",
+    "SWOT_KEYS",
+    "REVIEW_KEYS",
+    "check_plans",
+    "BATCH_PLANS",
+    "BATCH_ITEMS",
+    "import_plans",
+    "import_plan_file",
+    "SWOT_ORDER",
+    "plan_to_dict",
+    "dump_plan_file",
+    "export_plans",
+]

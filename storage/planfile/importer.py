@@ -1,0 +1,327 @@
+"""Importing checked plans: written in batches, table by table, inside the caller's
+transaction (COPY on PostgreSQL, the driver's executemany on SQLite)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TextIO
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from storage.errors import ValidationError
+from storage.models import (
+    SLACK_ID_MAX,
+    TEXT_MAX,
+    Account,
+    AccountPlan,
+    ActionItem,
+    ChangeLogEntry,
+    Objective,
+    PlanMember,
+    QbrReview,
+    Strategy,
+    SwotEntry,
+    SwotKind,
+    utcnow,
+)
+from storage.planfile.check import CheckedPlan, check_plan, join_path
+from storage.planfile.parse import PlanFileError, plans_of
+from storage.planfile.read import iter_plan_file
+from storage.plans import clean_text, clean_user_id
+
+
+# ---------------------------------------------------------------------------
+# Import
+
+BATCH_PLANS = 250  # plans checked and written together (fewer when they hold many items)
+BATCH_ITEMS = 15_000  # action items in a batch, at most (unless one plan has more)
+
+
+def _insert(
+    session: Session, model, rows: list[dict], *, ids: bool = False, parent: str | None = None
+) -> list[int]:
+    """Insert `rows` (dicts with the same keys) into `model`'s table; with `ids`, return
+    the new ids in the order of `rows`.
+
+    PostgreSQL: ids come from the table's sequence in one query, rows go in with COPY.
+    SQLite: one executemany through the driver, values converted by the columns' own
+    bind processors (as SQLAlchemy would convert them, less its work per row).
+    Elsewhere: one executemany. The ids of children of new plans are read back by
+    (`parent` column, position), a few SELECTs. (SQLite cannot batch INSERT … RETURNING
+    in a known order: SQLAlchemy would send one INSERT per row.) Without `parent`:
+    INSERT … RETURNING.
+    """
+    if not rows:
+        return []
+    table = model.__table__
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        return _pg_copy(session, table, rows, ids=ids)
+    if ids and parent is None:
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(statement, rows).scalars())
+    if connection.dialect.name == "sqlite":
+        _sqlite_executemany(connection, table, rows)
+    else:
+        session.execute(insert(table), rows)
+    if not ids:
+        return []
+    # Every row belongs to a plan created by this import: (parent, position) names it.
+    plan_ids = sorted({row["plan_id"] for row in rows})
+    found: dict[tuple[int, int], int] = {}
+    for start in range(0, len(plan_ids), _CHUNK):
+        query = select(table.c.id, table.c[parent], table.c.position).where(
+            table.c.plan_id.in_(plan_ids[start:start + _CHUNK])
+        )
+        found.update(((parent_id, position), new_id) for new_id, parent_id, position in session.execute(query))
+    return [found[(row[parent], row["position"])] for row in rows]
+
+
+_CHUNK = 500  # ids per IN (…): well below every database's bound-parameter limit
+
+
+def _sqlite_executemany(connection, table, rows: list[dict]) -> None:
+    dialect = connection.dialect
+    names = list(rows[0])
+    quote = dialect.identifier_preparer.quote
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join('?' * len(names))})"
+    )
+    columns = []
+    for name in names:
+        values = list(map(operator.itemgetter(name), rows))
+        processor = table.c[name].type._cached_bind_processor(dialect)
+        columns.append(values if processor is None else _converted(values, processor))
+    connection.exec_driver_sql(statement, list(zip(*columns)))
+
+
+def _converted(values: list, processor: Callable) -> list:
+    """processor(value) of each value, once per distinct value (a batch repeats its
+    timestamps, statuses and dates). Values of one column that are equal convert to
+    the same (True and 1, "open" and ItemStatus.OPEN, Decimal 5 and 5.0)."""
+    cache: dict = {}
+    result = []
+    for value in values:
+        try:
+            converted = cache[value]
+        except KeyError:
+            converted = cache[value] = processor(value)
+        except TypeError:  # not hashable (a JSON value)
+            converted = processor(value)
+        result.append(converted)
+    return result
+
+
+def _pg_copy(session: Session, table, rows: list[dict], *, ids: bool) -> list[int]:
+    new_ids: list[int] = []
+    if ids:
+        sequence = session.execute(
+            text("select pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+        ).scalar_one()
+        new_ids = sorted(
+            session.execute(
+                text("select nextval(:sequence) from generate_series(1, :n)"),
+                {"sequence": sequence, "n": len(rows)},
+            ).scalars()
+        )
+        for row, new_id in zip(rows, new_ids):
+            row["id"] = new_id
+    names = list(rows[0])
+    quote = session.connection().dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
+    dbapi = session.connection().connection.dbapi_connection
+    values = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    # psycopg adapts every value; our enums are StrEnums, so they go in by value.
+    try:
+        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(values(row))
+    except dbapi.Error as error:  # as SQLAlchemy would have raised it (IntegrityError, …)
+        raise DBAPIError.instance(statement, None, error, type(dbapi).Error) from None
+    return new_ids
+
+
+def _accounts(
+    session: Session, team_id: str, names: Iterable[str], now: dt.datetime, known: dict[str, int]
+) -> dict[str, int]:
+    """The ids of the workspace's accounts by name, those not in `known` found or
+    created (and added to `known`)."""
+    wanted = [name for name in dict.fromkeys(names) if name not in known]
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        rows = session.execute(
+            select(Account.name, Account.id).where(
+                Account.team_id == team_id, Account.name.in_(chunk)
+            )
+        )
+        found.update((name, account_id) for name, account_id in rows)
+    missing = [name for name in wanted if name not in found]
+    new_ids = _insert(
+        session,
+        Account,
+        [dict(team_id=team_id, name=name, created_at=now) for name in missing],
+        ids=True,
+    )
+    found.update(zip(missing, new_ids))
+    known.update(found)
+    return known
+
+
+def import_plans(
+    session: Session,
+    team_id: str,
+    data,
+    *,
+    actor_id: str | None = None,
+    batch_plans: int = BATCH_PLANS,
+    batch_items: int = BATCH_ITEMS,
+) -> list[int]:
+    """Create every plan of `data` in `team_id`: a parsed plan file, its `plans` list, or
+    an iterator of entries (iter_plan_file's), read once, in order.
+
+    Entries are checked as they come and written in batches (`batch_plans` plans, or
+    fewer holding `batch_items` action items), so memory holds one batch whatever the
+    size of the file. All or nothing is the caller's transaction: nothing is committed
+    here, and on an error (PlanFileError naming the first bad entry, or a file error
+    reached part way) the batches before it have been written in that transaction:
+    roll it back (storage.db.transaction does). `actor_id` is recorded as the importer
+    and is the owner of plans that name none; without it each plan's owner is recorded
+    and `owner` is required. Returns the new plan ids in file order.
+    """
+    team_id = clean_text(team_id, "team_id", max_len=SLACK_ID_MAX, required=True)
+    actor_id = clean_user_id(actor_id, "actor", required=False)
+    now = utcnow().replace(microsecond=0)
+    entries = data if isinstance(data, Iterator) else plans_of(data)
+    plan_ids: list[int] = []
+    accounts: dict[str, int] = {}
+    batch: list[CheckedPlan] = []
+    items = 0
+    for index, raw in enumerate(entries):
+        try:
+            plan = check_plan(raw, actor_id, now)
+        except PlanFileError:
+            raise
+        except ValidationError as error:
+            raise PlanFileError(join_path(f"plans[{index}]", error.field), error.message) from None
+        batch.append(plan)
+        items += plan.items
+        if len(batch) >= batch_plans or items >= batch_items:
+            if not plan_ids:
+                session.flush()  # anything pending goes first, as the ORM would have done
+            plan_ids += _write_plans(session, team_id, actor_id, now, batch, accounts)
+            batch, items = [], 0
+    if batch:
+        if not plan_ids:
+            session.flush()
+        plan_ids += _write_plans(session, team_id, actor_id, now, batch, accounts)
+    return plan_ids
+
+
+def _write_plans(
+    session: Session,
+    team_id: str,
+    actor_id: str | None,
+    now: dt.datetime,
+    plans: list[CheckedPlan],
+    accounts: dict[str, int],
+) -> list[int]:
+    """Write checked plans table by table (a few statements per table); their ids."""
+    accounts = _accounts(session, team_id, (p.account for p in plans), now, accounts)
+    stamp = dict(team_id=team_id, version=1, created_at=now, updated_at=now)
+    plan_ids = _insert(
+        session,
+        AccountPlan,
+        [
+            dict(
+                p.columns,
+                **stamp,
+                account_id=accounts[p.account],
+                last_review_date=max((r["held_on"] for r in p.reviews), default=None),
+            )
+            for p in plans
+        ],
+        ids=True,
+    )
+
+    members, strategy_rows, strategy_children = [], [], []
+    swot_rows, review_rows, log_rows = [], [], []
+    for plan_id, p in zip(plan_ids, plans):
+        members += [dict(plan_id=plan_id, user_id=u, team_id=team_id) for u in p.team]
+        for position, (columns, objectives) in enumerate(p.strategies):
+            strategy_rows.append(dict(columns, **stamp, plan_id=plan_id, position=position))
+            strategy_children.append((plan_id, objectives))
+        positions: dict[SwotKind, int] = {}
+        for entry in p.swot:
+            position = positions[entry["kind"]] = positions.get(entry["kind"], -1) + 1
+            swot_rows.append(dict(entry, **stamp, plan_id=plan_id, position=position))
+        review_rows += [
+            dict(r, team_id=team_id, plan_id=plan_id, created_by=actor_id or p.columns["owner_id"], created_at=now)
+            for r in p.reviews
+        ]
+        objectives = sum(len(s[1]) for s in p.strategies)
+        log_rows.append(
+            dict(
+                team_id=team_id,
+                plan_id=plan_id,
+                actor_id=actor_id or p.columns["owner_id"],
+                at=now,
+                entity="plan",
+                entity_id=plan_id,
+                action="imported",
+                summary=(
+                    f"imported plan “{p.columns['name']}” ({len(p.strategies)} strategies, "
+                    f"{objectives} objectives, {p.items} action items)"
+                )[:TEXT_MAX],
+                details=None,
+            )
+        )
+    _insert(session, PlanMember, members)
+    strategy_ids = _insert(session, Strategy, strategy_rows, ids=True, parent="plan_id")
+
+    objective_rows, objective_children = [], []
+    for strategy_id, (plan_id, objectives) in zip(strategy_ids, strategy_children):
+        for position, (columns, items) in enumerate(objectives):
+            objective_rows.append(
+                dict(columns, **stamp, plan_id=plan_id, strategy_id=strategy_id, position=position)
+            )
+            objective_children.append((plan_id, items))
+    objective_ids = _insert(session, Objective, objective_rows, ids=True, parent="strategy_id")
+
+    item_rows = [
+        dict(
+            columns,
+            **stamp,
+            plan_id=plan_id,
+            objective_id=objective_id,
+            position=position,
+            created_by=actor_id,
+        )
+        for objective_id, (plan_id, items) in zip(objective_ids, objective_children)
+        for position, columns in enumerate(items)
+    ]
+    _insert(session, ActionItem, item_rows)
+    _insert(session, SwotEntry, swot_rows)
+    _insert(session, QbrReview, review_rows)
+    _insert(session, ChangeLogEntry, log_rows)
+    return plan_ids
+
+
+def import_plan_file(
+    session: Session,
+    team_id: str,
+    source: str | TextIO,
+    fmt: str | None = None,
+    *,
+    actor_id: str | None = None,
+    filename: str | None = None,
+) -> list[int]:
+    """import_plans of iter_plan_file(source): the text of a plan file or a text stream,
+    read plan by plan."""
+    entries = iter_plan_file(source, fmt, filename=filename)
+    return import_plans(session, team_id, entries, actor_id=actor_id)
