@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, text  # noqa: E402
 
-from bot import digests as bot_digests  # noqa: E402
+from bot.publishing import digest_posts as bot_digests  # noqa: E402
 from bot.app import make_client  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from storage import plans as ops  # noqa: E402

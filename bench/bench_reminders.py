@@ -68,9 +68,9 @@ from sqlalchemy import Engine, event, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from blocks.reminders import REMINDERS_MAX  # noqa: E402
-from bot import scheduler  # noqa: E402
+from bot.scheduler import passes as scheduler  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.ratelimit import Limit, RateLimiter  # noqa: E402
+from bot.slack.ratelimit import Limit, RateLimiter  # noqa: E402
 from storage import migrate, reminders, retention  # noqa: E402
 from storage.claims import _free, claim_due, lease_end  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
@@ -593,7 +593,7 @@ def instance_main(url: str, api_url: str, rate: float, burst: float, barrier, re
     """One instance (a process of its own, as `accountplan tick` is): its own engine and
     the scheduler's shared limiter, told the Web API's limits a little under them; waits
     for the others, runs one pass and puts (messages sent, 429s heard) in `results`."""
-    from bot.ratelimit import SharedRateLimiter
+    from bot.slack.ratelimit import SharedRateLimiter
 
     engine = make_engine(url, pool_size=12, max_overflow=4) if not url.startswith("sqlite") else make_engine(url)
     limiter = SharedRateLimiter(engine, {"chat.postMessage": Limit(rate * 0.95, max(1, int(burst * 0.5)))},

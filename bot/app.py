@@ -20,8 +20,9 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import listeners, middleware, ui
-from bot.after_ack import AfterAck
+from bot import listeners
+from bot.runtime import middleware, ui
+from bot.runtime.after_ack import AfterAck
 from bot.config import Settings
 
 # Bot scopes requested by the OAuth install; keep in step with app_manifest.yml
@@ -41,7 +42,7 @@ BOT_SCOPES = (
 )
 
 # Listeners run in the HTTP thread (process_before_response=True): each acknowledges
-# and hands its work to the after-ack pool (bot/after_ack.py), so the ack goes back as
+# and hands its work to the after-ack pool (bot/runtime/after_ack.py), so the ack goes back as
 # soon as the listener returns, without Bolt's 10 ms polling of a listener thread.
 # This pool serves only Bolt's lazy listeners (none today). Before, with
 # process_before_response=False, the HTTP thread waited (at most 3 s) for the listener to call ack(). A listener stuck in a slow
@@ -57,7 +58,7 @@ TOKEN_ROTATION_MINUTES = 120
 
 log = logging.getLogger(__name__)
 
-# Each app's after-ack pool (bot/after_ack.py), so that shutdown(app) can finish it.
+# Each app's after-ack pool (bot/runtime/after_ack.py), so that shutdown(app) can finish it.
 _AFTER_ACK: weakref.WeakKeyDictionary[App, AfterAck] = weakref.WeakKeyDictionary()
 
 

@@ -304,11 +304,11 @@ def cmd_tick(args) -> int:
     now = _parse_now(args.now)
     _open_database().dispose()  # migrate SQLite / insist PostgreSQL is current
     try:
-        scheduler = importlib.import_module("bot.scheduler")
+        scheduler = importlib.import_module("bot.scheduler.passes")
     except ModuleNotFoundError as error:
-        if error.name != "bot.scheduler":
+        if error.name != "bot.scheduler.passes":
             raise
-        raise CliError("tick is not available in this version (no bot.scheduler)") from None
+        raise CliError("tick is not available in this version (no bot.scheduler.passes)") from None
     result = scheduler.tick(now)
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
 

@@ -8,7 +8,7 @@ inherited), with `gthread` workers for the same threads per process as waitress.
 
 The scheduler runs in one process of its own, started beside the workers and stopped
 with them: its claims would make every send happen once from any number of processes,
-and its rate budget is shared by all of them (bot/ratelimit.py), but one is enough.
+and its rate budget is shared by all of them (bot/slack/ratelimit.py), but one is enough.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ GRACEFUL_SECONDS = 10
 
 def build_wsgi_app(settings: Settings):
     """In each worker, after the fork: its own engine, Bolt app and WSGI callable."""
-    from bot import metrics  # noqa: PLC0415
+    from bot.runtime import metrics  # noqa: PLC0415
     from bot.app import create_app  # noqa: PLC0415
     from bot.server import make_wsgi_app  # noqa: PLC0415
     from storage.db import make_engine, make_session_factory  # noqa: PLC0415
@@ -46,8 +46,8 @@ def build_wsgi_app(settings: Settings):
 def run_scheduler() -> None:
     """The scheduler's own process (a new interpreter: it shares nothing with the
     workers), configured from the same environment as `serve`."""
-    from bot import metrics  # noqa: PLC0415
-    from bot.scheduler import run_forever  # noqa: PLC0415
+    from bot.runtime import metrics  # noqa: PLC0415
+    from bot.scheduler.passes import run_forever  # noqa: PLC0415
     from storage.db import make_engine, make_session_factory  # noqa: PLC0415
 
     metrics.hook_slack_calls()  # its sends count in /metrics too (PROMETHEUS_MULTIPROC_DIR)
@@ -111,7 +111,7 @@ def serve_prefork(settings: Settings, *, workers: int, scheduler: bool, threads:
         "loglevel": "warning",
         "proc_name": "accountplan",
         "on_exit": on_exit,
-        # Slack's requests are small and the guard (bot/request_guard.py) limits bodies.
+        # Slack's requests are small and the guard (bot/runtime/request_guard.py) limits bodies.
         "limit_request_field_size": 16384,
     }
     try:

@@ -18,10 +18,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import metrics
+from bot.runtime import metrics
 from bot.app import create_app, shutdown
 from bot.config import ConfigError, Settings
-from bot.request_guard import MAX_BODY_BYTES, guard
+from bot.runtime.request_guard import MAX_BODY_BYTES, guard
 from storage import migrate
 from storage.db import is_sqlite, make_engine, make_session_factory
 
@@ -51,10 +51,10 @@ def database_ok(engine: Engine) -> bool:
 def make_wsgi_app(bolt_app: App, engine: Engine) -> WsgiApp:
     """The whole HTTP surface as one WSGI callable.
 
-    POST /slack/events: every Slack request, behind bot/request_guard.py (size, signature,
+    POST /slack/events: every Slack request, behind bot/runtime/request_guard.py (size, signature,
     well-formed body, before Bolt reads anything); in OAuth mode GET /slack/install and
     GET /slack/oauth_redirect; GET /health: 200 "ok" when the database answers, else 503;
-    GET /metrics: Prometheus metrics (bot/metrics.py), counted around the guard.
+    GET /metrics: Prometheus metrics (bot/runtime/metrics.py), counted around the guard.
     """
     metrics.hook_slack_calls()
     bolt = metrics.classified(SlackRequestHandler(bolt_app, path="/slack/events"))
@@ -103,8 +103,8 @@ def prepare_database(engine: Engine) -> None:
 def start_scheduler(
     settings: Settings, session_factory: sessionmaker[Session]
 ) -> threading.Thread | None:
-    """Run `bot.scheduler.run_forever(settings, session_factory)` on a daemon thread."""
-    scheduler = importlib.import_module("bot.scheduler")  # loaded only when serving
+    """Run `bot.scheduler.passes.run_forever(settings, session_factory)` on a daemon thread."""
+    scheduler = importlib.import_module("bot.scheduler.passes")  # loaded only when serving
 
     thread = threading.Thread(
         target=scheduler.run_forever,

@@ -105,9 +105,9 @@ def test_no_import_cycle_at_load_time():
 def test_the_checker_sees_a_cycle_and_a_forbidden_import(tmp_path, monkeypatch):
     """The rules above can fail: a made-up blocks module that imports bot and a query."""
     bad = ROOT / "blocks" / "_import_rule_probe.py"
-    bad.write_text("from bot.ui import later\nfrom storage.plans import get_plan\n", encoding="utf-8")
+    bad.write_text("from bot.runtime.ui import later\nfrom storage.plans import get_plan\n", encoding="utf-8")
     try:
         imported = imports_of(bad, load_time_only=False)
-        assert "bot.ui" in imported and "storage.plans" in imported
+        assert "bot.runtime.ui" in imported and "storage.plans" in imported
     finally:
         bad.unlink()

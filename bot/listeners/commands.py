@@ -28,8 +28,8 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
-from bot.after_ack import Answer, received_at
+from bot.runtime.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
+from bot.runtime.after_ack import Answer, received_at
 from bot.ids import Command
 
 Subcommand = Callable[..., None]
@@ -88,7 +88,7 @@ def router(table: dict[str, Subcommand]) -> Callable[..., None]:
             ack(help_response(command.get("command") or Command.ACCOUNTPLAN))
             return
         ack()
-        # The rest runs on the after-ack pool (bot/after_ack.py), by the deadline of its answer.
+        # The rest runs on the after-ack pool (bot/runtime/after_ack.py), by the deadline of its answer.
         answer = Answer.MODAL if word in OPENS_A_MODAL else Answer.MESSAGE
         context[AFTER_ACK_KEY].submit(handler, answer=answer, received_at=received_at(context),
                                       respond=respond, client=client, command=command,

@@ -21,12 +21,12 @@ from blocks import messages, modals
 from blocks.forms import encode_metadata, form_values, metadata
 from blocks.ids import Action, Callback
 from blocks.kit import esc
-from bot import ui
-from bot.canvas import publish_canvas
-from bot.digests import Posted, after_qbr, explain, post_digest, today_in, user_timezone
-from bot.after_ack import acked, too_late_for_modal
+from bot.runtime import ui
+from bot.publishing.canvas_posts import publish_canvas
+from bot.publishing.digest_posts import Posted, after_qbr, explain, post_digest, today_in, user_timezone
+from bot.runtime.after_ack import acked, too_late_for_modal
 from bot.listeners.plans import resolve_editable_plan
-from bot.middleware import actor_of, unit_of_work
+from bot.runtime.middleware import actor_of, unit_of_work
 from storage import digests, plans
 from storage.errors import PlanError, ValidationError
 from storage.models import DigestReason, PlanStatus, utcnow
@@ -67,7 +67,7 @@ def _plan_id(action: dict[str, Any]) -> int:
 
 def _sharable_plan(context: BoltContext, plan_id: int):
     """The plan when this person may share it; else PermissionDenied, which the
-    after-ack error path (bot/ui.py report_failure) tells them."""
+    after-ack error path (bot/runtime/ui.py report_failure) tells them."""
     with unit_of_work(context) as session:
         return digests.require_sharer(session, actor_of(context), plan_id)
 

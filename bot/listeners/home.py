@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from blocks import home as home_blocks
 from blocks import messages
-from bot.after_ack import Answer, acked
-from bot.audience import person_is_external
-from bot.middleware import actor_of, unit_of_work
+from bot.runtime.after_ack import Answer, acked
+from bot.runtime.audience import person_is_external
+from bot.runtime.middleware import actor_of, unit_of_work
 from storage import plans, reminders
 from storage.plans import Actor
 
@@ -30,7 +30,7 @@ def today() -> dt.date:
 def _open_items(session: Session, actor: Actor, limit: int,
                 external: bool = False) -> tuple[list[tuple[Any, str]], int]:
     """(item, plan name) pairs, overdue first, and how many more there are. An external
-    audience (bot/audience.py) never sees team-only items, even their own."""
+    audience (bot/runtime/audience.py) never sees team-only items, even their own."""
     items = plans.open_items_for(session, actor.team_id, actor.user_id, limit=limit)
     if external or actor.external:
         items = [item for item in items if not item.team_only]
@@ -64,7 +64,7 @@ def home_view(session: Session, actor: Actor) -> dict[str, Any]:
 
 def publish_home(client: WebClient, context: BoltContext, user_id: str) -> None:
     """Redraw someone's App Home (after the ack; a failure only loses a redraw): the
-    requester's, or another person's (an assignee), each checked by bot/audience.py."""
+    requester's, or another person's (an assignee), each checked by bot/runtime/audience.py."""
     team_id = context.team_id or context.enterprise_id
     requester = context.get("actor")
     if requester is not None and requester.user_id == user_id:

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from blocks import modals
 from blocks.forms import encode_metadata
 from blocks.ids import Action, Callback
-from bot import ui
+from bot.runtime import ui
 from bot.listeners import action_items
-from bot.after_ack import acked
+from bot.runtime.after_ack import acked
 from bot.listeners.menus import Level, menu_listener
-from bot.middleware import actor_of, unit_of_work
+from bot.runtime.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.errors import ValidationError
 from storage.plans import Actor, ObjectiveInput

@@ -15,10 +15,10 @@ from blocks import messages, modals
 from blocks.forms import encode_metadata, metadata
 from blocks.ids import Action, Callback
 from blocks.kit import esc
-from bot import ui
-from bot.after_ack import acked
-from bot.audience import NOT_IN_SHARED, OUTSIDER_REFUSED, Looking, looking
-from bot.middleware import actor_of, unit_of_work
+from bot.runtime import ui
+from bot.runtime.after_ack import acked
+from bot.runtime.audience import NOT_IN_SHARED, OUTSIDER_REFUSED, Looking, looking
+from bot.runtime.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.errors import NotFound, PlanError, ValidationError
 from storage.models import AccountPlan, ActionItem, Objective, PlanStatus, Strategy, SwotEntry

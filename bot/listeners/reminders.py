@@ -2,7 +2,7 @@
 plan" is the plans surface's button); the weekly summary's on/off on App Home; the
 plan form's reminder lead time; and `user_change` (a new time zone moves reminders).
 
-Buttons acknowledge at once and do their work on the after-ack pool (bot/after_ack.py).
+Buttons acknowledge at once and do their work on the after-ack pool (bot/runtime/after_ack.py).
 `after_item_change` is what every path that changes an action item calls after its
 ack (the item form, "Mark done" here, on App Home and in the plan view): it sends the
 DMs the change queued (bot/reminder_jobs.right_after_change) and redraws the
@@ -22,11 +22,11 @@ from slack_sdk.errors import SlackApiError
 from blocks import reminders as messages
 from blocks.forms import metadata
 from blocks.ids import Action
-from bot import ui
-from bot.after_ack import Answer, acked
+from bot.runtime import ui
+from bot.runtime.after_ack import Answer, acked
 from bot.listeners import home
-from bot.middleware import actor_of, settings_of, unit_of_work
-from bot.reminder_jobs import local_zone, right_after_change
+from bot.runtime.middleware import actor_of, settings_of, unit_of_work
+from bot.scheduler.reminder_jobs import local_zone, right_after_change
 from storage import plans, reminders
 from storage.errors import NotFound, PlanError
 from storage.models import utcnow

@@ -10,10 +10,10 @@ from slack_bolt import App
 from blocks import modals
 from blocks.forms import encode_metadata
 from blocks.ids import Callback
-from bot import ui
-from bot.after_ack import acked
+from bot.runtime import ui
+from bot.runtime.after_ack import acked
 from bot.ids import Shortcut
-from bot.middleware import actor_of, unit_of_work
+from bot.runtime.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.plans import Actor
 
@@ -48,7 +48,7 @@ def on_add_as_action_item(*, body, client, context, payload, respond) -> None:
     first_line = text.splitlines()[0] if text else ""
     link = message_link(body)
     notes = "\n\n".join(part for part in (text[:2000], f"From the message: {link}" if link else "") if part)
-    plans.require_internal(actor)  # told by the after-ack error path (bot/ui.py)
+    plans.require_internal(actor)  # told by the after-ack error path (bot/runtime/ui.py)
     with unit_of_work(context) as session:
         groups = objective_groups(session, actor)
     if not groups:

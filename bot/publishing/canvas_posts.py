@@ -3,7 +3,7 @@
 The document is the one `accountplan export --format md` prints
 (blocks/written_plan.py). There is one canvas per plan and audience (PlanCanvas):
 publishing again edits it in place (canvases.edit, replace), so links people already
-have keep working. For a channel shared with another organisation (bot/sharing.py,
+have keep working. For a channel shared with another organisation (bot/slack/channels.py,
 asked at publishing time) the EXTERNAL canvas is used: a separate document without
 SWOT or team-only items, so the team's canvas is never shared with a customer.
 
@@ -12,7 +12,7 @@ posted there. A canvas someone deleted is created again. People are shown by the
 Slack display names (users.info, at most NAMES_MAX lookups), ids otherwise.
 
 Limits: canvases need a paid Slack plan; Slack's error is shown as it comes. Access
-given to a channel while it was internal is withdrawn (bot/sharing.py) the next time a
+given to a channel while it was internal is withdrawn (bot/slack/channels.py) the next time a
 check finds the channel shared: a publish there, or a digest posted there.
 """
 
@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from blocks import digest as digest_blocks
 from blocks.written_plan import render_written_plan
-from bot.digests import error_code, post_messages, refusal
-from bot.sharing import check_channel, withdraw_team_canvas
+from bot.publishing.digest_posts import error_code, post_messages, refusal
+from bot.slack.channels import check_channel, withdraw_team_canvas
 from storage import digests, plans
 from storage.db import transaction
 from storage.models import Audience

@@ -3,7 +3,7 @@
 Every digest, whatever asked for it (the `digest` subcommand, the "Post digest"
 button, a schedule, a QBR), goes through `post_digest`:
 
-1. ask Slack now who reads the channel (bot/sharing.py: shared with another
+1. ask Slack now who reads the channel (bot/slack/channels.py: shared with another
    organisation, or unknown → external);
 2. gather the content for that audience (storage/digests.py filters team-only parts
    out in the query) and render it (blocks/digest.py);
@@ -36,7 +36,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
 from blocks import digest as digest_blocks
-from bot.sharing import ChannelCheck, check_channel, withdraw_team_canvas
+from bot.slack.channels import ChannelCheck, check_channel, withdraw_team_canvas
 from storage import digests, plans
 from storage.claims import claim_due
 from storage.db import transaction
@@ -230,7 +230,7 @@ def _job_arguments(args: tuple) -> tuple[sessionmaker[Session], ClientForTeam, d
     """(session_factory, client_for_team, now) from either calling convention:
 
         job(context, now)                                      the scheduler's jobs: a
-            context with .session_factory and .client_for_team (bot/jobs.py JobContext)
+            context with .session_factory and .client_for_team (bot/scheduler/job_context.py JobContext)
         job(settings, session_factory, client_for_team, now)   plain arguments
     """
     if len(args) == 2:

@@ -73,7 +73,7 @@ def _ignore_overload(kwargs: dict[str, Any]) -> None:
 class AfterAck:
     """The pool; safe to carry on a Bolt context (copies are the same object).
 
-    Work that raises is handed to `report` (bot/ui.py report_failure tells the person
+    Work that raises is handed to `report` (bot/runtime/ui.py report_failure tells the person
     where they acted), so nothing fails in silence.
     """
 

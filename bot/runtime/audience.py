@@ -11,7 +11,7 @@ for someone who is not the requester, `person_is_external`). A request is answer
   not check, is external in every conversation, DMs included: they never change or copy
   a plan (storage refuses an external `Actor`) and read only a customer view of plans
   the team put in front of them (an item of theirs, a digest in their channel).
-- **the conversation** is not shared with another organisation (bot/sharing.py:
+- **the conversation** is not shared with another organisation (bot/slack/channels.py:
   shared, pending or unknown means external). A modal or App Home has no conversation;
   a modal opened for an external audience says so in its private_metadata, and
   everything opened from it stays external.
@@ -33,7 +33,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from blocks.forms import metadata
-from bot.sharing import check_channel
+from bot.slack.channels import check_channel
 from storage.models import Audience
 from storage.plans import Actor
 
@@ -170,7 +170,7 @@ def looking(client: WebClient, context: BoltContext, body: dict[str, Any]) -> Lo
     found = context.get(LOOKING_KEY)
     if isinstance(found, Looking):
         return found
-    from bot.middleware import actor_of  # the middleware fills the actor from the payload
+    from bot.runtime.middleware import actor_of  # the middleware fills the actor from the payload
 
     actor = actor_of(context)
     channel_id = conversation_of(body)

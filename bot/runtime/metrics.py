@@ -6,7 +6,7 @@
 
 kind: command, shortcut, action, view_submission, view_closed, options, event,
 url_verification, other; "rejected" for requests the guard refused before anyone could
-tell what they were (bot/request_guard.py). outcome: ok (2xx), unhandled (404: no
+tell what they were (bot/runtime/request_guard.py). outcome: ok (2xx), unhandled (404: no
 listener), rejected (any other 4xx), error (5xx). The ack time runs from the request
 reaching the app to its answer (with process_before_response, the answer is the ack);
 Slack gives up after 3 s. status: ok, Slack's error code (ratelimited, channel_not_found,

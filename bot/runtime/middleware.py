@@ -8,7 +8,7 @@ opened in this middleware would be committed or closed while the listener still 
 it, and shared by threads. So the middleware hands out the *means* to open a session,
 and each listener opens its own unit of work where it does the work:
 
-    from bot.middleware import actor_of, unit_of_work
+    from bot.runtime.middleware import actor_of, unit_of_work
 
     def on_submit(ack, context, view):
         with unit_of_work(context) as session:      # commit on success, rollback on error
@@ -30,10 +30,10 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import audience
+from bot.runtime import audience
 from bot.config import Settings
-from bot.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
-from bot.after_ack import RECEIVED_AT_KEY, AfterAck
+from bot.runtime.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
+from bot.runtime.after_ack import RECEIVED_AT_KEY, AfterAck
 from storage.db import transaction
 from storage.plans import Actor
 
@@ -75,7 +75,7 @@ def actor_from(context: BoltContext, body: dict[str, Any] | None = None) -> Acto
 
     Org-wide installs may send no team; the enterprise id scopes the plans then. Whether
     the person is from another organisation is filled in from the payload when it says
-    (interactive payloads carry `user.team_id`); otherwise `actor_of` asks (bot/audience.py).
+    (interactive payloads carry `user.team_id`); otherwise `actor_of` asks (bot/runtime/audience.py).
     """
     team_id = context.team_id or context.enterprise_id
     user_id = context.user_id
@@ -98,7 +98,7 @@ def actor_of(context: BoltContext) -> Actor:
     """The acting user; raises for requests that carry none (e.g. some events).
 
     When the payload did not say which organisation the person is from (slash commands,
-    events), the first call asks Slack (cached; bot/audience.py): call it after the ack.
+    events), the first call asks Slack (cached; bot/runtime/audience.py): call it after the ack.
     """
     actor = context.get(ACTOR_KEY)
     if actor is None:
@@ -135,7 +135,7 @@ def settings_of(context: BoltContext) -> Settings:
 def install(app: App, session_factory: sessionmaker[Session], settings: Settings | None = None,
             after_ack: AfterAck | None = None) -> None:
     """Register the global middleware that fills `context["database"]`, `["actor"]`,
-    `["settings"]`, `["after_ack"]` (bot/after_ack.py) and `["received_at"]`."""
+    `["settings"]`, `["after_ack"]` (bot/runtime/after_ack.py) and `["received_at"]`."""
     database = Database(session_factory)
     after_ack = after_ack or AfterAck()
     people = audience.People()

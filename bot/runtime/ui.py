@@ -27,10 +27,10 @@ from blocks.forms import encode_metadata, form_values, metadata
 from blocks.kit import esc
 from blocks.modals import message_modal
 from blocks.plan_view import plan_view, swot_view
-from bot.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
-from bot.after_ack import MODAL_BUDGET_SECONDS, Answer, received_at, too_late_for_modal
-from bot.audience import OUTSIDER_REFUSED, SHARED_CONVERSATION_NOTE, Looking
-from bot.middleware import actor_of, unit_of_work
+from bot.runtime.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
+from bot.runtime.after_ack import MODAL_BUDGET_SECONDS, Answer, received_at, too_late_for_modal
+from bot.runtime.audience import OUTSIDER_REFUSED, SHARED_CONVERSATION_NOTE, Looking
+from bot.runtime.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.errors import NotFound, PermissionDenied, PlanError, ValidationError
 from storage.models import Audience
@@ -43,7 +43,7 @@ SaveFunction = Callable[[Session, Actor, dict[str, Any], dict[str, Any]], int]
 
 
 def render_plan(session: Session, who: Looking, plan_id: int, *, page: int = 0, mode: str = "plan") -> dict[str, Any]:
-    """The plan view for whoever is looking (bot/audience.py): the team's, or the
+    """The plan view for whoever is looking (bot/runtime/audience.py): the team's, or the
     customer view, which is all a person from another organisation ever gets, and only
     of a plan the team put in front of them."""
     actor = who.actor
@@ -158,7 +158,7 @@ def save_form(ack: Ack, client: WebClient, context: BoltContext, view: dict[str,
 
 
 def later(context: BoltContext, work, /, *, answer: Answer = Answer.BACKGROUND, **kwargs) -> None:
-    """Run `work(**kwargs)` after the ack, on the after-ack pool (bot/after_ack.py), by
+    """Run `work(**kwargs)` after the ack, on the after-ack pool (bot/runtime/after_ack.py), by
     the deadline of the answer it gives."""
     context[AFTER_ACK_KEY].submit(work, answer=answer, received_at=received_at(context), **kwargs)
 
@@ -256,7 +256,7 @@ def on_listener_error(error: Exception, request: BoltRequest, response: BoltResp
 
 
 def report_failure(error: Exception, kwargs: dict[str, Any]) -> None:
-    """The after-ack pool's reporter (bot/after_ack.py): tell the person, log the rest.
+    """The after-ack pool's reporter (bot/runtime/after_ack.py): tell the person, log the rest.
 
     A PlanError is the person's answer (a refusal, a record gone); anything else is
     ours, logged with its request and answered with a short apology.
@@ -307,7 +307,7 @@ TOO_LATE = ("Sorry, Slack gives us 3 seconds to open that and we were busy: "
 
 class TooLate(PlanError):
     """The trigger_id expired before the modal was ready; reported like any refusal
-    (by response URL or DM: bot/ui.py report_failure), never silently dropped."""
+    (by response URL or DM: bot/runtime/ui.py report_failure), never silently dropped."""
 
 
 def open_modal(client: WebClient, context: BoltContext, trigger_id: str, view: dict[str, Any],

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 
 from bot.app import engine_of
-from bot.jobs import JobContext
+from bot.scheduler.job_context import JobContext
 from storage import rate_budget, retention
 
 log = logging.getLogger(__name__)

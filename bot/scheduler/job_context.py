@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.ratelimit import RateLimiter
+from bot.slack.ratelimit import RateLimiter
 
 T = TypeVar("T")
 
@@ -36,7 +36,7 @@ class JobContext:
     limiter: RateLimiter
     send_threads: int = SEND_THREADS
     # Work a job leaves to a later job of the same pass (a users.list listing begun
-    # before the DMs went out, finished after them: bot/reminder_jobs.py).
+    # before the DMs went out, finished after them: bot/scheduler/reminder_jobs.py).
     carry: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -11,7 +11,7 @@ to run out; the next pass takes those rows again.
 - `run_forever(settings, session_factory)`: a pass every PASS_INTERVAL seconds, for
   `accountplan serve` (bot/server.py starts it on a daemon thread).
 
-To add a job, append `job(context: bot.jobs.JobContext, now) -> int` to JOBS.
+To add a job, append `job(context: bot.scheduler.job_context.JobContext, now) -> int` to JOBS.
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import digests, housekeeping, reminder_jobs
+from bot.publishing import digest_posts as digests
+from bot.scheduler import housekeeping, reminder_jobs
 from bot.app import engine_of
 from bot.config import ConfigError, Settings
-from bot.jobs import Job, JobContext
-from bot.ratelimit import RateLimiter, SharedRateLimiter
-from bot.workspaces import Workspaces
+from bot.scheduler.job_context import Job, JobContext
+from bot.slack.ratelimit import RateLimiter, SharedRateLimiter
+from bot.slack.workspaces import Workspaces
 from storage.db import make_engine, make_session_factory
 from storage.models import utcnow
 
@@ -73,7 +74,7 @@ class PassReport:
 def make_context(settings: Settings, session_factory: sessionmaker[Session],
                  limiter: RateLimiter | None = None, workspaces: Workspaces | None = None) -> JobContext:
     """A pass's context; by default every Slack call keeps to the budgets every instance
-    shares (bot/ratelimit.py SharedRateLimiter)."""
+    shares (bot/slack/ratelimit.py SharedRateLimiter)."""
     engine = engine_of(session_factory)
     workspaces = workspaces or Workspaces(settings, engine, limiter or SharedRateLimiter(engine))
     return JobContext(settings, session_factory, workspaces.client_for, workspaces.limiter)

@@ -1,6 +1,6 @@
 """The scheduler's reminder jobs, and the same work done right after a request.
 
-Jobs (bot/scheduler.py runs them in this order, each `job(context, now) -> sent`):
+Jobs (bot/scheduler/passes.py runs them in this order, each `job(context, now) -> sent`):
 - sync_new_plans: reminder rows for plans written in bulk (import, copy);
 - refresh_time_zones: time zones of the people we remind that are unknown or stale,
   as much as Slack gives at once (below);
@@ -27,7 +27,7 @@ every Web API call first taking a slot from the rate limiter, and records each o
 under the lease. Right before each send `begin_attempt` checks that the lease is still
 this pass's and notes the attempt: a pass whose lease ran out, or a row that changed
 meanwhile, sends nothing, and a send whose outcome is unknown is looked for in the DM
-before it is tried again (bot/notify.py). So each DM goes out once.
+before it is tried again (bot/slack/dms.py). So each DM goes out once.
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from blocks import reminders as messages
 from bot.config import Settings
-from bot.jobs import JobContext, NotInstalled, by_turns
-from bot.notify import Outcome, Throttle, channel_of, find_posted_keys, outcome_of, post_dm, update_dm
-from bot.ratelimit import Unlimited
+from bot.scheduler.job_context import JobContext, NotInstalled, by_turns
+from bot.slack.dms import Outcome, Throttle, channel_of, find_posted_keys, outcome_of, post_dm, update_dm
+from bot.slack.ratelimit import Unlimited
 from storage import people, reminders
 from storage.claims import begin_attempt, claim_due, claim_due_groups, lease_end
 from storage.db import transaction

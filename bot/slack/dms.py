@@ -42,7 +42,7 @@ TRANSIENT_ERRORS = frozenset({
     "team_added_to_org",
 })
 
-# (method, channel) -> waits for a rate-limit slot (bot/ratelimit.py).
+# (method, channel) -> waits for a rate-limit slot (bot/slack/ratelimit.py).
 Throttle = Callable[[str, str | None], Any]
 
 

@@ -22,7 +22,7 @@ Two limiters keep the same limits:
 - `RateLimiter`: the same in this process's memory (tests, tools; one process only).
 
 Callers take a slot with `acquire(team, method, channel)` right before the call; the
-scheduler's clients (bot/workspaces.py) take one themselves for every call whose caller
+scheduler's clients (bot/slack/workspaces.py) take one themselves for every call whose caller
 did not (`before_call`), so digests, QBR reminders and anything added later keep to the
 budget too, and no call takes two.
 """

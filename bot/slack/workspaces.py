@@ -8,7 +8,7 @@ does it here, through the same store, and saves the new token for everyone.
 
 Each client retries like the app's (bot.app.make_client: lost connections, 5xx, 429)
 but its 429 handler also pauses the whole workspace in the rate limiter
-(bot/ratelimit.py), and it takes a slot from the limiter before every call whose caller
+(bot/slack/ratelimit.py), and it takes a slot from the limiter before every call whose caller
 did not take one (`PacedClient`): whatever a pass sends keeps to the workspace's
 budget. Tokens are never logged.
 """
@@ -28,8 +28,8 @@ from sqlalchemy import Engine
 
 from bot.app import TOKEN_ROTATION_MINUTES, make_client
 from bot.config import Settings
-from bot.jobs import NotInstalled
-from bot.ratelimit import PauseOnRateLimit, RateLimiter
+from bot.scheduler.job_context import NotInstalled
+from bot.slack.ratelimit import PauseOnRateLimit, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class Workspaces:
             assert self.settings.bot_token
             return self.settings.bot_token
         assert self._store is not None and self._rotator is not None
-        # Org-wide installs keep the enterprise id where a team id would be (bot/middleware.py).
+        # Org-wide installs keep the enterprise id where a team id would be (bot/runtime/middleware.py).
         enterprise = team_id.startswith("E")
         installation = self._store.find_installation(
             enterprise_id=team_id if enterprise else None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from bot.after_ack import AfterAck, Answer
+from bot.runtime.after_ack import AfterAck, Answer
 
 
 def test_queued_work_runs_by_deadline_not_by_arrival():

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.app import BOT_SCOPES, LISTENER_THREADS, create_app, make_client
 from bot.config import Settings
-from bot.middleware import actor_of, unit_of_work
+from bot.runtime.middleware import actor_of, unit_of_work
 from bot.server import make_wsgi_app
 from storage.models import Account
 from storage.plans import Actor

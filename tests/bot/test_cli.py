@@ -179,7 +179,7 @@ def test_team_must_look_like_a_workspace_id(database, capsys):
 def test_tick_calls_the_scheduler(database, capsys, monkeypatch):
     calls = []
     fake = SimpleNamespace(tick=lambda now: calls.append(now))
-    monkeypatch.setitem(sys.modules, "bot.scheduler", fake)
+    monkeypatch.setitem(sys.modules, "bot.scheduler.passes", fake)
     assert run(capsys, "tick", "--now", "2025-03-01T09:00:00+01:00").code == 0
     assert calls == [dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.timezone.utc)]
     assert run(capsys, "tick").code == 0

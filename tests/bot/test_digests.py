@@ -10,8 +10,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot import digests as bot_digests
-from bot import sharing
+from bot.publishing import digest_posts as bot_digests
+from bot.slack import channels as sharing
 from bot.app import make_client
 from bot.listeners.digests import parse_digest_args
 from storage import digests

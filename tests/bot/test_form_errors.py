@@ -1,8 +1,8 @@
-"""bot.ui.errors_for: every field error of a submission on its own input at once."""
+"""bot.runtime.ui.errors_for: every field error of a submission on its own input at once."""
 
 from __future__ import annotations
 
-from bot.ui import errors_for
+from bot.runtime.ui import errors_for
 from storage.errors import Conflict, ValidationError
 
 VIEW = {"blocks": [

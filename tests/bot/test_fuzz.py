@@ -45,7 +45,7 @@ from sqlalchemy import select
 from blocks.forms import metadata
 from blocks.ids import Action, Verb
 from bot.app import _AFTER_ACK
-from bot.request_guard import MAX_BODY_BYTES
+from bot.runtime.request_guard import MAX_BODY_BYTES
 from storage import plans as ops
 from storage.models import AccountPlan, ActionItem, DigestSubscription, Objective, Strategy, SwotEntry
 from storage.plans import Actor
@@ -86,7 +86,7 @@ def fuzz(engine, check, *, sqlite: int, postgres: int) -> None:
 
 class Quiet:
     """Waits until the app is idle: every listener given to Bolt's pool has finished
-    (tracked here), and the after-ack pool (bot/after_ack.py) has nothing queued or
+    (tracked here), and the after-ack pool (bot/runtime/after_ack.py) has nothing queued or
     running, so an example sees all the work its request caused."""
 
     def __init__(self, listener_executor: concurrent.futures.Executor, after_ack: Any) -> None:

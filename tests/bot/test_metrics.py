@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import metrics
+from bot.runtime import metrics
 from tests.bot import signing
 from tests.bot.test_server import ENV_VARS, free_port, get
 

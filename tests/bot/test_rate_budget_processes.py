@@ -5,7 +5,7 @@ answers 429, every DM goes out once; and a 429 one of them hears pauses them all
 
 Slack does not publish chat.postMessage's limit per workspace ("several hundred a
 minute"; the app keeps to 300); here the Web API allows RATE a second and each tick is
-told the same (a bare `accountplan tick` with bot.ratelimit's chat.postMessage limit
+told the same (a bare `accountplan tick` with bot.slack.ratelimit's chat.postMessage limit
 set to it, see TICK), so that 300 DMs take 15 seconds rather than a minute.
 """
 
@@ -34,12 +34,12 @@ DUE = dt.date(2025, 3, 5)  # due tomorrow: the due-soon reminder is due now
 LATER = dt.date(2025, 9, 1)  # nothing to remind of today
 
 RATE = 20  # chat.postMessage a second in the workspace, the Web API's and the ticks'
-APP_BURST = 5  # what the app allows itself (bot/ratelimit.py: 10 of 300 a minute)
+APP_BURST = 5  # what the app allows itself (bot/slack/ratelimit.py: 10 of 300 a minute)
 API_BURST = 15  # what the Web API lets through at once (Slack allows short bursts)
 
 TICK = """
 import sys
-from bot import ratelimit
+from bot.slack import ratelimit
 ratelimit.DEFAULT_LIMITS["chat.postMessage"] = ratelimit.Limit({rate}, {burst})
 from bot.cli import main
 sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,4 @@
-"""The rate budget every instance shares (bot/ratelimit.py SharedRateLimiter over
+"""The rate budget every instance shares (bot/slack/ratelimit.py SharedRateLimiter over
 storage/rate_budget.py), on SQLite and PostgreSQL: two limiters on one database stand
 for two instances; a fake clock stands for the database's.
 
@@ -13,10 +13,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot import digests, scheduler
-from bot.jobs import JobContext
-from bot.ratelimit import Limit, RateLimiter, SharedRateLimiter
-from bot.workspaces import Workspaces
+from bot.publishing import digest_posts as digests
+from bot.scheduler import passes as scheduler
+from bot.scheduler.job_context import JobContext
+from bot.slack.ratelimit import Limit, RateLimiter, SharedRateLimiter
+from bot.slack.workspaces import Workspaces
 from storage import digests as digest_store
 from storage import plans as ops
 from storage import rate_budget

@@ -10,8 +10,8 @@ import time
 
 from sqlalchemy import select, update
 
-from bot import reminder_jobs, scheduler
-from bot.ratelimit import RateLimiter
+from bot.scheduler import passes as scheduler, reminder_jobs
+from bot.slack.ratelimit import RateLimiter
 from storage import people
 from storage import plans as ops
 from storage.models import ItemReminder, Notification, Person

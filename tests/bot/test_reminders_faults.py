@@ -14,12 +14,12 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot import scheduler
-from bot.jobs import JobContext
-from bot.notify import post_dm
-from bot.ratelimit import Limit, RateLimiter
-from bot.reminder_jobs import LEASE
-from bot.workspaces import Workspaces
+from bot.scheduler import passes as scheduler
+from bot.scheduler.job_context import JobContext
+from bot.slack.dms import post_dm
+from bot.slack.ratelimit import Limit, RateLimiter
+from bot.scheduler.reminder_jobs import LEASE
+from bot.slack.workspaces import Workspaces
 from storage import plans as ops
 from storage.claims import begin_attempt, claim_due
 from storage.db import make_engine

@@ -10,7 +10,7 @@ import time
 from sqlalchemy import select
 
 from blocks import reminders as messages
-from bot import scheduler
+from bot.scheduler import passes as scheduler
 from storage import people
 from storage import plans as ops
 from storage.models import ActionItem, AccountPlan, ItemReminder, ItemStatus, Notification, WeeklySummary

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from bot import scheduler
-from bot.ratelimit import Limit, RateLimiter
+from bot.scheduler import passes as scheduler
+from bot.slack.ratelimit import Limit, RateLimiter
 from storage import plans as ops
 from storage import reminders
 from storage.plans import ActionItemInput, Actor, ObjectiveInput, PlanInput

@@ -11,11 +11,12 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import select
 
-from bot import cli, scheduler
+from bot import cli
+from bot.scheduler import passes as scheduler
 from bot.config import Settings
-from bot.jobs import JobContext, NotInstalled, by_turns
-from bot.ratelimit import Limit, RateLimiter
-from bot.workspaces import LOCAL_TEAM, Workspaces
+from bot.scheduler.job_context import JobContext, NotInstalled, by_turns
+from bot.slack.ratelimit import Limit, RateLimiter
+from bot.slack.workspaces import LOCAL_TEAM, Workspaces
 from storage import plans as ops
 from storage import migrate
 from storage.db import make_engine, make_session_factory

@@ -1,7 +1,7 @@
 """Bad requests to POST /slack/events: a 4xx at once, one clean log line, never a 500.
 
 Over real HTTP (tests/bot/conftest.py `app_server`, request verification on) unless a
-test says otherwise; bot/request_guard.py answers before Bolt reads anything.
+test says otherwise; bot/runtime/request_guard.py answers before Bolt reads anything.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot import request_guard, server
+from bot.runtime import request_guard
+from bot import server
 from bot.app import create_app
-from bot.request_guard import MAX_BODY_BYTES, clean, guard
+from bot.runtime.request_guard import MAX_BODY_BYTES, clean, guard
 from bot.server import make_wsgi_app
 from tests.bot import signing
 from tests.bot.conftest import start_wsgi_server, stop_listeners

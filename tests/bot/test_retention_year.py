@@ -1,4 +1,4 @@
-"""A year of scheduler passes with pruning (bot/housekeeping.py, storage/retention.py):
+"""A year of scheduler passes with pruning (bot/scheduler/housekeeping.py, storage/retention.py):
 the scheduler's tables stay the size of the retention period (90 days) while plans
 grow, and a pass right after pruning still sends every DM once, redraws the latest DM
 of an item, reminds of a reopened one and dates a digest from the last one.
@@ -17,8 +17,8 @@ from collections import Counter
 
 from sqlalchemy import func, select, update
 
-from bot import scheduler
-from bot.ratelimit import DEFAULT_LIMITS, Limit, RateLimiter
+from bot.scheduler import passes as scheduler
+from bot.slack.ratelimit import DEFAULT_LIMITS, Limit, RateLimiter
 from storage import digests, reminders
 from storage import plans as ops
 from storage.models import ActionItem, DigestPost, ItemReminder, ItemStatus, Notification

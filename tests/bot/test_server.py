@@ -152,9 +152,9 @@ def test_socket_mode_when_an_app_token_is_set(environ, slack_api, tmp_path, monk
 
 def test_start_scheduler_runs_bot_scheduler_when_there_is_one(monkeypatch, settings):
     ran = []
-    module = types.ModuleType("bot.scheduler")
+    module = types.ModuleType("bot.scheduler.passes")
     module.run_forever = lambda settings, session_factory: ran.append((settings, session_factory))
-    monkeypatch.setitem(sys.modules, "bot.scheduler", module)
+    monkeypatch.setitem(sys.modules, "bot.scheduler.passes", module)
     thread = start_scheduler(settings, "factory")
     thread.join(5)
     assert thread.daemon and ran == [(settings, "factory")]

@@ -1,4 +1,4 @@
-"""The Slack Connect boundary on every path (bot/audience.py decides).
+"""The Slack Connect boundary on every path (bot/runtime/audience.py decides).
 
 A customer in a shared channel arrives with `team.id` = our workspace and `user.team_id`
 = their own organisation; slash commands carry no user team, so the app asks users.info.
