@@ -7,6 +7,7 @@ operations check. Nothing here touches a database.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 
@@ -172,3 +173,22 @@ class PlanHealth:
     @property
     def label(self) -> str:
         return "Healthy" if self.score >= 75 else "Needs attention" if self.score >= 50 else "At risk"
+
+
+def stakeholder_is_stale(stakeholder, today: dt.date) -> bool:
+    """Not contacted for STAKEHOLDER_STALE_DAYS days or more (or never): flagged.
+    `stakeholder`: anything with `last_contact_on` (a date or None)."""
+    last = stakeholder.last_contact_on
+    return last is None or (today - last).days >= STAKEHOLDER_STALE_DAYS
+
+
+def objective_is_stale(objective, today: dt.date) -> bool:
+    """No progress update for OBJECTIVE_STALE_DAYS days or more: marked stale. An
+    objective never updated counts from when it was written (a new one is not stale).
+    `objective`: anything with `progress_updated_at` and `created_at` (UTC datetimes);
+    storage.health counts the same way in SQL."""
+    last = objective.progress_updated_at or objective.created_at
+    if last is None:
+        return True
+    return (today - last.astimezone(dt.timezone.utc).date()).days >= OBJECTIVE_STALE_DAYS
+
