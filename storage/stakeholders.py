@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.domain import (
@@ -32,7 +32,7 @@ from storage.domain import (
     Stance,
 )
 from storage.errors import Conflict, ValidationError
-from storage.models import Objective, ObjectiveStakeholder, Stakeholder
+from storage.models import Objective, ObjectiveStakeholder, Stakeholder, Strategy, utcnow
 from storage.plans.permissions import get_editable_plan, require_internal
 from storage.plans.reads import get_plan, get_record
 from storage.plans.rules import FieldErrors, clean_text, clean_user_id, is_id
@@ -326,3 +326,60 @@ def delete_stakeholder(session: Session, actor: Actor, stakeholder_id: int) -> N
     session.delete(stakeholder)
     renumber([s for s in siblings if s is not stakeholder])
     flush_or_conflict(session)
+
+
+# ---------------------------------------------------------------------------
+# Deep copy (storage.plans.deep_copy calls this)
+
+
+def _objective_order(session: Session, plan_id: int) -> list[int]:
+    """The plan's objective ids in reading order (strategy, then objective, by position)."""
+    return list(session.scalars(
+        select(Objective.id).join(Strategy, Strategy.id == Objective.strategy_id)
+        .where(Objective.plan_id == plan_id)
+        .order_by(Strategy.position, Strategy.id, Objective.position, Objective.id)
+    ))
+
+
+def copy_stakeholders(session: Session, source_plan_id: int, copy_plan_id: int, team_id: str, *,
+                      objectives: bool) -> None:
+    """Every stakeholder of the source plan into its deep copy, with whom they report to
+    and (`objectives`: the objectives were copied too, in the same order) the objectives
+    they are linked to. A fixed number of statements whatever their number."""
+    rows = session.execute(
+        select(Stakeholder.id, Stakeholder.name, Stakeholder.title, Stakeholder.side, Stakeholder.slack_user_id,
+               Stakeholder.role, Stakeholder.influence, Stakeholder.stance, Stakeholder.reports_to_id,
+               Stakeholder.last_contact_on, Stakeholder.notes)
+        .where(Stakeholder.team_id == team_id, Stakeholder.plan_id == source_plan_id)
+        .order_by(Stakeholder.position, Stakeholder.id)
+    ).all()
+    if not rows:
+        return
+    now = utcnow()
+    session.execute(insert(Stakeholder), [
+        dict(team_id=team_id, plan_id=copy_plan_id, position=index, name=r.name, title=r.title, side=r.side,
+             slack_user_id=r.slack_user_id, role=r.role, influence=r.influence, stance=r.stance,
+             reports_to_id=None, last_contact_on=r.last_contact_on, notes=r.notes, version=1, created_at=now,
+             updated_at=now)
+        for index, r in enumerate(rows)])
+    by_position = dict(session.execute(
+        select(Stakeholder.position, Stakeholder.id).where(Stakeholder.plan_id == copy_plan_id)).all())
+    new_id = {r.id: by_position[index] for index, r in enumerate(rows)}
+    bosses = [dict(stakeholder=new_id[r.id], boss=new_id[r.reports_to_id])
+              for r in rows if r.reports_to_id in new_id]
+    if bosses:
+        table = Stakeholder.__table__
+        session.execute(table.update().where(table.c.id == bindparam("stakeholder"))
+                        .values(reports_to_id=bindparam("boss")), bosses)
+    if not objectives:
+        return
+    new_objective = dict(zip(_objective_order(session, source_plan_id), _objective_order(session, copy_plan_id)))
+    links = session.execute(
+        select(ObjectiveStakeholder.objective_id, ObjectiveStakeholder.stakeholder_id)
+        .join(Stakeholder, Stakeholder.id == ObjectiveStakeholder.stakeholder_id)
+        .where(Stakeholder.plan_id == source_plan_id)
+    ).all()
+    copied = [dict(objective_id=new_objective[o], stakeholder_id=new_id[s], team_id=team_id)
+              for o, s in links if o in new_objective and s in new_id]
+    if copied:
+        session.execute(insert(ObjectiveStakeholder), copied)

@@ -85,6 +85,12 @@ def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOp
         _copy_swot(session, copy, source.swot_entries)
     if options.strategies:
         _copy_hierarchy(session, actor, source, copy, options)
+    if options.stakeholders:
+        # Not at load time: storage.stakeholders builds on storage.plans.
+        from storage.stakeholders import copy_stakeholders
+
+        copy_stakeholders(session, source.id, copy.id, actor.team_id,
+                          objectives=options.strategies and options.objectives)
     flush_or_conflict(session)
     log_change(
         session,

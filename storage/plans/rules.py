@@ -75,6 +75,7 @@ class CopyOptions:
     action_items: bool = True
     swot: bool = True
     team: bool = True
+    stakeholders: bool = True  # with their objectives' links when the objectives come
 
 
 @dataclass

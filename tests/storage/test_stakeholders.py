@@ -23,10 +23,10 @@ from storage.domain import (
     stakeholder_is_stale,
 )
 from storage.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from storage.models import ChangeLogEntry, ObjectiveStakeholder, Stakeholder
+from storage.models import ChangeLogEntry, Objective, ObjectiveStakeholder, Stakeholder
 from storage.stakeholders import StakeholderInput
 
-from .conftest import MEMBER, OUTSIDER, OWNER, STRANGER, make_objective, make_plan, make_strategy
+from .conftest import MEMBER, OUTSIDER, OWNER, STRANGER, counting, make_objective, make_plan, make_strategy
 
 EXTERNAL = Actor(OWNER.team_id, "UCUSTOMER", external=True)
 
@@ -263,3 +263,53 @@ def test_deleting_the_plan_deletes_its_stakeholders_and_links(session, tree):
     session.commit()
     assert session.scalar(select(func.count()).select_from(Stakeholder)) == 0
     assert session.scalar(select(func.count()).select_from(ObjectiveStakeholder)) == 0
+
+
+def _copy(session, plan, **options):
+    return ops.deep_copy_plan(session, MEMBER, plan.id, ops.CopyOptions(
+        name="Next year", start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31), **options))
+
+
+def test_a_deep_copy_carries_the_stakeholders_their_chart_and_links(session, tree):
+    plan, strategy, objective, _ = tree
+    second = make_objective(session, strategy, "Second")
+    boss = sh.add_stakeholder(session, OWNER, plan.id, person("Boss", role="sponsor", stance="supporter",
+                                                              last_contact_on=dt.date(2025, 3, 1),
+                                                              objective_ids=[second.id]))
+    sh.add_stakeholder(session, OWNER, plan.id, person("Report", reports_to_id=boss.id, notes="Ally",
+                                                       objective_ids=[objective.id, second.id]))
+    session.commit()
+    copy = _copy(session, plan)
+    session.commit()
+    copied = sh.list_stakeholders(session, MEMBER, copy.id)
+    objectives = {o.id: o.title for o in session.scalars(select(Objective).where(Objective.plan_id == copy.id))}
+    assert [(s.name, s.role, s.stance, s.last_contact_on, s.notes) for s in copied] == [
+        ("Boss", StakeholderRole.SPONSOR, Stance.SUPPORTER, dt.date(2025, 3, 1), ""),
+        ("Report", None, None, None, "Ally")]
+    assert copied[1].reports_to_id == copied[0].id
+    assert [sorted(objectives[i] for i in s.objective_ids) for s in copied] == [
+        ["Second"], ["Explain outcomes", "Second"]]
+    assert [s.name for s in sh.list_stakeholders(session, OWNER, plan.id)] == ["Boss", "Report"]  # untouched
+
+    without_links = _copy(session, plan, objectives=False, action_items=False)
+    assert [s.objective_ids for s in sh.list_stakeholders(session, MEMBER, without_links.id)] == [[], []]
+    without = _copy(session, plan, stakeholders=False)
+    assert sh.list_stakeholders(session, MEMBER, without.id) == []
+
+
+def test_copying_stakeholders_takes_the_same_statements_for_few_or_many(engine, session, tree):
+    plan, _, objective, _ = tree
+    other = make_plan(session, name="Many people")
+    other_objective = make_objective(session, make_strategy(session, other))
+    for source, count, linked in ((plan, 3, objective), (other, 60, other_objective)):
+        first = sh.add_stakeholder(session, OWNER, source.id, person("P0", objective_ids=[linked.id]))
+        for n in range(1, count):
+            sh.add_stakeholder(session, OWNER, source.id, person(f"P{n}", reports_to_id=first.id,
+                                                                 objective_ids=[linked.id]))
+    session.commit()
+    counts = []
+    for source in (plan, other):
+        with counting(engine) as counter:
+            _copy(session, source)
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
