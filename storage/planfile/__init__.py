@@ -46,10 +46,10 @@ Decisions:
 - JSON is read with the standard library's decoder from a sliding buffer, one plan at
   a time (json.JSONDecoder.raw_decode): the same values, duplicate-key rule and error
   messages (line and column in the file) as json.loads of the whole text.
-- YAML is read by storage/fastyaml.py (plain block YAML, as export and PyYAML write it,
-  read exactly as PyYAML would, ~9 times faster), one plan's lines at a time; from the
-  first plan it does not take, by PyYAML's safe loader (which also refuses duplicate
-  keys) composing one plan node at a time. Both stream; JSON is the fastest for bulk.
+- YAML is read by PyYAML's safe loader (libyaml's parser when present; duplicate keys
+  refused) composing one plan node at a time. Both stream; YAML costs about 5 times the
+  CPU of JSON (a Python object per token, event and node), so JSON is the format for
+  bulk files (README, bench/README.md).
 """
 
 from storage.planfile.check import (

@@ -124,7 +124,12 @@ def plan_to_dict(plan) -> dict:
 
 class _YamlDumper(yaml.SafeDumper):
     """Block style with indented lists (as in RUN_CONTRACT), `team` inline, multi-line
-    text as literal blocks."""
+    text as literal blocks.
+
+    PyYAML's Python emitter, not CSafeDumper: libyaml's emitter writes a mapping's lists
+    unindented and has no hook to change that, so the same plan would no longer give
+    the same bytes as before.
+    """
 
     def increase_indent(self, flow=False, indentless=False):
         return super().increase_indent(flow, False)

@@ -3,7 +3,6 @@ error that names where it is wrong, and the shape of its top level."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TextIO
 
 from storage.errors import ValidationError
@@ -80,23 +79,6 @@ class Source:
             data, self._head = self._head[:size], self._head[size:]
             return data
         return self._stream.read(size) if self._stream is not None else ""
-
-    def lines(self) -> Iterator[str]:
-        """Its lines, each with its "\\n" (the last one may have none)."""
-        head, self._head = self._head, ""
-        start = 0
-        while (end := head.find("\n", start)) >= 0:
-            yield head[start:end + 1]
-            start = end + 1
-        tail = head[start:]
-        del head
-        if self._stream is not None:
-            for line in self._stream:
-                if tail:
-                    line, tail = tail + line, ""
-                yield line
-        if tail:
-            yield tail
 
 
 def plans_of(document) -> list:
