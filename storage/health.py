@@ -176,7 +176,8 @@ def plan_health(session: Session, team_id: str, plan_id: int, today: dt.date) ->
     return found[plan_id]
 
 
-def health_by_plan(session: Session, team_id: str, plan_ids: Sequence[int], today: dt.date) -> dict[int, PlanHealth]:
+def health_by_plan(session: Session, team_id: str, plan_ids: Sequence[int],
+                   today: dt.date) -> dict[int, PlanHealth]:
     """{plan id: health} for a page of plans (lists, App Home, digests): 4 queries
     however many plans and items. Plans of other workspaces are left out; the stale
     objectives are not listed here (`stale_objective_ids` empty: lists show the score)."""

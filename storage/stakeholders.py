@@ -105,10 +105,11 @@ def _fields(data: StakeholderInput) -> tuple[FieldErrors, dict]:
     return errors, fields
 
 
-def _managers(session: Session, plan_id: int) -> dict[int, int | None]:
+def _managers(session: Session, team_id: str, plan_id: int) -> dict[int, int | None]:
     """{stakeholder id: reports_to_id} of the plan, as the database has it now."""
     return dict(session.execute(
-        select(Stakeholder.id, Stakeholder.reports_to_id).where(Stakeholder.plan_id == plan_id)
+        select(Stakeholder.id, Stakeholder.reports_to_id)
+        .where(Stakeholder.team_id == team_id, Stakeholder.plan_id == plan_id)
     ).all())
 
 
@@ -229,9 +230,10 @@ def add_stakeholder(session: Session, actor: Actor, plan_id: int, data: Stakehol
     plan = get_editable_plan(session, actor, plan_id)
     errors, fields = _fields(data)
     lock_plan(session, plan.id)  # positions, the org chart and the count, as they are now
-    _check_manager(_managers(session, plan.id), None, data.reports_to_id, errors)
+    _check_manager(_managers(session, actor.team_id, plan.id), None, data.reports_to_id, errors)
     objective_ids = _objective_ids(session, actor.team_id, plan.id, data.objective_ids, errors)
-    count = session.scalar(select(func.count()).where(Stakeholder.plan_id == plan.id))
+    count = session.scalar(select(func.count()).where(Stakeholder.team_id == actor.team_id,
+                                                      Stakeholder.plan_id == plan.id))
     if count >= STAKEHOLDERS_MAX:
         errors.add("name", f"a plan holds at most {STAKEHOLDERS_MAX} stakeholders: remove one first")
     errors.done()
@@ -256,7 +258,8 @@ def update_stakeholder(session: Session, actor: Actor, stakeholder_id: int, data
     check_version(stakeholder, expected_version)
     errors, fields = _fields(data)
     lock_plan(session, stakeholder.plan_id)
-    _check_manager(_managers(session, stakeholder.plan_id), stakeholder.id, data.reports_to_id, errors)
+    managers = _managers(session, actor.team_id, stakeholder.plan_id)
+    _check_manager(managers, stakeholder.id, data.reports_to_id, errors)
     objective_ids = _objective_ids(session, actor.team_id, stakeholder.plan_id, data.objective_ids, errors)
     errors.done()
     for name, value in fields.items():
@@ -312,7 +315,7 @@ def delete_stakeholder(session: Session, actor: Actor, stakeholder_id: int) -> N
     lock_plan(session, stakeholder.plan_id)
     version = stakeholder.version
     siblings = list(session.scalars(
-        select(Stakeholder).where(Stakeholder.plan_id == stakeholder.plan_id)
+        select(Stakeholder).where(Stakeholder.team_id == actor.team_id, Stakeholder.plan_id == stakeholder.plan_id)
         .order_by(Stakeholder.position, Stakeholder.id).execution_options(populate_existing=True)
     ))
     if not any(s is stakeholder for s in siblings) or stakeholder.version != version:
@@ -332,11 +335,11 @@ def delete_stakeholder(session: Session, actor: Actor, stakeholder_id: int) -> N
 # Deep copy (storage.plans.deep_copy calls this)
 
 
-def _objective_order(session: Session, plan_id: int) -> list[int]:
+def _objective_order(session: Session, team_id: str, plan_id: int) -> list[int]:
     """The plan's objective ids in reading order (strategy, then objective, by position)."""
     return list(session.scalars(
         select(Objective.id).join(Strategy, Strategy.id == Objective.strategy_id)
-        .where(Objective.plan_id == plan_id)
+        .where(Objective.team_id == team_id, Objective.plan_id == plan_id)
         .order_by(Strategy.position, Strategy.id, Objective.position, Objective.id)
     ))
 
@@ -363,7 +366,8 @@ def copy_stakeholders(session: Session, source_plan_id: int, copy_plan_id: int, 
              updated_at=now)
         for index, r in enumerate(rows)])
     by_position = dict(session.execute(
-        select(Stakeholder.position, Stakeholder.id).where(Stakeholder.plan_id == copy_plan_id)).all())
+        select(Stakeholder.position, Stakeholder.id)
+        .where(Stakeholder.team_id == team_id, Stakeholder.plan_id == copy_plan_id)).all())
     new_id = {r.id: by_position[index] for index, r in enumerate(rows)}
     bosses = [dict(stakeholder=new_id[r.id], boss=new_id[r.reports_to_id])
               for r in rows if r.reports_to_id in new_id]
@@ -373,11 +377,12 @@ def copy_stakeholders(session: Session, source_plan_id: int, copy_plan_id: int, 
                         .values(reports_to_id=bindparam("boss")), bosses)
     if not objectives:
         return
-    new_objective = dict(zip(_objective_order(session, source_plan_id), _objective_order(session, copy_plan_id)))
+    new_objective = dict(zip(_objective_order(session, team_id, source_plan_id),
+                             _objective_order(session, team_id, copy_plan_id)))
     links = session.execute(
         select(ObjectiveStakeholder.objective_id, ObjectiveStakeholder.stakeholder_id)
         .join(Stakeholder, Stakeholder.id == ObjectiveStakeholder.stakeholder_id)
-        .where(Stakeholder.plan_id == source_plan_id)
+        .where(Stakeholder.team_id == team_id, Stakeholder.plan_id == source_plan_id)
     ).all()
     copied = [dict(objective_id=new_objective[o], stakeholder_id=new_id[s], team_id=team_id)
               for o, s in links if o in new_objective and s in new_id]

@@ -220,7 +220,8 @@ def _write_structure(session: Session, actor: Actor, plan: AccountPlan, body: di
         if objective_rows:
             session.execute(insert(Objective), objective_rows)
             objective_ids = {(s_id, position): o_id for o_id, s_id, position in session.execute(
-                select(Objective.id, Objective.strategy_id, Objective.position).where(Objective.plan_id == plan.id))}
+                select(Objective.id, Objective.strategy_id, Objective.position)
+                .where(Objective.plan_id == plan.id))}
             item_rows = [
                 dict(team_id=team, plan_id=plan.id, objective_id=objective_ids[(strategy_ids[s_index], o_index)],
                      position=a_index, title=a["title"], notes="", assignee_id=plan.owner_id,

@@ -35,7 +35,8 @@ def test_every_part_of_the_score(session):
     make_item(session, objectives[1], "Overdue", due=dt.date(2025, 6, 1))
     ops.set_action_item_done(session, OWNER, items[0].id)
     session.execute(update(Objective).values(created_at=LONG_AGO))
-    progress.record_progress(session, OWNER, objectives[2].id, "on_track", now=dt.datetime(2025, 6, 20, tzinfo=dt.timezone.utc))
+    progress.record_progress(session, OWNER, objectives[2].id, "on_track",
+                             now=dt.datetime(2025, 6, 20, tzinfo=dt.timezone.utc))
     sh.add_stakeholder(session, OWNER, plan.id, StakeholderInput("Ada", role="sponsor"))
     sh.add_stakeholder(session, OWNER, plan.id, StakeholderInput("Cy", role="champion"))
     sh.add_stakeholder(session, OWNER, plan.id, StakeholderInput("Our VP", side="ours", role="decision_maker"))

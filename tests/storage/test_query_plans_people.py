@@ -76,7 +76,8 @@ def people_db(db):
         # The scheduler looked at every active plan today but a few.
         session.execute(update(AccountPlan).where(AccountPlan.status == PlanStatus.ACTIVE)
                         .values(checkins_checked_on=NOW.date()))
-        few = select(AccountPlan.id).where(AccountPlan.status == PlanStatus.ACTIVE).order_by(AccountPlan.id.desc()).limit(3)
+        few = (select(AccountPlan.id).where(AccountPlan.status == PlanStatus.ACTIVE)
+               .order_by(AccountPlan.id.desc()).limit(3))
         session.execute(update(AccountPlan).where(AccountPlan.id.in_(few.scalar_subquery()))
                         .values(checkins_checked_on=None))
         session.execute(insert(PlanTemplate), [

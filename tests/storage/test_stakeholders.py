@@ -81,7 +81,9 @@ def test_every_field_error_of_the_form_at_once(session, tree):
 
 
 def test_org_chart_is_an_indented_tree_by_position(session, plan):
-    add = lambda name, boss=None: sh.add_stakeholder(session, OWNER, plan.id, person(name, reports_to_id=boss))  # noqa: E731
+    def add(name, boss=None):
+        return sh.add_stakeholder(session, OWNER, plan.id, person(name, reports_to_id=boss))
+
     ceo = add("CEO")
     cfo = add("CFO", ceo.id)
     cmo = add("CMO", ceo.id)
