@@ -52,14 +52,25 @@ class Kind(enum.StrEnum):
 # Days and zones
 
 
+def known_zone(name: str | None) -> ZoneInfo | None:
+    """The zone called `name`, or None when there is no such zone (or no name)."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    return None
+
+
 def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
-    """The zone called `name` (as Slack's users.info spells it), else `default`."""
-    for candidate in (name, default, "UTC"):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError, OSError):
-                continue
+    """The zone called `name` (as Slack's users.info spells it), else `default`, else
+    UTC: never an error, so a zone name Slack sends (or tzdata drops) that this
+    machine does not know never stops a scheduler pass. Forms that take a zone check it
+    with known_zone first."""
+    for candidate in (name, default):
+        found = known_zone(candidate)
+        if found is not None:
+            return found
     return ZoneInfo("UTC")
 
 

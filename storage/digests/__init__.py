@@ -62,8 +62,8 @@ from storage.digests.subscriptions import (
     require_sharer,
     save_subscription,
     subscriptions_of,
-    zone,
 )
+from storage.reminder_calendar import zone  # the one zone(): unknown names fall back to UTC
 
 __all__ = [
     "ERROR_MAX",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from storage.models import (
 from storage.plans import Actor, get_editable_plan
 from storage.plans.rules import is_id
 from storage.plans.writes import lock_plan
+from storage.reminder_calendar import known_zone, zone
 from storage.upsert import insert_missing
 
 
@@ -32,13 +33,6 @@ ERROR_MAX = 255
 
 # ---------------------------------------------------------------------------
 # Schedules
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("timezone", f"unknown time zone {name!r}") from None
 
 
 def _at(day: dt.date, time_of_day: dt.time, tz: ZoneInfo) -> dt.datetime:
@@ -132,6 +126,14 @@ def _clean_weekday(value: int | str | None) -> int:
     return weekday
 
 
+def _clean_timezone(value: str) -> str:
+    """The subscriber's zone as Slack gave it: refused here, when it is saved, if this
+    machine does not know it (the scheduler would fall back to UTC)."""
+    if known_zone(value) is None:
+        raise ValidationError("timezone", f"unknown time zone {value!r}")
+    return value
+
+
 def _clean_frequency(value: DigestFrequency | str | None) -> DigestFrequency:
     try:
         return DigestFrequency(value)
@@ -152,7 +154,7 @@ def save_subscription(
     frequency = _clean_frequency(data.frequency)
     weekday = _clean_weekday(data.weekday)
     time_of_day = _clean_time(data.time_of_day)
-    zone(data.timezone)
+    timezone = _clean_timezone(data.timezone)
     if frequency == DigestFrequency.NONE and not data.after_qbr:
         raise ValidationError("frequency", "choose a schedule, or tick “after each QBR”")
     # Two people adding the same channel (or the 20th and 21st) at once: one at a time,
@@ -170,16 +172,16 @@ def save_subscription(
             raise ValidationError("channel", f"a plan can send digests to at most {SUBSCRIPTIONS_MAX} channels")
         insert_missing(session, DigestSubscription, [dict(
             team_id=actor.team_id, plan_id=plan.id, channel_id=channel, created_by=actor.user_id,
-            frequency=frequency, weekday=weekday, time_of_day=time_of_day, timezone=data.timezone,
+            frequency=frequency, weekday=weekday, time_of_day=time_of_day, timezone=timezone,
             after_qbr=bool(data.after_qbr), last_error="", created_at=now,
         )], keys=("plan_id", "channel_id"))
         subscription = session.scalars(query).one()
     subscription.frequency = frequency
     subscription.weekday = weekday
     subscription.time_of_day = time_of_day
-    subscription.timezone = data.timezone
+    subscription.timezone = timezone
     subscription.after_qbr = bool(data.after_qbr)
-    subscription.next_run_at = next_run(frequency, weekday, time_of_day, data.timezone, after=now)
+    subscription.next_run_at = next_run(frequency, weekday, time_of_day, timezone, after=now)
     subscription.last_error = ""
     subscription.locked_until = None
     session.flush()

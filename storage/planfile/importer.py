@@ -1,17 +1,16 @@
 """Importing checked plans: written in batches, table by table, inside the caller's
-transaction (COPY on PostgreSQL, the driver's executemany on SQLite)."""
+transaction (storage.bulk: COPY on PostgreSQL, the driver's executemany on SQLite)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import operator
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from sqlalchemy import insert, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.bulk import CHUNK, insert_rows
 from storage.errors import ValidationError
 from storage.models import (
     SLACK_ID_MAX,
@@ -41,111 +40,6 @@ BATCH_PLANS = 250  # plans checked and written together (fewer when they hold ma
 BATCH_ITEMS = 15_000  # action items in a batch, at most (unless one plan has more)
 
 
-def _insert(
-    session: Session, model, rows: list[dict], *, ids: bool = False, parent: str | None = None
-) -> list[int]:
-    """Insert `rows` (dicts with the same keys) into `model`'s table; with `ids`, return
-    the new ids in the order of `rows`.
-
-    PostgreSQL: ids come from the table's sequence in one query, rows go in with COPY.
-    SQLite: one executemany through the driver, values converted by the columns' own
-    bind processors (as SQLAlchemy would convert them, less its work per row).
-    Elsewhere: one executemany. The ids of children of new plans are read back by
-    (`parent` column, position), a few SELECTs. (SQLite cannot batch INSERT … RETURNING
-    in a known order: SQLAlchemy would send one INSERT per row.) Without `parent`:
-    INSERT … RETURNING.
-    """
-    if not rows:
-        return []
-    table = model.__table__
-    connection = session.connection()
-    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-        return _pg_copy(session, table, rows, ids=ids)
-    if ids and parent is None:
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(session.execute(statement, rows).scalars())
-    if connection.dialect.name == "sqlite":
-        _sqlite_executemany(connection, table, rows)
-    else:
-        session.execute(insert(table), rows)
-    if not ids:
-        return []
-    # Every row belongs to a plan created by this import: (parent, position) names it.
-    plan_ids = sorted({row["plan_id"] for row in rows})
-    found: dict[tuple[int, int], int] = {}
-    for start in range(0, len(plan_ids), _CHUNK):
-        query = select(table.c.id, table.c[parent], table.c.position).where(
-            table.c.plan_id.in_(plan_ids[start:start + _CHUNK])
-        )
-        found.update(((parent_id, position), new_id) for new_id, parent_id, position in session.execute(query))
-    return [found[(row[parent], row["position"])] for row in rows]
-
-
-_CHUNK = 500  # ids per IN (…): well below every database's bound-parameter limit
-
-
-def _sqlite_executemany(connection, table, rows: list[dict]) -> None:
-    dialect = connection.dialect
-    names = list(rows[0])
-    quote = dialect.identifier_preparer.quote
-    statement = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-        f"VALUES ({', '.join('?' * len(names))})"
-    )
-    columns = []
-    for name in names:
-        values = list(map(operator.itemgetter(name), rows))
-        processor = table.c[name].type._cached_bind_processor(dialect)
-        columns.append(values if processor is None else _converted(values, processor))
-    connection.exec_driver_sql(statement, list(zip(*columns)))
-
-
-def _converted(values: list, processor: Callable) -> list:
-    """processor(value) of each value, once per distinct value (a batch repeats its
-    timestamps, statuses and dates). Values of one column that are equal convert to
-    the same (True and 1, "open" and ItemStatus.OPEN, Decimal 5 and 5.0)."""
-    cache: dict = {}
-    result = []
-    for value in values:
-        try:
-            converted = cache[value]
-        except KeyError:
-            converted = cache[value] = processor(value)
-        except TypeError:  # not hashable (a JSON value)
-            converted = processor(value)
-        result.append(converted)
-    return result
-
-
-def _pg_copy(session: Session, table, rows: list[dict], *, ids: bool) -> list[int]:
-    new_ids: list[int] = []
-    if ids:
-        sequence = session.execute(
-            text("select pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
-        ).scalar_one()
-        new_ids = sorted(
-            session.execute(
-                text("select nextval(:sequence) from generate_series(1, :n)"),
-                {"sequence": sequence, "n": len(rows)},
-            ).scalars()
-        )
-        for row, new_id in zip(rows, new_ids):
-            row["id"] = new_id
-    names = list(rows[0])
-    quote = session.connection().dialect.identifier_preparer.quote
-    statement = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
-    dbapi = session.connection().connection.dbapi_connection
-    values = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    # psycopg adapts every value; our enums are StrEnums, so they go in by value.
-    try:
-        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(values(row))
-    except dbapi.Error as error:  # as SQLAlchemy would have raised it (IntegrityError, …)
-        raise DBAPIError.instance(statement, None, error, type(dbapi).Error) from None
-    return new_ids
-
-
 def _accounts(
     session: Session, team_id: str, names: Iterable[str], now: dt.datetime, known: dict[str, int]
 ) -> dict[str, int]:
@@ -153,8 +47,8 @@ def _accounts(
     created (and added to `known`)."""
     wanted = [name for name in dict.fromkeys(names) if name not in known]
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start:start + CHUNK]
         rows = session.execute(
             select(Account.name, Account.id).where(
                 Account.team_id == team_id, Account.name.in_(chunk)
@@ -162,7 +56,7 @@ def _accounts(
         )
         found.update((name, account_id) for name, account_id in rows)
     missing = [name for name in wanted if name not in found]
-    new_ids = _insert(
+    new_ids = insert_rows(
         session,
         Account,
         [dict(team_id=team_id, name=name, created_at=now) for name in missing],
@@ -234,7 +128,7 @@ def _write_plans(
     """Write checked plans table by table (a few statements per table); their ids."""
     accounts = _accounts(session, team_id, (p.account for p in plans), now, accounts)
     stamp = dict(team_id=team_id, version=1, created_at=now, updated_at=now)
-    plan_ids = _insert(
+    plan_ids = insert_rows(
         session,
         AccountPlan,
         [
@@ -281,8 +175,8 @@ def _write_plans(
                 details=None,
             )
         )
-    _insert(session, PlanMember, members)
-    strategy_ids = _insert(session, Strategy, strategy_rows, ids=True, parent="plan_id")
+    insert_rows(session, PlanMember, members)
+    strategy_ids = insert_rows(session, Strategy, strategy_rows, ids=True, parent="plan_id")
 
     objective_rows, objective_children = [], []
     for strategy_id, (plan_id, objectives) in zip(strategy_ids, strategy_children):
@@ -291,7 +185,7 @@ def _write_plans(
                 dict(columns, **stamp, plan_id=plan_id, strategy_id=strategy_id, position=position)
             )
             objective_children.append((plan_id, items))
-    objective_ids = _insert(session, Objective, objective_rows, ids=True, parent="strategy_id")
+    objective_ids = insert_rows(session, Objective, objective_rows, ids=True, parent="strategy_id")
 
     item_rows = [
         dict(
@@ -305,10 +199,10 @@ def _write_plans(
         for objective_id, (plan_id, items) in zip(objective_ids, objective_children)
         for position, columns in enumerate(items)
     ]
-    _insert(session, ActionItem, item_rows)
-    _insert(session, SwotEntry, swot_rows)
-    _insert(session, QbrReview, review_rows)
-    _insert(session, ChangeLogEntry, log_rows)
+    insert_rows(session, ActionItem, item_rows)
+    insert_rows(session, SwotEntry, swot_rows)
+    insert_rows(session, QbrReview, review_rows)
+    insert_rows(session, ChangeLogEntry, log_rows)
     return plan_ids
 
 

@@ -32,6 +32,7 @@ from storage.plans.permissions import (
 )
 from storage.plans.plan_edits import create_plan, delete_plan, set_plan_status, update_plan
 from storage.plans.reads import (
+    PARTS,
     WORKING_STATUSES,
     changes_since,
     count_open_items,
@@ -95,6 +96,7 @@ __all__ = [
     "require_editor",
     "require_internal",
     # reads
+    "PARTS",
     "WORKING_STATUSES",
     "changes_since",
     "count_open_items",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from storage.bulk import insert_rows
 from storage.domain import Actor
 from storage.models import (
     NAME_MAX,
@@ -21,6 +21,7 @@ from storage.models import (
     Strategy,
     SwotEntry,
     SwotKind,
+    utcnow,
 )
 from storage.plans.permissions import require_internal
 from storage.plans.reads import load_plan_tree
@@ -104,19 +105,15 @@ def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOp
     return copy
 
 
-def _insert_rows(session: Session, model, rows: list[dict]) -> None:
-    """One multi-row INSERT (executemany) without RETURNING.
-
-    Through the ORM unit of work each new row would come back for its id; on SQLite,
-    where SQLAlchemy cannot batch RETURNING, that is one INSERT per row. Rows written
-    here are not in the session: read them back by query (their parent's collection
-    is loaded lazily, after this).
-    """
-    if rows:
-        session.execute(insert(model), rows)
+def _stamp(copy: AccountPlan) -> dict:
+    """What every copied row carries besides its own values (storage.bulk applies no
+    column default)."""
+    now = utcnow()
+    return dict(team_id=copy.team_id, plan_id=copy.id, version=1, created_at=now, updated_at=now)
 
 
 def _copy_swot(session: Session, copy: AccountPlan, entries: Sequence[SwotEntry]) -> None:
+    stamp = _stamp(copy)
     next_position: dict[SwotKind, int] = {}
     rows = []
     for e in entries:  # ordered by kind, then position: renumber densely per kind
@@ -124,15 +121,14 @@ def _copy_swot(session: Session, copy: AccountPlan, entries: Sequence[SwotEntry]
         next_position[e.kind] = position + 1
         rows.append(
             dict(
-                team_id=copy.team_id,
-                plan_id=copy.id,
+                stamp,
                 kind=e.kind,
                 position=position,
                 text=e.text,
                 team_only=e.team_only,
             )
         )
-    _insert_rows(session, SwotEntry, rows)
+    insert_rows(session, SwotEntry, rows)
 
 
 def _copy_hierarchy(
@@ -141,38 +137,28 @@ def _copy_hierarchy(
     """Strategies, then objectives, then action items: one INSERT per level.
 
     Copies are numbered 0, 1, 2... within their parent, so (parent, position) names each
-    new row and its id is read back with one query per level.
+    new row and storage.bulk reads its id back with one query per level.
     """
     shift = copy.start_date - source.start_date
-    _insert_rows(
+    stamp = _stamp(copy)
+    strategy_ids = insert_rows(
         session,
         Strategy,
         [
-            dict(
-                team_id=copy.team_id,
-                plan_id=copy.id,
-                position=index,
-                title=s.title,
-                description=s.description,
-            )
+            dict(stamp, position=index, title=s.title, description=s.description)
             for index, s in enumerate(source.strategies)
         ],
+        ids=options.objectives,
+        parent="plan_id",
     )
     if not options.objectives or not source.strategies:
         return
-    strategy_ids = {
-        position: strategy_id
-        for position, strategy_id in session.execute(
-            select(Strategy.position, Strategy.id).where(Strategy.plan_id == copy.id)
-        )
-    }
-    _insert_rows(
+    objective_ids = insert_rows(
         session,
         Objective,
         [
             dict(
-                team_id=copy.team_id,
-                plan_id=copy.id,
+                stamp,
                 strategy_id=strategy_ids[s_index],
                 position=o_index,
                 title=o.title,
@@ -185,40 +171,32 @@ def _copy_hierarchy(
             for s_index, s in enumerate(source.strategies)
             for o_index, o in enumerate(s.objectives)
         ],
+        ids=options.action_items,
+        parent="strategy_id",
     )
     if not options.action_items:
         return
-    objective_ids = {
-        (strategy_id, position): objective_id
-        for objective_id, strategy_id, position in session.execute(
-            select(Objective.id, Objective.strategy_id, Objective.position).where(
-                Objective.plan_id == copy.id
-            )
-        )
-    }
+    objectives = [o for s in source.strategies for o in s.objectives]  # as listed above
     rows = []
-    for s_index, s in enumerate(source.strategies):
-        for o_index, o in enumerate(s.objectives):
-            objective_id = objective_ids[(strategy_ids[s_index], o_index)]
-            for a_index, a in enumerate(o.action_items):
-                due = a.due_date + shift if a.due_date else None
-                if due is not None:  # a shorter cycle: keep every date inside it
-                    due = min(max(due, copy.start_date), copy.end_date)
-                rows.append(
-                    dict(
-                        team_id=copy.team_id,
-                        plan_id=copy.id,
-                        objective_id=objective_id,
-                        position=a_index,
-                        title=a.title,
-                        notes=a.notes,
-                        assignee_id=a.assignee_id,
-                        due_date=due,
-                        status=ItemStatus.OPEN,
-                        done_at=None,
-                        done_by=None,
-                        team_only=a.team_only,
-                        created_by=actor.user_id,
-                    )
+    for objective_id, o in zip(objective_ids, objectives, strict=True):
+        for a_index, a in enumerate(o.action_items):
+            due = a.due_date + shift if a.due_date else None
+            if due is not None:  # a shorter cycle: keep every date inside it
+                due = min(max(due, copy.start_date), copy.end_date)
+            rows.append(
+                dict(
+                    stamp,
+                    objective_id=objective_id,
+                    position=a_index,
+                    title=a.title,
+                    notes=a.notes,
+                    assignee_id=a.assignee_id,
+                    due_date=due,
+                    status=ItemStatus.OPEN,
+                    done_at=None,
+                    done_by=None,
+                    team_only=a.team_only,
+                    created_by=actor.user_id,
                 )
-    _insert_rows(session, ActionItem, rows)
+            )
+    insert_rows(session, ActionItem, rows)

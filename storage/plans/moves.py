@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 
 from storage.domain import Actor
 from storage.errors import ValidationError
-from storage.models import ActionItem, Objective, Strategy, SwotEntry
+from storage.models import ActionItem, Objective, Strategy
 from storage.plans.permissions import get_editable_plan
-from storage.plans.reads import get_record
+from storage.plans.reads import PARTS, get_record
 from storage.plans.writes import (
     flush_or_conflict,
     lock_plan,
@@ -19,14 +19,6 @@ from storage.plans.writes import (
     siblings_of,
     still_there,
 )
-
-
-_MOVABLE = {
-    "strategy": Strategy,
-    "objective": Objective,
-    "action_item": ActionItem,
-    "swot": SwotEntry,
-}
 
 
 def move(
@@ -39,7 +31,7 @@ def move(
     to_parent_id: int | None = None,
 ):
     """Move a record `offset` places (-1 up, +1 down), or to the end of another parent."""
-    model = _MOVABLE.get(entity)
+    model = PARTS.get(entity)
     if model is None:
         raise ValidationError("entity", f"cannot move a {entity}")
     record = get_record(session, model, actor.team_id, record_id, entity.replace("_", " "))

@@ -22,6 +22,7 @@ from storage.models import (
     PlanMember,
     PlanStatus,
     Strategy,
+    SwotEntry,
 )
 from storage.plans.rules import (
     SURROGATES,
@@ -34,6 +35,15 @@ from storage.plans.rules import (
 
 # Plans people still act on; completed and archived ones are kept to read.
 WORKING_STATUSES = (PlanStatus.DRAFT, PlanStatus.ACTIVE)
+
+# The parts of a plan that Slack actions name by kind and id ("strategy:42"): moved,
+# deleted, edited one at a time. The names are also ChangeLogEntry.entity's.
+PARTS = {
+    "strategy": Strategy,
+    "objective": Objective,
+    "action_item": ActionItem,
+    "swot": SwotEntry,
+}
 
 
 def get_record(session: Session, model, team_id: str, record_id: int, what: str):

@@ -121,6 +121,17 @@ def test_bad_subscriptions_name_their_field(session, plan, fields, field):
     assert raised.value.field == field
 
 
+def test_a_zone_this_machine_does_not_know_runs_in_utc_and_never_stops_a_pass(session, plan):
+    """Saving refuses an unknown zone (above); one stored before tzdata dropped it, or
+    written another way, is read as UTC by the scheduler instead of failing its pass."""
+    assert next_run("weekly", 0, dt.time(9), "Mars/Olympus", after=utc(2025, 3, 19, 10)) == utc(2025, 3, 24, 9)
+    sub = subscribe(session, plan, frequency="weekly", weekday=0, time_of_day="09:00")
+    sub.timezone = "Mars/Olympus"
+    session.flush()
+    digests.record_sent(session, sub.id, now=utc(2025, 3, 24, 9, 30))
+    assert sub.next_run_at == utc(2025, 3, 31, 9) and sub.last_error == ""
+
+
 def test_only_owner_and_team_change_subscriptions(session, plan):
     with pytest.raises(PermissionDenied):
         subscribe(session, plan, actor=STRANGER)
