@@ -68,8 +68,8 @@ from sqlalchemy import Engine, event, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from blocks.reminders import REMINDERS_MAX  # noqa: E402
-from bot.scheduler import passes as scheduler  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.scheduler import passes as scheduler  # noqa: E402
 from bot.slack.ratelimit import Limit, RateLimiter  # noqa: E402
 from storage import migrate, reminders, retention  # noqa: E402
 from storage.claims import _free, claim_due, lease_end  # noqa: E402

@@ -21,9 +21,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import listeners
+from bot.config import Settings
 from bot.runtime import middleware, ui
 from bot.runtime.after_ack import AfterAck
-from bot.config import Settings
 
 # Bot scopes requested by the OAuth install; keep in step with app_manifest.yml
 # (tests/test_manifest.py checks they agree).

@@ -29,12 +29,12 @@ from importlib import resources
 from sqlalchemy import Engine, make_url, select
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from bot.config import LOCAL_TEAM, one_line
 from storage import migrate
 from storage.db import database_url, is_sqlite, make_engine, make_session_factory, transaction
 from storage.errors import PlanError
 from storage.models import AccountPlan
 
-LOCAL_TEAM = "T0LOCAL"
 SAMPLE = "newton_2025.yaml"
 SAMPLE_PLAN_NAME = "Newton Memorial Hospital 2025 Strategic Plan"
 LISTED = 50  # plans listed by name after an import
@@ -46,10 +46,6 @@ class CliError(Exception):
 
 def _say(message: str) -> None:
     print(f"accountplan: {message}", file=sys.stderr)
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 # ---------------------------------------------------------------------------
@@ -303,12 +299,7 @@ Safe from cron and from several machines at once: nothing is sent twice."""
 def cmd_tick(args) -> int:
     now = _parse_now(args.now)
     _open_database().dispose()  # migrate SQLite / insist PostgreSQL is current
-    try:
-        scheduler = importlib.import_module("bot.scheduler.passes")
-    except ModuleNotFoundError as error:
-        if error.name != "bot.scheduler.passes":
-            raise
-        raise CliError("tick is not available in this version (no bot.scheduler.passes)") from None
+    scheduler = importlib.import_module("bot.scheduler.passes")  # Slack loads only here
     result = scheduler.tick(now)
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
 
@@ -401,10 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (CliError, PlanError) as error:
-        _say(_one_line(error))
+        _say(one_line(error))
         return 1
     except SQLAlchemyError as error:
-        _say(_one_line(_database_problem(error)))
+        _say(one_line(_database_problem(error)))
         return 1
     except KeyboardInterrupt:
         return 130

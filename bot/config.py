@@ -2,7 +2,9 @@
 
 `Settings.from_env()` reads and checks everything at once, so `accountplan serve` can
 stop before it opens a socket with one line that names the variable and says what to
-do. Nothing here talks to Slack or to the database.
+do. Nothing here talks to Slack or to the database. Also the few names every entry
+point shares: LOCAL_TEAM (the CLI's workspace without Slack) and `one_line` (an error
+as the one line people read).
 """
 
 from __future__ import annotations
@@ -26,9 +28,23 @@ DEFAULT_RETENTION_DAYS = 90
 BOT_TOKEN_PREFIXES = ("xoxb-", "xoxe.xoxb-")
 APP_TOKEN_PREFIX = "xapp-"
 
+# `accountplan demo/export/import` without --team, on a database with no plans yet:
+# a local workspace that Slack does not know. The scheduler sends nothing of it
+# (bot/slack/workspaces.py: no client for it).
+LOCAL_TEAM = "T0LOCAL"
+
 
 class ConfigError(Exception):
     """Missing or contradictory configuration; the message is one line for people."""
+
+
+def one_line(text: object) -> str:
+    """`text` (an error, a message) on one line, its whitespace folded; an error that
+    says nothing is named by its type."""
+    folded = " ".join(str(text).split())
+    if not folded and isinstance(text, BaseException):
+        return type(text).__name__
+    return folded
 
 
 @dataclass(frozen=True, repr=False)

@@ -37,6 +37,7 @@ from bot.config import (
     DEFAULT_SLACK_API_URL,
     ConfigError,
     Settings,
+    one_line,
 )
 from storage.db import DEFAULT_DATABASE_URL, is_sqlite, make_engine, normalize_url
 
@@ -65,10 +66,6 @@ class Check:
 
     def line(self) -> str:
         return f"{self.status:<4}  {self.name}: {self.message}"
-
-
-def _one_line(text_: Any) -> str:
-    return " ".join(str(text_).split())
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -167,7 +164,7 @@ class Doctor:
         try:
             for step in steps:
                 for check in step():
-                    yield Check(check.status, check.name, self.scrub(_one_line(check.message)))
+                    yield Check(check.status, check.name, self.scrub(one_line(check.message)))
         finally:
             if self.engine is not None:
                 self.engine.dispose()
@@ -256,7 +253,7 @@ class Doctor:
             return
         except Exception as error:  # noqa: BLE001 - DNS, refused, TLS, timeout: all "unreachable"
             reason = getattr(error, "reason", None) or error
-            yield Check(FAIL, name, f"cannot reach {url} ({type(error).__name__}: {_one_line(reason)}): "
+            yield Check(FAIL, name, f"cannot reach {url} ({type(error).__name__}: {one_line(str(reason))}): "
                                     "check the network, a proxy (HTTPS_PROXY) or SLACK_API_URL")
             return
         if not response.get("ok"):

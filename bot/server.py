@@ -18,9 +18,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.runtime import metrics
 from bot.app import create_app, shutdown
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, one_line
+from bot.runtime import metrics
 from bot.runtime.request_guard import MAX_BODY_BYTES, guard
 from storage import migrate
 from storage.db import is_sqlite, make_engine, make_session_factory
@@ -117,10 +117,6 @@ def start_scheduler(
     return thread
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
-
-
 def default_workers() -> int:
     """One worker process per core: the GIL lets one process use about one core."""
     return max(1, os.cpu_count() or 1)
@@ -154,7 +150,7 @@ def serve(no_scheduler: bool = False, workers: int | None = None) -> int:
             app = create_app(settings, session_factory)
         except BoltError as error:
             # e.g. auth.test rejected SLACK_BOT_TOKEN; Bolt's message names no secret.
-            print(f"accountplan: cannot start the Slack app: {_one_line(error)}", file=sys.stderr)
+            print(f"accountplan: cannot start the Slack app: {one_line(error)}", file=sys.stderr)
             return 2
 
         workers = workers or default_workers()

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from blocks import modals
 from blocks.forms import encode_metadata
 from blocks.ids import Action, Callback
-from bot.runtime import ui
 from bot.listeners import home
 from bot.listeners import reminders as reminder_listeners
-from bot.runtime.after_ack import Answer, acked
 from bot.listeners.menus import Level, menu_listener
+from bot.runtime import ui
+from bot.runtime.after_ack import Answer, acked
 from bot.runtime.audience import looking
 from bot.runtime.middleware import actor_of, unit_of_work
 from storage import plans

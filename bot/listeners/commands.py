@@ -28,9 +28,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.runtime.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
-from bot.runtime.after_ack import Answer, received_at
 from bot.ids import Command
+from bot.runtime.after_ack import Answer, received_at
+from bot.runtime.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
 
 Subcommand = Callable[..., None]
 

@@ -21,12 +21,13 @@ from blocks import messages, modals
 from blocks.forms import encode_metadata, form_values, metadata
 from blocks.ids import Action, Callback
 from blocks.kit import esc
-from bot.runtime import ui
-from bot.publishing.canvas_posts import publish_canvas
-from bot.publishing.digest_posts import Posted, after_qbr, explain, post_digest, today_in, user_timezone
-from bot.runtime.after_ack import acked, too_late_for_modal
 from bot.listeners.plans import resolve_editable_plan
+from bot.publishing.canvas_posts import publish_canvas
+from bot.publishing.digest_posts import Posted, after_qbr, post_digest, today_in, user_timezone
+from bot.runtime import ui
+from bot.runtime.after_ack import acked, too_late_for_modal
 from bot.runtime.middleware import actor_of, unit_of_work
+from bot.slack.errors import explain
 from storage import digests, plans
 from storage.errors import PlanError, ValidationError
 from storage.models import DigestReason, PlanStatus, utcnow

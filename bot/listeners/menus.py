@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from blocks.forms import metadata
 from blocks.ids import Verb, parse_menu_value
-from bot.runtime import ui
-from bot.runtime.after_ack import acked
 from bot.listeners import reminders as reminder_listeners
 from bot.listeners.plans import _record, confirm_delete
+from bot.runtime import ui
+from bot.runtime.after_ack import acked
+from bot.runtime.audience import looking
 from bot.runtime.middleware import actor_of, unit_of_work
 from storage import plans
-from bot.runtime.audience import looking
 from storage.errors import NotFound
 
 # (session, record, parent metadata) -> the modal to push

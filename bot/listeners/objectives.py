@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from blocks import modals
 from blocks.forms import encode_metadata
 from blocks.ids import Action, Callback
-from bot.runtime import ui
 from bot.listeners import action_items
-from bot.runtime.after_ack import acked
 from bot.listeners.menus import Level, menu_listener
+from bot.runtime import ui
+from bot.runtime.after_ack import acked
 from bot.runtime.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.errors import ValidationError

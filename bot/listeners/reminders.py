@@ -22,9 +22,9 @@ from slack_sdk.errors import SlackApiError
 from blocks import reminders as messages
 from blocks.forms import metadata
 from blocks.ids import Action
+from bot.listeners import home
 from bot.runtime import ui
 from bot.runtime.after_ack import Answer, acked
-from bot.listeners import home
 from bot.runtime.middleware import actor_of, settings_of, unit_of_work
 from bot.scheduler.reminder_jobs import local_zone, right_after_change
 from storage import plans, reminders

@@ -10,9 +10,9 @@ from slack_bolt import App
 from blocks import modals
 from blocks.forms import encode_metadata
 from blocks.ids import Callback
+from bot.ids import Shortcut
 from bot.runtime import ui
 from bot.runtime.after_ack import acked
-from bot.ids import Shortcut
 from bot.runtime.middleware import actor_of, unit_of_work
 from storage import plans
 from storage.plans import Actor

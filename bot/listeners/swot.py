@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from blocks import modals
 from blocks.forms import encode_metadata
 from blocks.ids import Action, Callback
+from bot.listeners.menus import Level, menu_listener
 from bot.runtime import ui
 from bot.runtime.after_ack import acked
-from bot.listeners.menus import Level, menu_listener
 from storage import plans
 from storage.plans import Actor
 

@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from blocks import digest as digest_blocks
 from blocks.written_plan import render_written_plan
-from bot.publishing.digest_posts import error_code, post_messages, refusal
+from bot.publishing.digest_posts import post_messages, refusal
 from bot.slack.channels import check_channel, withdraw_team_canvas
+from bot.slack.errors import error_code
 from storage import digests, plans
 from storage.db import transaction
 from storage.models import Audience

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from blocks import digest as digest_blocks
 from bot.slack.channels import ChannelCheck, check_channel, withdraw_team_canvas
+from bot.slack.errors import TRANSIENT_ERRORS, error_code, explain
 from storage import digests, plans
 from storage.claims import claim_due
 from storage.db import transaction
@@ -52,18 +53,6 @@ log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=10)  # one pass's hold on a due subscription
 RETRY_AFTER = dt.timedelta(minutes=30)  # a passing failure is tried again this much later
-# Slack errors that will not go away by trying again: the subscription stops and says why.
-TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
-                    "request_timeout", "connection_error"}
-_EXPLANATIONS = {
-    "not_in_channel": "I'm not in that private channel: invite @Account Plans to it first "
-                      "(type /invite @Account Plans there).",
-    "channel_not_found": "I can't see that channel. If it is private, invite @Account Plans to "
-                         "it first (type /invite @Account Plans there).",
-    "is_archived": "That channel is archived.",
-    "restricted_action": "Slack doesn't let apps post in that channel (posting is restricted).",
-    "connection_error": "Slack could not be reached; try again in a moment.",
-}
 
 ClientForTeam = Callable[[str], WebClient]
 
@@ -84,21 +73,6 @@ class Posted:
     @property
     def permanent(self) -> bool:
         return bool(self.error) and self.error not in TRANSIENT_ERRORS
-
-
-def explain(error: str) -> str:
-    """A Slack error code in words for people (mrkdwn-safe: our own text)."""
-    return _EXPLANATIONS.get(error, f"Slack refused it ({error}).")
-
-
-def error_code(error: Exception) -> str:
-    """Slack's error code; "connection_error" for a Slack call that got no answer; the
-    exception's type for anything else (a bug is never mistaken for a network fault)."""
-    if isinstance(error, SlackApiError):
-        return str(error.response.get("error") or "error")
-    if isinstance(error, (SlackClientError, OSError)):
-        return "connection_error"
-    return type(error).__name__
 
 
 def refusal(check: ChannelCheck) -> str:

@@ -30,8 +30,8 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.runtime import audience
 from bot.config import Settings
+from bot.runtime import audience
 from bot.runtime.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
 from bot.runtime.after_ack import RECEIVED_AT_KEY, AfterAck
 from storage.db import transaction

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.publishing import digest_posts as digests
-from bot.scheduler import housekeeping, reminder_jobs
 from bot.app import engine_of
 from bot.config import ConfigError, Settings
+from bot.publishing import digest_posts as digests
+from bot.scheduler import housekeeping, reminder_jobs
 from bot.scheduler.job_context import Job, JobContext
 from bot.slack.ratelimit import RateLimiter, SharedRateLimiter
 from bot.slack.workspaces import Workspaces

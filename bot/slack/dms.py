@@ -28,6 +28,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.slack.errors import TRANSIENT_ERRORS, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,6 @@ METADATA_EVENT = "accountplan_dm"
 # How far before an unanswered attempt to look for its DM (clocks differ a little).
 HISTORY_MARGIN = dt.timedelta(minutes=2)
 HISTORY_PAGE = 100
-
-# Errors that go away by themselves; any other `ok: false` is for good.
-TRANSIENT_ERRORS = frozenset({
-    "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
-    "team_added_to_org",
-})
 
 # (method, channel) -> waits for a rate-limit slot (bot/slack/ratelimit.py).
 Throttle = Callable[[str, str | None], Any]
@@ -70,7 +65,7 @@ def outcome_of(error: Exception) -> Outcome:
         status = error.response.status_code
         code = str(error.response.get("error") or f"http_{status}")
         if status == 429:
-            return Outcome(error="ratelimited", retry_after=retry_after_of(error))
+            return Outcome(error="ratelimited", retry_after=retry_after(getattr(error.response, "headers", None)))
         if status >= 500 or code in TRANSIENT_ERRORS:
             return Outcome(error=code)
         return Outcome(error=code, permanent=True)
@@ -79,18 +74,6 @@ def outcome_of(error: Exception) -> Outcome:
     if isinstance(error, (TimeoutError, OSError, SlackClientError)):
         return Outcome(error=type(error).__name__.lower()[:60] or "timeout", uncertain=True)
     raise error
-
-
-def retry_after_of(error: SlackApiError) -> float | None:
-    headers = getattr(error.response, "headers", None) or {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            value = value[0] if isinstance(value, list) else value
-            try:
-                return float(value)
-            except (TypeError, ValueError):
-                return None
-    return None
 
 
 def channel_of(client: WebClient, user_id: str, throttle: Throttle) -> str:

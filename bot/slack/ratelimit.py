@@ -42,6 +42,7 @@ from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.slack.errors import retry_after
 from storage import rate_budget
 
 log = logging.getLogger(__name__)
@@ -230,19 +231,6 @@ class SharedRateLimiter(RateLimiter):
             log.warning("could not record the 429 pause of workspace %s", team_id, exc_info=True)
 
 
-def retry_after(response: HttpResponse | None, default: float = 1.0) -> float:
-    if response is None:
-        return default
-    for name, values in response.headers.items():
-        if name.lower() == "retry-after":
-            value = values[0] if isinstance(values, list) else values
-            try:
-                return float(value)
-            except (TypeError, ValueError):
-                return default
-    return default
-
-
 class PauseOnRateLimit(RateLimitErrorRetryHandler):
     """slack_sdk's 429 retry (wait Retry-After, try again), telling the limiter first so
     the rest of the workspace's calls wait too."""
@@ -255,5 +243,6 @@ class PauseOnRateLimit(RateLimitErrorRetryHandler):
     def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
                                  response: HttpResponse | None = None,
                                  error: Exception | None = None) -> None:
-        self.limiter.pause(self.team_id, retry_after(response))
+        seconds = retry_after(response.headers) if response is not None else None
+        self.limiter.pause(self.team_id, 1.0 if seconds is None else seconds)
         super().prepare_for_next_attempt(state=state, request=request, response=response, error=error)

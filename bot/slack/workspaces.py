@@ -27,16 +27,13 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy import Engine
 
 from bot.app import TOKEN_ROTATION_MINUTES, make_client
-from bot.config import Settings
+from bot.config import LOCAL_TEAM, Settings
 from bot.scheduler.job_context import NotInstalled
 from bot.slack.ratelimit import PauseOnRateLimit, RateLimiter
 
 log = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 30  # seconds for one Web API call (slack_sdk's default)
-# `accountplan import` without --team writes plans of a local workspace that Slack
-# does not know (bot/cli.py LOCAL_TEAM): nothing of it is sent anywhere.
-LOCAL_TEAM = "T0LOCAL"
 
 
 class PacedClient(WebClient):

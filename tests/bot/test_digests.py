@@ -10,10 +10,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.publishing import digest_posts as bot_digests
-from bot.slack import channels as sharing
 from bot.app import make_client
 from bot.listeners.digests import parse_digest_args
+from bot.publishing import digest_posts as bot_digests
+from bot.slack import channels as sharing
 from storage import digests
 from storage import plans as ops
 from storage.models import (

@@ -9,11 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
 from sqlalchemy import select
 
 from storage import plans as ops
-from storage.models import AccountPlan, ActionItem, ItemStatus, Objective, Strategy, SwotEntry
+from storage.models import AccountPlan, ActionItem, ItemStatus, Objective, Strategy
 from storage.plans import ActionItemInput, Actor, ObjectiveInput, PlanInput
 
 OWNER, MEMBER, STRANGER = "U0OWNER", "U0MEMBER", "U0STRANGER"

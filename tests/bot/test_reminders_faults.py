@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from bot.scheduler import passes as scheduler
 from bot.scheduler.job_context import JobContext
+from bot.scheduler.reminder_jobs import LEASE
 from bot.slack.dms import post_dm
 from bot.slack.ratelimit import Limit, RateLimiter
-from bot.scheduler.reminder_jobs import LEASE
 from bot.slack.workspaces import Workspaces
 from storage import plans as ops
 from storage.claims import begin_attempt, claim_due

@@ -12,13 +12,13 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from sqlalchemy import select
 
 from bot import cli
+from bot.config import LOCAL_TEAM, Settings
 from bot.scheduler import passes as scheduler
-from bot.config import Settings
 from bot.scheduler.job_context import JobContext, NotInstalled, by_turns
 from bot.slack.ratelimit import Limit, RateLimiter
-from bot.slack.workspaces import LOCAL_TEAM, Workspaces
-from storage import plans as ops
+from bot.slack.workspaces import Workspaces
 from storage import migrate
+from storage import plans as ops
 from storage.db import make_engine, make_session_factory
 from storage.models import Base, Notification
 from storage.plans import ActionItemInput, Actor, ObjectiveInput, PlanInput

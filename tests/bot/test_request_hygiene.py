@@ -21,9 +21,9 @@ from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.runtime import request_guard
 from bot import server
 from bot.app import create_app
+from bot.runtime import request_guard
 from bot.runtime.request_guard import MAX_BODY_BYTES, clean, guard
 from bot.server import make_wsgi_app
 from tests.bot import signing
