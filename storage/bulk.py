@@ -25,13 +25,15 @@ def insert_rows(
     in a known order: SQLAlchemy would send one INSERT per row.) Without `parent`:
     INSERT … RETURNING.
 
-    Rows carry every NOT NULL column, `version` and the timestamps included: the
-    driver's paths (COPY, sqlite3's executemany) apply no column default. The rows are
-    not in the session: read them by query (a parent's collection loads lazily after).
+    Columns the rows leave out get their Python-side default here (`version`, the
+    timestamps, …: worked out once for all the rows), as the driver's paths (COPY,
+    sqlite3's executemany) apply none; server defaults apply as usual. The rows are not
+    in the session: read them by query (a parent's collection loads lazily after).
     """
     if not rows:
         return []
     table = model.__table__
+    rows = _with_defaults(table, rows)
     connection = session.connection()
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         return _pg_copy(session, table, rows, ids=ids)
@@ -57,6 +59,20 @@ def insert_rows(
 
 
 CHUNK = 500  # ids per IN (…): well below every database's bound-parameter limit
+
+
+def _with_defaults(table, rows: list[dict]) -> list[dict]:
+    """`rows` with the Python-side default of every column they leave out."""
+    defaults = {}
+    for column in table.c:
+        default = column.default
+        if column.name in rows[0] or default is None:
+            continue
+        if default.is_scalar:
+            defaults[column.name] = default.arg
+        elif default.is_callable:  # SQLAlchemy wraps a callable to take the context
+            defaults[column.name] = default.arg(None)
+    return [dict(defaults, **row) for row in rows] if defaults else rows
 
 
 def _sqlite_executemany(connection, table, rows: list[dict]) -> None:

@@ -21,7 +21,6 @@ from storage.models import (
     Strategy,
     SwotEntry,
     SwotKind,
-    utcnow,
 )
 from storage.plans.permissions import require_internal
 from storage.plans.reads import load_plan_tree
@@ -106,10 +105,8 @@ def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOp
 
 
 def _stamp(copy: AccountPlan) -> dict:
-    """What every copied row carries besides its own values (storage.bulk applies no
-    column default)."""
-    now = utcnow()
-    return dict(team_id=copy.team_id, plan_id=copy.id, version=1, created_at=now, updated_at=now)
+    """What every copied row carries besides its own values."""
+    return dict(team_id=copy.team_id, plan_id=copy.id)
 
 
 def _copy_swot(session: Session, copy: AccountPlan, entries: Sequence[SwotEntry]) -> None:
