@@ -1,7 +1,7 @@
 """People as Slack knows them: time zone and DM channel, cached in the database.
 
 The time zone comes from Slack (users.list for many people at once, users.info for a
-few; bot/reminder_jobs.py) and is fetched again when it is unknown or older than
+few; bot/scheduler/reminder_jobs.py) and is fetched again when it is unknown or older than
 TIMEZONE_MAX_AGE; Slack's `user_change` event replaces it at once. A lookup that
 failed for good (user_not_found) is remembered too, so it is not asked every pass.
 Callers that must act on a changed zone use storage.reminders.set_timezone(s).

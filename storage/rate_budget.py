@@ -16,7 +16,7 @@ Time is the database's clock (PostgreSQL `now()`, SQLite `julianday('now')`) in
 seconds since the epoch, returned with every answer: instances on machines whose clocks
 differ wait the same, and each sleeps `go - now` on its own clock. Tests may pass `now`.
 
-Nothing here knows Slack; bot/ratelimit.py says which buckets a call takes.
+Nothing here knows Slack; bot/slack/ratelimit.py says which buckets a call takes.
 """
 
 from __future__ import annotations

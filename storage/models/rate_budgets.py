@@ -1,4 +1,4 @@
-"""The table of Slack's rate limits, kept by every instance together (bot/ratelimit.py,
+"""The table of Slack's rate limits, kept by every instance together (bot/slack/ratelimit.py,
 storage/rate_budget.py)."""
 
 from __future__ import annotations

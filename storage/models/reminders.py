@@ -1,7 +1,7 @@
 """The tables the scheduler sends DMs from: item reminders, the outbox of one-off
 notifications, weekly summaries, and what Slack told us about people.
 
-Rules in storage/reminders/; sending in bot/reminder_jobs.py.
+Rules in storage/reminders/; sending in bot/scheduler/reminder_jobs.py.
 """
 
 from __future__ import annotations

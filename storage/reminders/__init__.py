@@ -42,7 +42,7 @@ A pass sends what is due at its `now`, rows it schedules in that same pass inclu
 is due now (storage.reminder_calendar.due_now, which catches a missed 09:00 up), and
 only then given its next time. Item reminders are claimed a person at a time
 (storage.claims.claim_due_groups), so one person's reminders due at once go out as
-one DM (bot/reminder_jobs.py); each row still records its own reminder once.
+one DM (bot/scheduler/reminder_jobs.py); each row still records its own reminder once.
 
 A change to the item (done, reassigned, a new due date, deleted) clears the row's
 lease: a pass sending from the old state cannot record it. A change around the item
