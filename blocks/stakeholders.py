@@ -38,6 +38,7 @@ from storage.domain import (
     StakeholderRole,
     StakeholderSide,
     Stance,
+    stakeholder_is_stale,
 )
 
 HEADING = "Key stakeholders"
@@ -87,12 +88,6 @@ def _label(labels: Mapping, choice) -> str:
 
 def _one_line(text: str | None) -> str:
     return " ".join((text or "").split())
-
-
-def stakeholder_is_stale(stakeholder, today: dt.date) -> bool:
-    """Never contacted, or last contacted STAKEHOLDER_STALE_DAYS (60) or more days ago."""
-    last = stakeholder.last_contact_on
-    return last is None or (today - last).days >= STAKEHOLDER_STALE_DAYS
 
 
 # ---------------------------------------------------------------------------
