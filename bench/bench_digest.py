@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, text  # noqa: E402
 
-from bot.app import make_client  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.publishing import digest_posts as bot_digests  # noqa: E402
+from bot.slack.clients import make_client  # noqa: E402
 from storage import plans as ops  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
 from storage.models import (  # noqa: E402

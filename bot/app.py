@@ -9,21 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import listeners
-from bot.config import Settings
+from bot.config import Settings, engine_of
 from bot.runtime import middleware, ui
 from bot.runtime.after_ack import AfterAck
+from bot.slack.clients import TOKEN_ROTATION_MINUTES, make_client
 
 # Bot scopes requested by the OAuth install; keep in step with app_manifest.yml
 # (tests/test_manifest.py checks they agree).
@@ -53,31 +48,10 @@ BOT_SCOPES = (
 # may exceed the engine's connection pool without starving it.
 LISTENER_THREADS = 32
 
-# Rotated bot tokens are refreshed when they expire within this many minutes.
-TOKEN_ROTATION_MINUTES = 120
-
 log = logging.getLogger(__name__)
 
 # Each app's after-ack pool (bot/runtime/after_ack.py), so that shutdown(app) can finish it.
 _AFTER_ACK: weakref.WeakKeyDictionary[App, AfterAck] = weakref.WeakKeyDictionary()
-
-
-def make_client(settings: Settings, token: str | None = None, *,
-                client_class: type[WebClient] = WebClient) -> WebClient:
-    """A WebClient on SLACK_API_URL that retries rate limits, 5xx and lost connections."""
-    return client_class(
-        token=token,
-        base_url=settings.slack_api_url,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
-
-
-def engine_of(session_factory: sessionmaker[Session]) -> Engine:
-    return session_factory.kw["bind"]
 
 
 def oauth_settings(settings: Settings, engine: Engine) -> OAuthSettings:

@@ -3,8 +3,8 @@
 `Settings.from_env()` reads and checks everything at once, so `accountplan serve` can
 stop before it opens a socket with one line that names the variable and says what to
 do. Nothing here talks to Slack or to the database. Also the few names every entry
-point shares: LOCAL_TEAM (the CLI's workspace without Slack) and `one_line` (an error
-as the one line people read).
+point shares: LOCAL_TEAM (the CLI's workspace without Slack), `one_line` (an error
+as the one line people read) and `engine_of` (the database behind a session factory).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import DEFAULT_DATABASE_URL
 
@@ -45,6 +47,13 @@ def one_line(text: object) -> str:
     if not folded and isinstance(text, BaseException):
         return type(text).__name__
     return folded
+
+
+def engine_of(session_factory: sessionmaker[Session]) -> Engine:
+    """The engine a session factory was made with (storage.db.make_session_factory): for
+    what works beside the sessions on the same database (the OAuth installation store,
+    the shared rate budget, the pruning turn)."""
+    return session_factory.kw["bind"]
 
 
 @dataclass(frozen=True, repr=False)

@@ -3,6 +3,10 @@
 - arrows point one way: bot → storage, bot → blocks; storage and blocks never import bot;
 - blocks never queries: it imports nothing of storage but the leaf storage/domain.py;
 - storage/domain.py is a leaf: it imports nothing of the project;
+- inside bot/, each folder imports only the folders below it (BOT_FOLDERS): slack/ is
+  the bottom, and neither it nor runtime/, publishing/ or scheduler/ reaches up into
+  the listeners or the entry points;
+- the listeners are leaves: only the app factory and the manifest import them;
 - no cycle among the imports a module makes when it is loaded.
 """
 
@@ -16,6 +20,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "blocks", "storage")
 LEAF = "storage.domain"
+
+# What each folder of bot/ may import of bot/ (storage and blocks aside). The top level
+# (bot/app.py, cli, server, prefork, manifest, doctor) and the listeners are above all.
+BOT_FOLDERS = {
+    "bot.slack": ("bot.config", "bot.slack"),
+    "bot.publishing": ("bot.config", "bot.slack", "bot.publishing"),
+    "bot.scheduler": ("bot.config", "bot.slack", "bot.publishing", "bot.scheduler"),
+    "bot.runtime": ("bot.config", "bot.slack", "bot.runtime"),
+}
+# Who may import bot/listeners/: the app factory registers them, the manifest describes them.
+LISTENERS = "bot.listeners"
+IMPORT_LISTENERS = ("bot.app", "bot.manifest")
 
 
 def modules() -> dict[str, Path]:
@@ -77,6 +93,34 @@ def test_the_leaf_imports_nothing_of_the_project():
     assert imports_of(MODULES[LEAF], load_time_only=False) == set()
 
 
+def within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def out_of_bounds(name: str, imported: set[str]) -> set[str]:
+    """What `name` imports of bot/ that its folder may not, and listeners it may not."""
+    bad = set()
+    folder = next((f for f in BOT_FOLDERS if within(name, f)), None)
+    if folder is not None:
+        bad |= {m for m in imported if within(m, "bot") and m != "bot"
+                and not any(within(m, allowed) for allowed in BOT_FOLDERS[folder])}
+    if not within(name, LISTENERS) and name not in IMPORT_LISTENERS:
+        bad |= {m for m in imported if within(m, LISTENERS)}
+    return bad
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("bot")))
+def test_bot_folders_import_only_the_folders_below_and_never_a_listener(name):
+    bad = out_of_bounds(name, imports_of(MODULES[name], load_time_only=False))
+    assert not bad, f"{name} imports {sorted(bad)}"
+
+
+def test_every_folder_of_bot_has_a_rule():
+    folders = {".".join(n.split(".")[:2]) for n in MODULES
+               if n.startswith("bot.") and (ROOT / n.replace(".", "/")).is_dir()}
+    assert folders == {*BOT_FOLDERS, LISTENERS}
+
+
 def test_no_import_cycle_at_load_time():
     graph = {name: imports_of(path, load_time_only=True) - {name} for name, path in MODULES.items()}
     # A package's __init__ importing its own modules is how packages work, not a cycle.
@@ -111,3 +155,9 @@ def test_the_checker_sees_a_cycle_and_a_forbidden_import(tmp_path, monkeypatch):
         assert "bot.runtime.ui" in imported and "storage.plans" in imported
     finally:
         bad.unlink()
+    # …and the folders of bot/: the Slack layer reaching up, a job importing a listener.
+    assert out_of_bounds("bot.slack.dms", {"bot.runtime.ui", "bot.slack.errors", "bot.config"}) == {"bot.runtime.ui"}
+    assert out_of_bounds("bot.scheduler.passes", {"bot.listeners.plans", "bot.listeners", "bot.publishing"}) \
+        == {"bot.listeners.plans", "bot.listeners"}
+    assert out_of_bounds("bot.server", {"bot.listeners.home"}) == {"bot.listeners.home"}
+    assert out_of_bounds("bot.app", {"bot.listeners", "bot.runtime.ui"}) == set()

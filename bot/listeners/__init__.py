@@ -2,6 +2,8 @@
 
 To add a surface: write bot/listeners/<surface>.py with `def register(app): ...` (and a
 `SUBCOMMANDS` table if it answers /accountplan words) and add the module to SURFACES.
+Listeners are the leaves of the app: nothing but the app factory (bot/app.py) and the
+manifest (bot/manifest.py) imports them (tests/test_import_rules.py).
 """
 
 from __future__ import annotations
@@ -11,18 +13,21 @@ from slack_bolt import App
 from bot.listeners import (
     action_items,
     commands,
+    digest_settings,
     digests,
     home,
     objectives,
+    plan_forms,
     plans,
+    qbrs,
     reminders,
     shortcuts,
     strategies,
     swot,
 )
 
-SURFACES = (commands, plans, strategies, objectives, action_items, swot, digests, home, shortcuts,
-            reminders)
+SURFACES = (commands, plans, plan_forms, strategies, objectives, action_items, swot, digests, qbrs,
+            digest_settings, home, shortcuts, reminders)
 
 
 def register(app: App) -> None:

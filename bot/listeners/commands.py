@@ -2,8 +2,8 @@
 
 To add a subcommand, write its handler in your surface module and add it to that
 module's own `SUBCOMMANDS` table; `register(app, surfaces)` joins the surfaces' tables
-into this app's router (each app has its own: nothing global is filled as a side
-effect). The router has already acknowledged the command (Slack wants that within
+into this app's router when the app is built (bot/listeners/__init__.py passes every
+surface). Each app owns its table: nothing in this module holds or fills one. The router has already acknowledged the command (Slack wants that within
 3 seconds, whatever the database is doing), so a handler answers through `respond`
 (the command's response_url) or `client` (e.g. `views_open(trigger_id=...)`, valid
 for 3 s after the command). It is called with keyword arguments:
@@ -109,7 +109,8 @@ def table_of(surfaces) -> dict[str, Subcommand]:
     return table
 
 
-def register(app: App, surfaces=()) -> dict[str, Subcommand]:
+def register(app: App, surfaces) -> dict[str, Subcommand]:
+    """The /accountplan router of `app`, with the words of `surfaces` (modules)."""
     table = table_of(surfaces)
     app.command(Command.ACCOUNTPLAN)(router(table))
     return table

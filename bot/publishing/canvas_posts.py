@@ -13,12 +13,12 @@ Slack display names (users.info, at most NAMES_MAX lookups), ids otherwise.
 
 Limits: canvases need a paid Slack plan; Slack's error is shown as it comes. Access
 given to a channel while it was internal is withdrawn (bot/slack/channels.py) the next time a
-check finds the channel shared: a publish there, or a digest posted there.
+check finds the channel shared: a publish there, or a digest posted there. The calls
+that write the canvas and find its URL are bot/slack/canvases.py's.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -27,18 +27,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from blocks import digest as digest_blocks
 from blocks.written_plan import render_written_plan
-from bot.publishing.digest_posts import post_messages, refusal
-from bot.slack.channels import check_channel, withdraw_team_canvas
+from bot.slack.canvases import canvas_url, write_canvas
+from bot.slack.channels import check_channel, post_messages, refusal, withdraw_team_canvas
 from bot.slack.errors import error_code
+from bot.slack.users import display_names
 from storage import digests, plans
 from storage.db import transaction
 from storage.models import Audience
 from storage.plans import Actor
 
-log = logging.getLogger(__name__)
-
-NAMES_MAX = 50
-GONE = {"canvas_not_found", "canvas_deleted", "file_not_found", "file_deleted", "not_found"}
 _SLACK_ERRORS = (SlackApiError, SlackClientError, OSError)
 
 
@@ -56,53 +53,12 @@ class Published:
         return not self.error
 
 
-def display_names(client: WebClient, user_ids: set[str]) -> dict[str, str]:
-    """{user id: display name} for up to NAMES_MAX people; the rest keep their ids."""
-    names = {}
-    for user_id in sorted(user_ids)[:NAMES_MAX]:
-        try:
-            found = client.users_info(user=user_id)["user"]
-        except (*_SLACK_ERRORS, KeyError, TypeError):
-            continue
-        profile = found.get("profile") or {}
-        name = profile.get("display_name") or profile.get("real_name") or found.get("real_name")
-        if name:
-            names[user_id] = name
-    return names
-
-
 def _people(plan) -> set[str]:
     found = {plan.owner_id, *plan.member_ids}
     for strategy in plan.strategies:
         for objective in strategy.objectives:
             found.update(i.assignee_id for i in objective.action_items if i.assignee_id)
     return {u for u in found if u}
-
-
-def _document(markdown: str) -> dict[str, str]:
-    return {"type": "markdown", "markdown": markdown}
-
-
-def canvas_url(client: WebClient, canvas_id: str) -> str:
-    """https://<workspace>.slack.com/docs/<team>/<canvas>, from auth.test."""
-    identity = client.auth_test()
-    base = str(identity.get("url") or "https://slack.com/").rstrip("/")
-    return f"{base}/docs/{identity.get('team_id')}/{canvas_id}"
-
-
-def _write(client: WebClient, canvas_id: str | None, title: str, markdown: str) -> tuple[str, bool]:
-    """Edit the canvas in place, or create it (again): (canvas id, created)."""
-    if canvas_id:
-        try:
-            client.canvases_edit(canvas_id=canvas_id,
-                                 changes=[{"operation": "replace", "document_content": _document(markdown)}])
-            return canvas_id, False
-        except SlackApiError as error:
-            if error.response.get("error") not in GONE:
-                raise
-            log.info("canvas %s is gone; creating it again", canvas_id)
-    response = client.canvases_create(title=title, document_content=_document(markdown))
-    return response["canvas_id"], True
 
 
 def publish_canvas(
@@ -133,7 +89,7 @@ def publish_canvas(
     markdown = render_written_plan(plan, progress, names=display_names(client, _people(plan)),
                                    include_team_only=team_only)
     try:
-        canvas_id, created = _write(client, existing, title, markdown)
+        canvas_id, created = write_canvas(client, existing, title, markdown)
     except (*_SLACK_ERRORS, KeyError) as error:
         return Published(channel_id, check.audience, error=error_code(error))
     with transaction(session_factory) as session:

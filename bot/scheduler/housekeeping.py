@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from bot.app import engine_of
+from bot.config import engine_of
 from bot.scheduler.job_context import JobContext
 from storage import rate_budget, retention
 

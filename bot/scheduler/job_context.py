@@ -23,20 +23,16 @@ T = TypeVar("T")
 SEND_THREADS = 8  # Web API calls in flight at once; the rate limiter sets the pace
 
 
-class NotInstalled(Exception):
-    """No token for this workspace (not installed, uninstalled, or the CLI's local one)."""
-
-
 @dataclass
 class JobContext:
     settings: Settings
     session_factory: sessionmaker[Session]
-    # A client for the workspace; raises NotInstalled when there is none.
+    # A client for the workspace; raises NotInstalled (bot/slack/workspaces.py) when there is none.
     client_for_team: Callable[[str], WebClient]
     limiter: RateLimiter
     send_threads: int = SEND_THREADS
     # Work a job leaves to a later job of the same pass (a users.list listing begun
-    # before the DMs went out, finished after them: bot/scheduler/reminder_jobs.py).
+    # before the DMs went out, finished after them: bot/scheduler/time_zone_jobs.py).
     carry: dict[str, Any] = field(default_factory=dict)
 
     @property

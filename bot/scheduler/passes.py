@@ -11,7 +11,8 @@ to run out; the next pass takes those rows again.
 - `run_forever(settings, session_factory)`: a pass every PASS_INTERVAL seconds, for
   `accountplan serve` (bot/server.py starts it on a daemon thread).
 
-To add a job, append `job(context: bot.scheduler.job_context.JobContext, now) -> int` to JOBS.
+To add a job, append `job(context: JobContext, now) -> int` (bot/scheduler/job_context.py)
+to JOBS: that is every job's one signature.
 """
 
 from __future__ import annotations
@@ -26,10 +27,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import engine_of
-from bot.config import ConfigError, Settings
-from bot.publishing import digest_posts as digests
-from bot.scheduler import housekeeping, reminder_jobs
+from bot.config import ConfigError, Settings, engine_of
+from bot.scheduler import digest_jobs, housekeeping, reminder_jobs, time_zone_jobs
 from bot.scheduler.job_context import Job, JobContext
 from bot.slack.ratelimit import RateLimiter, SharedRateLimiter
 from bot.slack.workspaces import Workspaces
@@ -42,13 +41,13 @@ PASS_INTERVAL = 30.0  # seconds between passes of `serve`: reminders go out at 0
 
 JOBS: list[Job] = [
     reminder_jobs.sync_new_plans,
-    reminder_jobs.refresh_time_zones,  # what Slack gives at once, so reminders use the right zone
+    time_zone_jobs.refresh_time_zones,  # what Slack gives at once, so reminders use the right zone
     reminder_jobs.deliver_notifications,
     reminder_jobs.send_item_reminders,
     reminder_jobs.send_weekly_summaries,
-    reminder_jobs.finish_time_zones,  # the rest of a big listing: it holds no reminder back
-    digests.run_due_digests,
-    digests.run_qbr_nudges,
+    time_zone_jobs.finish_time_zones,  # the rest of a big listing: it holds no reminder back
+    digest_jobs.run_due_digests,
+    digest_jobs.run_qbr_nudges,
     housekeeping.prune,  # at most once an hour per database: what ended long ago goes
 ]
 

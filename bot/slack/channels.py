@@ -1,4 +1,5 @@
-"""Who will read what we post in a channel: the one place that decides.
+"""Channels: who will read what we post there (the one place that decides), and
+posting there.
 
 Every path that publishes a plan outside a private modal (on-demand, scheduled and
 after-QBR digests, canvases) asks `check_channel` at the moment of posting, because a
@@ -11,6 +12,9 @@ never lets them through.
 `is_shared` is also true for channels shared between workspaces of one Enterprise Grid
 organisation; we cannot tell those from customer channels with the bot's scopes, so
 they count as external as well.
+
+`refusal` says from the check when not to try posting at all (archived, a private
+channel without the app); `post_messages` posts a message and the rest in its thread.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.slack.errors import error_code
 from storage import digests
 from storage.db import transaction
 from storage.models import Audience
@@ -97,6 +101,36 @@ def check_channel(client: WebClient, channel_id: str) -> ChannelCheck:
         is_archived=bool(channel.get("is_archived")),
         name=str(channel.get("name") or ""),
     )
+
+
+def refusal(check: ChannelCheck) -> str:
+    """Why not to try posting at all, from what conversations.info said ("" = go on)."""
+    if check.is_archived:
+        return "is_archived"
+    if not check.error and check.is_private and not check.is_member:
+        return "not_in_channel"
+    return ""
+
+
+def post_messages(client: WebClient, channel_id: str, messages: list[dict]) -> tuple[str, str, str]:
+    """Post the first message and the rest in its thread: (channel, ts, error).
+
+    A failing reply is logged and ends the thread; the summary is already out.
+    """
+    try:
+        response = client.chat_postMessage(channel=channel_id, unfurl_links=False,
+                                           unfurl_media=False, **messages[0])
+    except (SlackApiError, SlackClientError, OSError) as error:
+        return channel_id, "", error_code(error)
+    channel, ts = response.get("channel") or channel_id, response["ts"]
+    for reply in messages[1:]:
+        try:
+            client.chat_postMessage(channel=channel, thread_ts=ts, unfurl_links=False,
+                                    unfurl_media=False, **reply)
+        except (SlackApiError, SlackClientError, OSError) as error:
+            log.warning("digest thread in %s cut short: %s", channel, error_code(error))
+            break
+    return channel, ts, ""
 
 
 def withdraw_team_canvas(client: WebClient, session_factory: sessionmaker[Session], plan_id: int,

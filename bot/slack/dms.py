@@ -9,7 +9,7 @@ the result was written), the next attempt first looks for those keys in the DM's
 history (conversations.history, scope im:history) and does not post again what arrived.
 
 Slack's 429s, 5xx and lost connections are retried by the client itself (slack_sdk
-retry handlers, bot.app.make_client); what is left comes back as an `Outcome`:
+retry handlers, bot/slack/clients.py); what is left comes back as an `Outcome`:
 - sent: channel and ts;
 - passing (ratelimited, server errors, time-outs): try again later, the row stays due;
   `uncertain` when Slack may have posted it anyway (no answer came);

@@ -6,7 +6,7 @@ refreshed first when it expires within TOKEN_ROTATION_MINUTES (token rotation). 
 does this in its authorize step for requests; a scheduler pass has no request, so it
 does it here, through the same store, and saves the new token for everyone.
 
-Each client retries like the app's (bot.app.make_client: lost connections, 5xx, 429)
+Each client retries like the app's (bot/slack/clients.py: lost connections, 5xx, 429)
 but its 429 handler also pauses the whole workspace in the rate limiter
 (bot/slack/ratelimit.py), and it takes a slot from the limiter before every call whose caller
 did not take one (`PacedClient`): whatever a pass sends keeps to the workspace's
@@ -26,14 +26,17 @@ from slack_sdk.oauth.token_rotation import TokenRotator
 from slack_sdk.web import SlackResponse
 from sqlalchemy import Engine
 
-from bot.app import TOKEN_ROTATION_MINUTES, make_client
 from bot.config import LOCAL_TEAM, Settings
-from bot.scheduler.job_context import NotInstalled
+from bot.slack.clients import TOKEN_ROTATION_MINUTES, make_client
 from bot.slack.ratelimit import PauseOnRateLimit, RateLimiter
 
 log = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 30  # seconds for one Web API call (slack_sdk's default)
+
+
+class NotInstalled(Exception):
+    """No token for this workspace (not installed, uninstalled, or the CLI's LOCAL_TEAM)."""
 
 
 class PacedClient(WebClient):

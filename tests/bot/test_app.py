@@ -11,10 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from bot.app import BOT_SCOPES, LISTENER_THREADS, create_app, make_client
+from bot.app import BOT_SCOPES, LISTENER_THREADS, create_app
 from bot.config import Settings
 from bot.runtime.middleware import actor_of, unit_of_work
 from bot.server import make_wsgi_app
+from bot.slack.clients import make_client
 from storage.models import Account
 from storage.plans import Actor
 from tests.bot import signing

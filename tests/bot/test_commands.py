@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
+from bot import listeners
 from bot.listeners import commands
 from tests.bot import signing
 
@@ -81,9 +84,33 @@ def test_every_word_of_the_guide_is_routed_and_nothing_else(bolt_app):
     assert all(callable(handler) for handler in table.values())
 
 
-def test_a_word_claimed_by_two_surfaces_is_refused_at_start():
-    from types import SimpleNamespace
+def test_no_subcommand_is_stubbed(bolt_app):
+    """Each word routes to the handler its own surface declares in SUBCOMMANDS, joined
+    when the app was built (the table is not empty, even with this test run alone)."""
+    table = router_table(bolt_app)
+    assert table, "the router of a new app answers no word"
+    assert table == commands.table_of(listeners.SURFACES)
+    for word, handler in table.items():
+        module = handler.__module__
+        assert module.startswith("bot.listeners.") and module != commands.__name__, word
+        assert sys.modules[module].SUBCOMMANDS[word] is handler, word
 
+
+def test_each_app_owns_its_table():
+    """Joining the surfaces' words makes a new table each time; the router module keeps
+    none of its own that an app could fill for the next."""
+    surfaces = [SimpleNamespace(SUBCOMMANDS={"show": print}), SimpleNamespace(SUBCOMMANDS={"list": len})]
+    first, second = commands.table_of(surfaces), commands.table_of(surfaces)
+    assert first == second == {"show": print, "list": len} and first is not second
+    handlers = {id(handler) for surface in listeners.SURFACES
+                for handler in getattr(surface, "SUBCOMMANDS", {}).values()}
+    assert handlers
+    for name, value in vars(commands).items():
+        if isinstance(value, dict):
+            assert not handlers & {id(v) for v in value.values()}, f"commands.{name} holds handlers"
+
+
+def test_a_word_claimed_by_two_surfaces_is_refused_at_start():
     one, two = SimpleNamespace(SUBCOMMANDS={"show": print}), SimpleNamespace(SUBCOMMANDS={"show": len})
     with pytest.raises(ValueError, match="show"):
         commands.table_of([one, two])

@@ -10,10 +10,12 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.app import make_client
 from bot.listeners.digests import parse_digest_args
-from bot.publishing import digest_posts as bot_digests
+from bot.scheduler import digest_jobs, passes
+from bot.scheduler.job_context import JobContext
 from bot.slack import channels as sharing
+from bot.slack.clients import make_client
+from bot.slack.ratelimit import Unlimited
 from storage import digests
 from storage import plans as ops
 from storage.models import (
@@ -50,6 +52,12 @@ def seed(session_factory, *, name="Newton Memorial Hospital 2025 Strategic Plan"
                 title=title, assignee_id=MEMBER, due_date=today + dt.timedelta(days=3), team_only=team_only))
         ops.add_swot_entry(session, owner, plan.id, "weakness", SWOT_TEXT)
         return plan.id
+
+
+def jobs_context(settings, session_factory, client_for_team=None) -> JobContext:
+    """What the scheduler hands its jobs, with the app's client (or `client_for_team`)."""
+    return JobContext(settings, session_factory,
+                      client_for_team or (lambda team: make_client(settings, settings.bot_token)), Unlimited())
 
 
 def posted_text(call) -> str:
@@ -250,8 +258,7 @@ def subscription(session_factory) -> DigestSubscription:
 @pytest.fixture
 def run_due(settings, session_factory):
     def run(now):
-        return bot_digests.run_due_digests(settings, session_factory,
-                                           lambda team: make_client(settings, settings.bot_token), now)
+        return digest_jobs.run_due_digests(jobs_context(settings, session_factory), now)
     return run
 
 
@@ -314,9 +321,9 @@ def test_a_passing_error_keeps_the_slot_and_retries_later(slack, slack_api, sess
     slack_api.error("chat.postMessage", "internal_error")
     assert run_due(due) == 0
     waiting = subscription(session_factory)
-    assert waiting.next_run_at == due and waiting.locked_until == due + bot_digests.RETRY_AFTER
+    assert waiting.next_run_at == due and waiting.locked_until == due + digest_jobs.RETRY_AFTER
     assert run_due(due + dt.timedelta(minutes=5)) == 0  # still waiting
-    assert run_due(due + bot_digests.RETRY_AFTER + dt.timedelta(seconds=1)) == 1
+    assert run_due(due + digest_jobs.RETRY_AFTER + dt.timedelta(seconds=1)) == 1
 
 
 def test_scheduled_digests_wait_while_the_plan_is_not_active(slack, slack_api, session_factory, run_due):
@@ -429,8 +436,7 @@ def test_a_plan_without_a_qbr_reminds_its_owner_once(slack, slack_api, session_f
     seed(session_factory)  # started 200 days ago, no QBR: 110 days overdue
 
     def run(now):
-        return bot_digests.run_qbr_nudges(settings, session_factory,
-                                          lambda team: make_client(settings, settings.bot_token), now)
+        return digest_jobs.run_qbr_nudges(jobs_context(settings, session_factory), now)
 
     now = dt.datetime.now(dt.timezone.utc)
     assert run(now) == 1
@@ -445,21 +451,21 @@ def test_a_plan_without_a_qbr_reminds_its_owner_once(slack, slack_api, session_f
 
 def test_a_reminder_slack_could_not_take_for_now_is_tried_again(slack, slack_api, session_factory, settings):
     seed(session_factory)
-    client = lambda team: make_client(settings, settings.bot_token)  # noqa: E731
+    context = jobs_context(settings, session_factory)
     now = dt.datetime.now(dt.timezone.utc)
     slack_api.error("chat.postMessage", "service_unavailable")
-    assert bot_digests.run_qbr_nudges(settings, session_factory, client, now) == 0
-    assert bot_digests.run_qbr_nudges(settings, session_factory, client, now) == 1
+    assert digest_jobs.run_qbr_nudges(context, now) == 0
+    assert digest_jobs.run_qbr_nudges(context, now) == 1
 
 
 def test_a_reminder_slack_refuses_for_good_is_not_retried_every_pass(
         slack, slack_api, session_factory, settings, caplog):
     seed(session_factory)
-    client = lambda team: make_client(settings, settings.bot_token)  # noqa: E731
+    context = jobs_context(settings, session_factory)
     now = dt.datetime.now(dt.timezone.utc)
     slack_api.error("chat.postMessage", "account_inactive")
-    assert bot_digests.run_qbr_nudges(settings, session_factory, client, now) == 0
-    assert bot_digests.run_qbr_nudges(settings, session_factory, client, now + dt.timedelta(minutes=1)) == 0
+    assert digest_jobs.run_qbr_nudges(context, now) == 0
+    assert digest_jobs.run_qbr_nudges(context, now + dt.timedelta(minutes=1)) == 0
     assert len(slack_api.calls_to("chat.postMessage")) == 1
     assert "account_inactive" in caplog.text and "connection_error" not in caplog.text
 
@@ -577,15 +583,12 @@ def test_audience_from_channel_info(channel, audience):
     assert sharing.audience_from_info(channel) == audience
 
 
-def test_jobs_also_take_the_schedulers_context(slack, slack_api, session_factory, settings):
-    from types import SimpleNamespace
-
+def test_the_digest_jobs_run_in_a_scheduler_pass(slack, slack_api, session_factory, settings):
     seed(session_factory)
-    context = SimpleNamespace(settings=settings, session_factory=session_factory,
-                              client_for_team=lambda team: make_client(settings, settings.bot_token))
     now = dt.datetime.now(dt.timezone.utc)
-    assert bot_digests.run_due_digests(context, now) == 0
-    assert bot_digests.run_qbr_nudges(context, now) == 1
+    report = passes.run_pass(jobs_context(settings, session_factory), now,
+                             jobs=[digest_jobs.run_due_digests, digest_jobs.run_qbr_nudges])
+    assert report.sent == {"run_due_digests": 0, "run_qbr_nudges": 1} and not report.failed
     slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == OWNER)
 
 
@@ -596,6 +599,6 @@ def test_a_workspace_without_a_client_does_not_stop_the_job(session_factory, set
         raise LookupError("not installed")
 
     now = dt.datetime.now(dt.timezone.utc)
-    assert bot_digests.run_qbr_nudges(settings, session_factory, no_client, now) == 0
+    assert digest_jobs.run_qbr_nudges(jobs_context(settings, session_factory, no_client), now) == 0
     with session_factory() as session:  # released: a later pass tries again
         assert digests.claim_qbr_nudges(session, now=now)

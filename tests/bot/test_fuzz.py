@@ -823,17 +823,17 @@ def test_odd_values_in_forms_are_field_errors(world):
 
 @sqlite_only
 def test_odd_private_metadata_is_answered_with_the_reason(world):
-    # plans.save_copy read meta["plan"]: KeyError
+    # plan_forms.save_copy read meta["plan"]: KeyError
     copy = {**world.forms["copy"], "private_metadata": ""}
     assert "No plan" in field_errors(submit(world, copy, valid_state("copy", copy), OWNER))["name"]
     # storage.plans.load_plan_tree bound an id no column holds (SQLite: OverflowError)
     copy = {**world.forms["copy"], "private_metadata": '{"plan": 99999999999999999999}'}
     assert "No plan" in field_errors(submit(world, copy, valid_state("copy", copy), OWNER))["name"]
-    # plans.on_delete_submitted: `[] in DELETERS`, unhashable
+    # plan_forms.on_delete_submitted: `[] in DELETERS`, unhashable
     delete = {**world.forms["delete"], "private_metadata": '{"entity": [], "id": 1}'}
     outcome = submit(world, delete, valid_state("delete", delete), OWNER)
     assert outcome.json["response_action"] == "update" and "gone already" in json.dumps(outcome.json)
-    # plans.on_delete_submitted deleted, closed the form and said nothing when the
+    # plan_forms.on_delete_submitted deleted, closed the form and said nothing when the
     # confirmation named no plan view to redraw
     meta = {**json.loads(world.forms["delete"]["private_metadata"]), "parent": None}
     delete = {**world.forms["delete"], "private_metadata": json.dumps(meta)}

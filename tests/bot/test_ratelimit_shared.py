@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.publishing import digest_posts as digests
+from bot.scheduler import digest_jobs
 from bot.scheduler import passes as scheduler
 from bot.scheduler.job_context import JobContext
 from bot.slack.ratelimit import Limit, RateLimiter, SharedRateLimiter
@@ -170,7 +170,7 @@ def test_scheduled_digests_keep_to_the_shared_budget(engine, session_factory, se
     limiter = SharedRateLimiter(engine)
     workspaces = Workspaces(settings, engine, limiter)
     context = JobContext(settings, session_factory, workspaces.client_for, limiter)
-    assert digests.run_due_digests(context, now + dt.timedelta(days=7)) == 1
+    assert digest_jobs.run_due_digests(context, now + dt.timedelta(days=7)) == 1
     with engine.connect() as connection:
         buckets = set(connection.scalars(select(RateBudget.bucket).where(RateBudget.team_id == TEAM)))
     assert {"conversations.info", "chat.postMessage", "#C1"} <= buckets

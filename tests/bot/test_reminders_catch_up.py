@@ -10,7 +10,8 @@ import time
 
 from sqlalchemy import select, update
 
-from bot.scheduler import passes as scheduler, reminder_jobs
+from bot.scheduler import passes as scheduler
+from bot.scheduler import time_zone_jobs
 from bot.slack.ratelimit import RateLimiter
 from storage import people
 from storage import plans as ops
@@ -137,7 +138,7 @@ def zones(session_factory) -> dict[str, str | None]:
 
 
 def test_many_unknown_zones_come_from_users_list(settings, session_factory, slack_api):
-    users = [f"U0Z{n:03d}" for n in range(reminder_jobs.BULK_THRESHOLD + 10)]
+    users = [f"U0Z{n:03d}" for n in range(time_zone_jobs.BULK_THRESHOLD + 10)]
     for user in users:
         slack_api.set_user(user, tz="Asia/Kolkata")
     for n in range(50):  # colleagues we do not remind: listed, not kept
@@ -160,7 +161,7 @@ def test_a_few_unknown_zones_come_from_users_info(settings, session_factory, sla
 
 
 def test_someone_users_list_does_not_have_is_asked_with_users_info(settings, session_factory, slack_api):
-    users = [f"U0Z{n:03d}" for n in range(reminder_jobs.BULK_THRESHOLD + 5)]
+    users = [f"U0Z{n:03d}" for n in range(time_zone_jobs.BULK_THRESHOLD + 5)]
     for user in users[1:]:
         slack_api.set_user(user, tz="Asia/Kolkata")
     unknown_people(session_factory, users)  # users[0]: of another organisation, say
@@ -205,9 +206,9 @@ def test_five_thousand_unknown_zones_within_a_minute_at_slacks_tiers(settings, s
     context = scheduler.make_context(settings, session_factory, limiter)
     started = time.perf_counter()
     now = utc(2025, 3, 3, 12)
-    reminder_jobs.refresh_time_zones(context, now)  # before the DMs: a burst, no wait
-    assert clock.now == 0 and len(slack_api.calls_to("users.list")) == reminder_jobs.PAGES_BEFORE_SENDING
-    reminder_jobs.finish_time_zones(context, now)  # after them: the rest
+    time_zone_jobs.refresh_time_zones(context, now)  # before the DMs: a burst, no wait
+    assert clock.now == 0 and len(slack_api.calls_to("users.list")) == time_zone_jobs.PAGES_BEFORE_SENDING
+    time_zone_jobs.finish_time_zones(context, now)  # after them: the rest
     seconds = time.perf_counter() - started
     assert set(zones(session_factory).values()) == {"Europe/Berlin"} and len(zones(session_factory)) == 5000
     pages = slack_api.calls_to("users.list")

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from bot import cli
 from bot.config import LOCAL_TEAM, Settings
 from bot.scheduler import passes as scheduler
-from bot.scheduler.job_context import JobContext, NotInstalled, by_turns
+from bot.scheduler.job_context import JobContext, by_turns
 from bot.slack.ratelimit import Limit, RateLimiter
-from bot.slack.workspaces import Workspaces
+from bot.slack.workspaces import NotInstalled, Workspaces
 from storage import migrate
 from storage import plans as ops
 from storage.db import make_engine, make_session_factory
