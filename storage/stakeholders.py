@@ -87,8 +87,9 @@ def _check_contact(day: dt.date | None) -> dt.date | None:
     return day
 
 
-def _fields(data: StakeholderInput) -> tuple[FieldErrors, dict]:
-    """Every field of the form checked, in its order; errors collected, not raised."""
+def stakeholder_fields(data: StakeholderInput) -> tuple[FieldErrors, dict]:
+    """Every field of the form but `reports_to_id` and `objective_ids` (which need the
+    plan) checked, in its order; errors collected, not raised (the plan file uses it too)."""
     errors = FieldErrors()
     fields = dict(
         name=errors.check(clean_text, data.name, "name", max_len=NAME_MAX, required=True),
@@ -228,7 +229,7 @@ def stakeholder_tree(stakeholders: Sequence[Stakeholder]) -> list[tuple[Stakehol
 
 def add_stakeholder(session: Session, actor: Actor, plan_id: int, data: StakeholderInput) -> Stakeholder:
     plan = get_editable_plan(session, actor, plan_id)
-    errors, fields = _fields(data)
+    errors, fields = stakeholder_fields(data)
     lock_plan(session, plan.id)  # positions, the org chart and the count, as they are now
     _check_manager(_managers(session, actor.team_id, plan.id), None, data.reports_to_id, errors)
     objective_ids = _objective_ids(session, actor.team_id, plan.id, data.objective_ids, errors)
@@ -256,7 +257,7 @@ def update_stakeholder(session: Session, actor: Actor, stakeholder_id: int, data
     stakeholder = get_stakeholder(session, actor, stakeholder_id)
     get_editable_plan(session, actor, stakeholder.plan_id)
     check_version(stakeholder, expected_version)
-    errors, fields = _fields(data)
+    errors, fields = stakeholder_fields(data)
     lock_plan(session, stakeholder.plan_id)
     managers = _managers(session, actor.team_id, stakeholder.plan_id)
     _check_manager(managers, stakeholder.id, data.reports_to_id, errors)
