@@ -223,3 +223,26 @@ def test_a_plan_from_a_template_in_a_fixed_number_of_statements(engine, session)
         counts.append(counter.count)
     assert counts[0] == counts[1]
     assert session.scalar(select(func.count()).select_from(SwotEntry)) == 0
+
+
+def test_templates_go_out_to_a_file_and_come_back(session, tree):
+    plan, *_ = tree
+    templates.save_as_template(session, OWNER, plan.id, "Hospital plan")
+    templates.add_template(session, OWNER, "Empty", {"strategies": [], "swot": []})
+    session.commit()
+    entries = templates.export_templates(session, MEMBER)
+    assert [e["name"] for e in entries] == ["Empty", "Hospital plan"]
+    assert entries[1]["strategies"][0]["objectives"][0]["action_items"] == [
+        {"title": "Share the latest study", "due_offset_days": 59}]
+    created = templates.import_templates(session, OUTSIDER, entries)  # into another workspace
+    session.commit()
+    assert [t.name for t in created] == ["Empty", "Hospital plan"]
+    assert templates.export_templates(session, OUTSIDER) == entries
+    for bad, path in [([{"name": "X", "plans": []}], "templates[0].plans"), ([{"name": "Empty"}], "templates[0].name"),
+                      ([{"name": "Y", "strategies": [{"title": ""}]}], "templates[0]"), ("x", "templates")]:
+        with pytest.raises(ValidationError) as raised:
+            templates.import_templates(session, OUTSIDER, bad)
+        assert raised.value.field == path
+        session.rollback()
+    with pytest.raises(PermissionDenied):
+        templates.export_templates(session, EXTERNAL)
