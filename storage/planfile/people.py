@@ -138,7 +138,7 @@ def write_stakeholders(session: Session, team_id: str, stamp: dict, plans: Seque
                        objective_people: Sequence[tuple[int, int, list[str]]]) -> None:
     """`plans`: (plan id, checked plan with `stakeholders` and `bosses`);
     `objective_people`: (plan id, objective id, names). A few statements per batch."""
-    rows = [dict(columns, **stamp, team_id=team_id, plan_id=plan_id, position=position, reports_to_id=None)
+    rows = [{**columns, **stamp, "team_id": team_id, "plan_id": plan_id, "position": position, "reports_to_id": None}
             for plan_id, checked in plans for position, columns in enumerate(checked.stakeholders)]
     if not rows:
         return
