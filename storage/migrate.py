@@ -25,9 +25,30 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to `revision` (default: the newest)."""
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection=connection), revision)
+    """Bring the database to `revision` (default: the newest).
+
+    On SQLite, Alembic changes a table by copying it into a new one and dropping the
+    old; with foreign keys enforced, dropping a referenced table deletes its children
+    (ON DELETE CASCADE): upgrading a database with plans through 0003 lost every
+    strategy. So foreign keys are off while migrations run (SQLite only honours the
+    pragma outside a transaction), checked before the commit, and on again after.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                command.upgrade(alembic_config(connection=connection), revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:  # rolled back: the database stays as it was
+                        raise RuntimeError(f"migration left {len(broken)} rows pointing nowhere: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def is_current(engine: Engine) -> bool:
