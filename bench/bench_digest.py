@@ -61,7 +61,8 @@ TODAY = NOW.date()
 
 def seed(session_factory) -> int:
     """A 1,500-item plan: a third done in the last weeks, the rest due across the year
-    (so some overdue, some due soon), every tenth item team-only, 200 change-log lines."""
+    (so some overdue, some due soon), every strategy and objective shared with the
+    customer and every tenth item not, 200 change-log lines."""
     with session_factory() as session, session.begin():
         plan = ops.create_plan(session, Actor(TEAM, OWNER), PlanInput(
             name="Newton Memorial Hospital 2025 Strategic Plan", account="Newton Memorial Hospital",
@@ -69,12 +70,13 @@ def seed(session_factory) -> int:
             status=PlanStatus.ACTIVE, team=[MEMBER]))
         n = 0
         for s in range(STRATEGIES):
-            strategy = Strategy(team_id=TEAM, plan_id=plan.id, position=s, title=f"Strategy {s + 1}")
+            strategy = Strategy(team_id=TEAM, plan_id=plan.id, position=s, title=f"Strategy {s + 1}",
+                                shared_with_customer=True)
             session.add(strategy)
             for o in range(OBJECTIVES):
                 objective = Objective(team_id=TEAM, plan_id=plan.id, position=o,
                                       title=f"Objective {s + 1}.{o + 1}", measure_unit="IDNs",
-                                      target_value=5, current_value=o % 6)
+                                      target_value=5, current_value=o % 6, shared_with_customer=True)
                 strategy.objectives.append(objective)
                 for i in range(ITEMS):
                     done = n % 3 == 0
@@ -83,7 +85,7 @@ def seed(session_factory) -> int:
                         assignee_id=MEMBER, due_date=dt.date(2025, 1, 1) + dt.timedelta(days=n % 360),
                         status=ItemStatus.DONE if done else ItemStatus.OPEN,
                         done_at=NOW - dt.timedelta(hours=n % 500) if done else None,
-                        team_only=n % 10 == 0))
+                        shared_with_customer=n % 10 != 0))
                     n += 1
         for c in range(200):
             session.add(ChangeLogEntry(team_id=TEAM, plan_id=plan.id, actor_id=OWNER,

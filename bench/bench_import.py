@@ -151,13 +151,13 @@ def bare_rows(plans: int, team: str) -> dict[str, tuple[list[str], list[tuple]]]
                            "last_review_date", *stamp_cols], []),
         "plan_members": (["plan_id", "user_id", "team_id"], []),
         "strategies": (["id", "team_id", "plan_id", "position", "title", "description",
-                        *stamp_cols], []),
+                        "shared_with_customer", *stamp_cols], []),
         "objectives": (["id", "team_id", "plan_id", "strategy_id", "position", "title",
                         "description", "measure_unit", "target_value", "current_value",
-                        *stamp_cols], []),
+                        "shared_with_customer", *stamp_cols], []),
         "action_items": (["id", "team_id", "plan_id", "objective_id", "position", "title",
                           "notes", "assignee_id", "due_date", "status", "done_at", "done_by",
-                          "team_only", "created_by", *stamp_cols], []),
+                          "shared_with_customer", "created_by", *stamp_cols], []),
         "swot_entries": (["id", "team_id", "plan_id", "kind", "position", "text", "team_only",
                           *stamp_cols], []),
         "qbr_reviews": (["id", "team_id", "plan_id", "held_on", "attendees", "notes",
@@ -183,14 +183,16 @@ def bare_rows(plans: int, team: str) -> dict[str, tuple[list[str], list[tuple]]]
         for s_pos, strategy in enumerate(plan["strategies"]):
             ids["strategies"] += 1
             strategy_id = ids["strategies"]
-            rows["strategies"].append((strategy_id, team, plan_id, s_pos, strategy["title"], "", *stamp))
+            # The file names no sharing: shared, as in files of earlier versions.
+            rows["strategies"].append((strategy_id, team, plan_id, s_pos, strategy["title"], "", True,
+                                       *stamp))
             for o_pos, objective in enumerate(strategy["objectives"]):
                 ids["objectives"] += 1
                 objective_id = ids["objectives"]
                 rows["objectives"].append((
                     objective_id, team, plan_id, strategy_id, o_pos, objective["title"], "",
                     objective["measure_unit"], objective["target_value"],
-                    objective["current_value"], *stamp,
+                    objective["current_value"], True, *stamp,
                 ))
                 for i_pos, item in enumerate(objective["action_items"]):
                     ids["action_items"] += 1
@@ -198,7 +200,7 @@ def bare_rows(plans: int, team: str) -> dict[str, tuple[list[str], list[tuple]]]
                     rows["action_items"].append((
                         ids["action_items"], team, plan_id, objective_id, i_pos, item["title"],
                         item.get("notes", ""), item["assignee"], item["due_date"], item["status"],
-                        done_at if done else None, item.get("done_by"), False, None, *stamp,
+                        done_at if done else None, item.get("done_by"), True, None, *stamp,
                     ))
         for entry in plan["swot"]:  # one of each kind: position 0
             ids["swot_entries"] += 1

@@ -139,7 +139,7 @@ def _rows(items: int, due: int, people: int):
     yield ActionItem, ({"id": n, "team_id": TEAM, "plan_id": (n - 1) // per_plan + 1,
                         "objective_id": (n - 1) // ITEMS_PER_OBJECTIVE + 1, "position": (n - 1) % ITEMS_PER_OBJECTIVE,
                         "title": f"Action item {n}", "notes": "", "assignee_id": users[n % people],
-                        "due_date": due_date(n), "status": ItemStatus.OPEN, "team_only": False,
+                        "due_date": due_date(n), "status": ItemStatus.OPEN, "shared_with_customer": True,
                         "created_by": "U0OWNER", **stamps} for n in range(1, items + 1))
     yield ItemReminder, ({"id": n, "action_item_id": n, "team_id": TEAM, "assignee_id": users[n % people],
                           "assigned_by": "U0OWNER", "due_date": due_date(n), "soon_sent": False,

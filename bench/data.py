@@ -85,14 +85,14 @@ def bulk_plans(
                 ids[Strategy] += 1
                 rows[Strategy].append({"id": strategy_id, "team_id": team_id, "plan_id": plan_id,
                                        "position": s, "title": f"Strategy {s + 1}", "description": "",
-                                       **stamps})
+                                       "shared_with_customer": True, **stamps})
                 for o in range(shape.objectives):
                     objective_id = ids[Objective]
                     ids[Objective] += 1
                     rows[Objective].append({
                         "id": objective_id, "team_id": team_id, "plan_id": plan_id,
                         "strategy_id": strategy_id, "position": o, "title": f"Objective {s + 1}.{o + 1}",
-                        "description": "", "measure_unit": "", **stamps,
+                        "description": "", "measure_unit": "", "shared_with_customer": True, **stamps,
                     })
                     for i in range(shape.items):
                         item_id = ids[ActionItem]
@@ -103,7 +103,7 @@ def bulk_plans(
                             "title": f"Action item {item_id}", "notes": "", "assignee_id": member,
                             "due_date": start + dt.timedelta(days=(item_id % 300)),
                             "status": ItemStatus.DONE if item_id % 3 == 0 else ItemStatus.OPEN,
-                            "team_only": False, **stamps,
+                            "shared_with_customer": item_id % 5 != 0, **stamps,
                         })
             for k, kind in enumerate(SwotKind):
                 rows[SwotEntry].append({"id": ids[SwotEntry], "team_id": team_id, "plan_id": plan_id,

@@ -54,11 +54,20 @@ class SwotKind(enum.StrEnum):
 
 
 class Audience(enum.StrEnum):
-    """Who may read what we publish: the team sees everything; a channel shared with
-    another organisation (a customer) never sees SWOT or team-only items."""
+    """Who may read what we publish: the team sees everything; an external audience (a
+    channel shared with another organisation, or a person from one) sees an allow-list:
+    the strategies, objectives and action items marked "Shared with customer" whose
+    parents are shared too, and never SWOT, QBR reviews or stakeholders."""
 
     TEAM = "team"
     EXTERNAL = "external"
+
+
+def shown_to_customer(*records) -> bool:
+    """Whether an external audience sees a record: it and each of its parents (pass them
+    all, e.g. strategy, objective, item) are marked shared with the customer. Anything
+    without the mark (SWOT, a review) is not."""
+    return all(bool(getattr(record, "shared_with_customer", False)) for record in records)
 
 
 class DigestFrequency(enum.StrEnum):

@@ -7,9 +7,11 @@ Modules: subscriptions (schedules, subscriptions, what each run records), conten
 Nothing here knows Slack. A subscription is a (plan, channel) pair with a schedule in
 the subscriber's time zone; `next_run` turns that schedule into the next UTC instant.
 `digest_content` gathers everything one digest shows, already filtered for its
-audience: for `Audience.EXTERNAL` (a channel shared with another organisation) no
-team-only action item and no change-log line about one (or about SWOT) leaves the
-database, so no renderer can show it by mistake.
+audience: for `Audience.EXTERNAL` (a channel shared with another organisation) only
+the allow-list leaves the database (the strategies, objectives and action items marked
+"Shared with customer" under shared parents, and change-log lines about them, the plan
+and its QBRs), so no renderer can show anything else by mistake; `hidden` says that
+something was left out, without naming it.
 
 Choices where the issue is silent:
 - Only the plan's owner and team may post digests, change subscriptions or publish the

@@ -1,13 +1,14 @@
 """What a digest says, already filtered for its audience: for a channel shared with
-another organisation no team-only item, and no change-log line about one (or about
-SWOT), leaves the database."""
+another organisation only the allow-list leaves the database (strategies, objectives
+and action items marked "Shared with customer", under parents that are shared too),
+and of the change log only lines about the plan, its QBRs and those shared parts."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, false, func, or_, select, true
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from storage.digests.qbr import qbr_due_date
@@ -24,6 +25,7 @@ from storage.models import (
     SwotEntry,
 )
 from storage.plans import PlanProgress, Progress, get_plan
+from storage.plans.reads import item_shown_to_customer, with_parents
 
 
 DUE_SOON_DAYS = 14
@@ -32,8 +34,8 @@ LIST_LIMIT = 50  # items per list in one digest; the rest is counted
 CHANGES_LIMIT = 50
 
 # What may appear in a customer channel's "what changed": lines about these entities,
-# and about action items that are (still) there and not team-only.
-_SHAREABLE_ENTITIES = ("plan", "strategy", "objective", "review")
+# and about strategies, objectives and action items that are (still) there and shown.
+_SHAREABLE_ENTITIES = ("plan", "review")
 
 
 # ---------------------------------------------------------------------------
@@ -56,7 +58,7 @@ class DigestContent:
     overdue: list[ActionItem]
     changes: list[ChangeLogEntry]
     counts: dict[str, int] = field(default_factory=dict)  # done, due_soon, overdue, changes
-    hidden: bool = False  # team-only parts exist that this audience does not see
+    hidden: bool = False  # parts exist that this audience does not see (kept within the team)
     next_qbr: dt.date | None = None
     qbr_due_by: dt.date | None = None  # no next QBR set: when one is due (reminder rule)
     review: QbrReview | None = None  # the QBR this digest reports (after a QBR)
@@ -81,8 +83,17 @@ def since_for(
     return max(marks) if marks else now - dt.timedelta(days=FIRST_DIGEST_LOOKBACK)
 
 
-def _visible(audience: Audience):
-    return ActionItem.team_only.is_(false()) if audience == Audience.EXTERNAL else true()
+def _about_a_shown_part(plan_id: int, strategies: list[Strategy], objectives: dict[int, list[Objective]]):
+    """A change-log line about a strategy, objective or action item of the plan that an
+    external audience sees (still there, shared, under shared parents): the strategies
+    and objectives shown are read already, the items are a subquery."""
+    items = with_parents(select(ActionItem.id)).where(ActionItem.plan_id == plan_id, item_shown_to_customer())
+    return or_(
+        and_(ChangeLogEntry.entity == "strategy", ChangeLogEntry.entity_id.in_([s.id for s in strategies])),
+        and_(ChangeLogEntry.entity == "objective",
+             ChangeLogEntry.entity_id.in_([o.id for shown in objectives.values() for o in shown])),
+        and_(ChangeLogEntry.entity == "action_item", ChangeLogEntry.entity_id.in_(items)),
+    )
 
 
 def digest_content(
@@ -98,7 +109,8 @@ def digest_content(
 ) -> DigestContent:
     """A fixed handful of queries, whatever the plan's size (see bench/bench_digest.py)."""
     plan = get_plan(session, team_id, plan_id)
-    visible = _visible(audience)
+    external = audience == Audience.EXTERNAL
+    visible = item_shown_to_customer() if external else true()
     soon = today + dt.timedelta(days=DUE_SOON_DAYS)
     is_open = ActionItem.status == ItemStatus.OPEN
     is_done_since = and_(ActionItem.status == ItemStatus.DONE, ActionItem.done_at > since)
@@ -113,43 +125,54 @@ def digest_content(
         select(Objective).where(Objective.plan_id == plan.id).order_by(Objective.position, Objective.id)
     ):
         objectives.setdefault(objective.strategy_id, []).append(objective)
+    hidden_parts = False
+    if external:  # the allow-list: shared objectives of shared strategies
+        every_part = len(strategies) + sum(map(len, objectives.values()))
+        strategies = [s for s in strategies if s.shared_with_customer]
+        objectives = {s.id: [o for o in objectives[s.id] if o.shared_with_customer] for s in strategies}
+        hidden_parts = len(strategies) + sum(map(len, objectives.values())) < every_part
+
+    def of_plan(query):
+        """`query` over the plan's items; for a customer, joined with their parents."""
+        query = query.where(ActionItem.plan_id == plan.id)
+        return with_parents(query) if external else query
 
     # Progress and every count in one pass over the plan's items.
     def count(condition):
         return func.sum(case((and_(condition, visible), 1), else_=0))
 
     rows = session.execute(
-        select(
+        of_plan(select(
             ActionItem.objective_id,
             count(true()),
             count(ActionItem.status == ItemStatus.DONE),
             count(is_done_since),
             count(is_due_soon),
             count(is_overdue),
-            func.sum(case((ActionItem.team_only.is_(True), 1), else_=0)),
-        )
-        .where(ActionItem.plan_id == plan.id)
+            func.sum(case((visible, 0), else_=1)),
+        ))
         .group_by(ActionItem.objective_id)
     ).all()
     progress = PlanProgress()
     totals = dict.fromkeys(("done", "due_soon", "overdue"), 0)
-    team_only_items = 0
+    hidden_items = 0
     strategy_of = {o.id: s_id for s_id, objs in objectives.items() for o in objs}
-    for objective_id, total, done, done_since, due_soon, overdue, team_only in rows:
+    for objective_id, total, done, done_since, due_soon, overdue, not_shown in rows:
+        hidden_items += int(not_shown or 0)
+        strategy_id = strategy_of.get(objective_id)
+        if strategy_id is None:
+            continue  # an objective this audience does not see (nothing of it counted)
         shown = Progress(int(done or 0), int(total or 0))
         progress.objectives[objective_id] = shown
-        strategy_id = strategy_of.get(objective_id)
-        if strategy_id is not None:
-            progress.strategies[strategy_id] = progress.strategy(strategy_id) + shown
+        progress.strategies[strategy_id] = progress.strategy(strategy_id) + shown
         progress.plan = progress.plan + shown
         totals["done"] += int(done_since or 0)
         totals["due_soon"] += int(due_soon or 0)
         totals["overdue"] += int(overdue or 0)
-        team_only_items += int(team_only or 0)
 
     def items(condition, order) -> list[ActionItem]:
         return list(session.scalars(
-            select(ActionItem).where(ActionItem.plan_id == plan.id, condition, visible)
+            of_plan(select(ActionItem)).where(condition, visible)
             .order_by(*order, ActionItem.id).limit(list_limit)
         ))
 
@@ -161,18 +184,13 @@ def digest_content(
         ChangeLogEntry.team_id == team_id, ChangeLogEntry.plan_id == plan.id, ChangeLogEntry.at > since
     )
     hidden_changes = 0
-    if audience == Audience.EXTERNAL:
-        shareable_item = select(ActionItem.id).where(
-            ActionItem.plan_id == plan.id, ActionItem.team_only.is_(False)
-        )
-        shareable = or_(
-            ChangeLogEntry.entity.in_(_SHAREABLE_ENTITIES),
-            and_(ChangeLogEntry.entity == "action_item", ChangeLogEntry.entity_id.in_(shareable_item)),
-        )
+    if external:
+        shareable = or_(ChangeLogEntry.entity.in_(_SHAREABLE_ENTITIES),
+                        _about_a_shown_part(plan.id, strategies, objectives))
         all_changes = session.scalar(select(func.count()).select_from(changes_query.subquery()))
         changes_query = changes_query.where(shareable)
     changes_count = session.scalar(select(func.count()).select_from(changes_query.subquery()))
-    if audience == Audience.EXTERNAL:
+    if external:
         hidden_changes = all_changes - changes_count
     changes = list(session.scalars(
         changes_query.order_by(ChangeLogEntry.at.desc(), ChangeLogEntry.id.desc()).limit(CHANGES_LIMIT)
@@ -191,8 +209,10 @@ def digest_content(
     next_qbr = latest.next_qbr_date if latest is not None else None
     due_by = None if next_qbr else qbr_due_date(plan)
 
-    hidden = audience == Audience.EXTERNAL and (team_only_items > 0 or hidden_changes > 0
-                                                 or _has_team_only_swot(session, plan.id))
+    # Anything left out (a part not shared, a line about one, the SWOT, which never goes
+    # to customers) is said to exist, never named.
+    hidden = external and (hidden_parts or hidden_items > 0 or hidden_changes > 0
+                           or _has_swot(session, plan.id))
     return DigestContent(
         plan=plan, audience=audience, today=today, since=since, strategies=strategies,
         objectives=objectives, progress=progress, done=done_items, due_soon=due_soon,
@@ -202,7 +222,5 @@ def digest_content(
     )
 
 
-def _has_team_only_swot(session: Session, plan_id: int) -> bool:
-    return session.scalar(
-        select(SwotEntry.id).where(SwotEntry.plan_id == plan_id, SwotEntry.team_only.is_(True)).limit(1)
-    ) is not None
+def _has_swot(session: Session, plan_id: int) -> bool:
+    return session.scalar(select(SwotEntry.id).where(SwotEntry.plan_id == plan_id).limit(1)) is not None

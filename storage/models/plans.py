@@ -98,6 +98,11 @@ class AccountPlan(Versioned, Base):
     # The UTC day the check-in scheduler last worked out the plan's rounds (None: to do);
     # a change that moves a round sets it back to None.
     checkins_checked_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # The plan form's "New parts shared with customer": the mark new strategies,
+    # objectives and action items of this plan start with.
+    share_with_customer_by_default: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     account: Mapped[Account] = relationship(back_populates="plans", lazy="joined")
     members: Mapped[list[PlanMember]] = relationship(
@@ -173,6 +178,10 @@ class Strategy(Versioned, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     description: Mapped[str] = mapped_column(Text, default="")
+    # "Shared with customer": an external audience sees the strategy (storage.plans
+    # reads, digests). Objectives and action items carry the same mark, and are shown
+    # only when their parents are shared too.
+    shared_with_customer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     plan: Mapped[AccountPlan] = relationship(back_populates="strategies")
     objectives: Mapped[list[Objective]] = relationship(
@@ -212,6 +221,7 @@ class Objective(Versioned, Base):
     progress_note: Mapped[str] = mapped_column(String(PROGRESS_NOTE_MAX), default="", server_default="")
     progress_updated_at: Mapped[dt.datetime | None] = mapped_column(UTC, nullable=True)
     progress_updated_by: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
+    shared_with_customer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     strategy: Mapped[Strategy] = relationship(back_populates="objectives")
     action_items: Mapped[list[ActionItem]] = relationship(
@@ -253,7 +263,7 @@ class ActionItem(Versioned, Base):
     )
     done_at: Mapped[dt.datetime | None] = mapped_column(UTC, nullable=True)
     done_by: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
-    team_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    shared_with_customer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
 
     objective: Mapped[Objective] = relationship(back_populates="action_items")

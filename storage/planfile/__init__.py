@@ -7,21 +7,30 @@ Shape (every key optional unless the rules of storage/plans/rules.py require it)
 
     plans:
       - name, account, start_date, end_date, status, owner, team: [user ids],
-        vision, customer_goals, our_goals,
+        vision, customer_goals, our_goals, share_with_customer_by_default,
         strategies:
-          - title, description,
+          - title, description, shared_with_customer,
             objectives:
               - title, description, measure_unit, target_value, current_value,
+                shared_with_customer,
                 action_items:
                   - title, assignee, due_date, status (open | done),
-                    done_at, done_by, team_only, notes
+                    done_at, done_by, shared_with_customer, notes
         swot:    [{kind, text, team_only}]          # team_only defaults to true
         reviews: [{held_on, attendees, notes, decisions, next_qbr_date}]
 
 Decisions:
 - Export writes keys in the order above and leaves out empty optional values (empty
-  text, empty lists, `team_only` at its default), so files stay small and the same
-  plan always gives the same bytes. Dates are `YYYY-MM-DD` (plain YAML dates, JSON
+  text, empty lists, `team_only` of SWOT and `share_with_customer_by_default` at their
+  defaults), so files stay small and the same plan always gives the same bytes.
+- "Shared with customer" (what a customer sees: storage/plans/reads.py). Files
+  written by this version always carry `shared_with_customer`, true or false, on every
+  strategy, objective and action item, so it is absent only from files of earlier
+  versions, and there it keeps what it meant then: every strategy and objective was
+  shown to customers, and every action item not `team_only: true`. So absent means
+  shared, and an item's `team_only` (true: not shared) is still read; given with
+  `shared_with_customer` it must agree. `share_with_customer_by_default` (the mark new
+  parts start with) is false when absent. Dates are `YYYY-MM-DD` (plain YAML dates, JSON
   strings); `done_at` is UTC to the second, `YYYY-MM-DDTHH:MM:SSZ`.
 - `done_at` and `done_by` are exported for done items, so export → import → export is
   identical. A file that marks an item done without `done_at` gets the time of the

@@ -27,13 +27,18 @@ from storage.plans.rules import item_fields, objective_fields
 
 PLAN_KEYS = (
     "name", "account", "start_date", "end_date", "status", "owner", "team",
-    "vision", "customer_goals", "our_goals", "strategies", "swot", "reviews",
+    "vision", "customer_goals", "our_goals", "share_with_customer_by_default",
+    "strategies", "swot", "reviews",
 )
-STRATEGY_KEYS = ("title", "description", "objectives")
+STRATEGY_KEYS = ("title", "description", "shared_with_customer", "objectives")
 OBJECTIVE_KEYS = (
-    "title", "description", "measure_unit", "target_value", "current_value", "action_items",
+    "title", "description", "measure_unit", "target_value", "current_value", "shared_with_customer",
+    "action_items",
 )
-ITEM_KEYS = ("title", "assignee", "due_date", "status", "done_at", "done_by", "team_only", "notes")
+# `team_only` last: read for files of earlier versions, never written.
+ITEM_KEYS = ("title", "assignee", "due_date", "status", "done_at", "done_by", "shared_with_customer",
+             "notes", "team_only")
+SHARED = "shared_with_customer"
 SWOT_KEYS = ("kind", "text", "team_only")
 REVIEW_KEYS = ("held_on", "attendees", "notes", "decisions", "next_qbr_date")
 
@@ -83,13 +88,25 @@ def _list(raw: dict, key: str) -> list:
     return value
 
 
-def _bool(raw: dict, key: str, default: bool) -> bool:
+def _bool(raw: dict, key: str, default: bool | None) -> bool | None:
     value = raw.get(key)
     if value is None:
         return default
     if not isinstance(value, bool):
         raise ValidationError(key, "must be true or false")
     return value
+
+
+def _item_shared(raw: dict) -> bool:
+    """An item's "Shared with customer": `shared_with_customer`, or (files of earlier
+    versions) not `team_only`; neither: shared, as customers saw it then."""
+    shared = _bool(raw, SHARED, None)
+    team_only = _bool(raw, "team_only", None)
+    if shared is not None and team_only is not None and shared == team_only:
+        raise ValidationError("team_only", f"contradicts {SHARED}: give one of them")
+    if shared is None:
+        return True if team_only is None else not team_only
+    return shared
 
 
 def _date(raw: dict, key: str) -> dt.date | None:
@@ -194,10 +211,12 @@ def _fast_item(raw: dict, window, now: dt.datetime) -> dict | None:
         notes = ""
     elif notes != "" and not _plain_text(notes, TEXT_MAX):
         return None
-    team_only = get("team_only")
-    if team_only is None:
-        team_only = False
-    elif type(team_only) is not bool:
+    if "team_only" in raw:
+        return None  # a file of an earlier version: the rules decide
+    shared = get(SHARED)
+    if shared is None:
+        shared = True
+    elif type(shared) is not bool:
         return None
     due = get("due_date")
     if type(due) is str:
@@ -226,7 +245,7 @@ def _fast_item(raw: dict, window, now: dt.datetime) -> dict | None:
         return None
     return {
         "title": title, "notes": notes, "assignee_id": assignee, "due_date": due,
-        "team_only": team_only, "status": status, "done_at": done_at, "done_by": done_by,
+        SHARED: shared, "status": status, "done_at": done_at, "done_by": done_by,
     }
 
 
@@ -285,6 +304,7 @@ def check_plan(raw, default_owner: str | None, now: dt.datetime) -> CheckedPlan:
         vision=_clean_text(raw, "vision", max_len=TEXT_MAX, required=False),
         customer_goals=_clean_text(raw, "customer_goals", max_len=TEXT_MAX, required=False),
         our_goals=_clean_text(raw, "our_goals", max_len=TEXT_MAX, required=False),
+        share_with_customer_by_default=_bool(raw, "share_with_customer_by_default", False),
     )
     window = SimpleNamespace(start_date=start, end_date=end)
     strategies = _each(
@@ -303,6 +323,7 @@ def _check_strategy(raw, window, now) -> tuple[dict, list]:
     columns = dict(
         title=_clean_text(raw, "title", max_len=TITLE_MAX, required=True),
         description=_clean_text(raw, "description", max_len=TEXT_MAX, required=False),
+        shared_with_customer=_bool(raw, SHARED, True),
     )
     objectives = _each(
         _list(raw, "objectives"), "objectives", lambda o: _check_objective(o, window, now)
@@ -321,6 +342,7 @@ def _check_objective(raw, window, now) -> tuple[dict, list]:
             current_value=_number(raw, "current_value"),
         )
     )
+    columns[SHARED] = _bool(raw, SHARED, True)
     items = _each(_list(raw, "action_items"), "action_items", lambda i: _check_item(i, window, now))
     return columns, items
 
@@ -338,7 +360,7 @@ def _check_item(raw, window, now) -> dict:
             assignee_id=_text(raw, "assignee"),
             due_date=_date(raw, "due_date"),
             notes=_text(raw, "notes") or "",
-            team_only=_bool(raw, "team_only", False),
+            shared_with_customer=_item_shared(raw),
         ),
     )
     status = _item_status(raw)

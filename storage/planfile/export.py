@@ -72,10 +72,14 @@ def plan_to_dict(plan) -> dict:
     _put(result, "vision", plan.vision)
     _put(result, "customer_goals", plan.customer_goals)
     _put(result, "our_goals", plan.our_goals)
+    if plan.share_with_customer_by_default:
+        result["share_with_customer_by_default"] = True
     strategies = []
     for strategy in sorted(plan.strategies, key=lambda s: (s.position, s.id)):
         s: dict[str, Any] = dict(title=strategy.title)
         _put(s, "description", strategy.description)
+        # Always written, true or false: absent means "shared" (files of earlier versions).
+        s["shared_with_customer"] = bool(strategy.shared_with_customer)
         objectives = []
         for objective in sorted(strategy.objectives, key=lambda o: (o.position, o.id)):
             o: dict[str, Any] = dict(title=objective.title)
@@ -83,6 +87,7 @@ def plan_to_dict(plan) -> dict:
             _put(o, "measure_unit", objective.measure_unit)
             _put(o, "target_value", export_number(objective.target_value))
             _put(o, "current_value", export_number(objective.current_value))
+            o["shared_with_customer"] = bool(objective.shared_with_customer)
             items = []
             for item in sorted(objective.action_items, key=lambda i: (i.position, i.id)):
                 i: dict[str, Any] = dict(title=item.title)
@@ -92,8 +97,7 @@ def plan_to_dict(plan) -> dict:
                 if _value(item.status) == ItemStatus.DONE.value:
                     _put(i, "done_at", _utc_second(item.done_at) if item.done_at else None)
                     _put(i, "done_by", item.done_by)
-                if item.team_only:
-                    i["team_only"] = True
+                i["shared_with_customer"] = bool(item.shared_with_customer)
                 _put(i, "notes", item.notes)
                 items.append(i)
             _put(o, "action_items", items)

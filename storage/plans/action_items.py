@@ -42,6 +42,7 @@ def add_action_item(
     # every other field.
     dates = _Dates(*lock_plan(session, plan.id))
     fields = item_fields(dates, data)
+    fields.setdefault("shared_with_customer", plan.share_with_customer_by_default)
     still_there(session, Objective, objective.id, "objective")
     item = ActionItem(
         team_id=actor.team_id,

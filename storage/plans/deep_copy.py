@@ -40,7 +40,7 @@ def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOp
     and each level is written in one multi-row INSERT), so copying hundreds of action
     items is one round trip per level, not one per row.
     """
-    require_internal(actor)  # a copy would carry the SWOT and team-only parts
+    require_internal(actor)  # a copy carries the SWOT and every part not shared with customers
     carried = FieldErrors()  # reported after the form's own fields
     if options.action_items and not options.objectives:
         carried.add("action_items", "action items come only with their objectives")
@@ -70,6 +70,7 @@ def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOp
         customer_goals=source.customer_goals,
         our_goals=source.our_goals,
         copied_from_id=source.id,
+        share_with_customer_by_default=source.share_with_customer_by_default,
     )
     if options.team:
         team = [source.owner_id, *source.member_ids]
@@ -142,7 +143,8 @@ def _copy_hierarchy(
         session,
         Strategy,
         [
-            dict(stamp, position=index, title=s.title, description=s.description)
+            dict(stamp, position=index, title=s.title, description=s.description,
+                 shared_with_customer=s.shared_with_customer)
             for index, s in enumerate(source.strategies)
         ],
         ids=options.objectives,
@@ -164,6 +166,7 @@ def _copy_hierarchy(
                 target_value=o.target_value,
                 # A new cycle starts from zero towards the same target.
                 current_value=Decimal(0) if o.target_value is not None else None,
+                shared_with_customer=o.shared_with_customer,
             )
             for s_index, s in enumerate(source.strategies)
             for o_index, o in enumerate(s.objectives)
@@ -192,7 +195,7 @@ def _copy_hierarchy(
                     status=ItemStatus.OPEN,
                     done_at=None,
                     done_by=None,
-                    team_only=a.team_only,
+                    shared_with_customer=a.shared_with_customer,
                     created_by=actor.user_id,
                 )
             )

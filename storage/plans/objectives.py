@@ -24,8 +24,9 @@ def add_objective(
     session: Session, actor: Actor, strategy_id: int, data: ObjectiveInput
 ) -> Objective:
     strategy = get_record(session, Strategy, actor.team_id, strategy_id, "strategy")
-    get_editable_plan(session, actor, strategy.plan_id)
+    plan = get_editable_plan(session, actor, strategy.plan_id)
     fields = objective_fields(data)
+    fields.setdefault("shared_with_customer", plan.share_with_customer_by_default)
     lock_plan(session, strategy.plan_id)
     still_there(session, Strategy, strategy.id, "strategy")
     objective = Objective(

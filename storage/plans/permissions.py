@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from storage.domain import Actor
 from storage.errors import PermissionDenied
 from storage.models import AccountPlan, ActionItem, DigestPost
-from storage.plans.reads import get_plan
+from storage.plans.reads import get_plan, item_shown_to_customer, with_parents
 
 
 OUTSIDERS_REFUSED = ("Account plans are kept by this workspace's account team: people from "
@@ -27,11 +27,12 @@ def readable_by_outsider(
     session: Session, team_id: str, plan_id: int, *, user_id: str, channel_id: str | None
 ) -> bool:
     """Whether a person from another organisation may read the plan's customer view:
-    only where the team put the plan in front of them, by assigning them one of its
-    shared action items or by posting its digest to the conversation they act in."""
-    assigned = select(ActionItem.id).where(
+    only where the team put the plan in front of them, by assigning them one of the
+    action items it shares with them (shared, under shared parents) or by posting its
+    digest to the conversation they act in."""
+    assigned = with_parents(select(ActionItem.id)).where(
         ActionItem.team_id == team_id, ActionItem.plan_id == plan_id,
-        ActionItem.assignee_id == user_id, ActionItem.team_only.is_(False),
+        ActionItem.assignee_id == user_id, item_shown_to_customer(),
     ).limit(1)
     if session.scalar(assigned) is not None:
         return True

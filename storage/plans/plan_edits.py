@@ -81,6 +81,8 @@ def update_plan(
         plan.vision = fields["vision"]
         plan.customer_goals = fields["customer_goals"]
         plan.our_goals = fields["our_goals"]
+        if "share_with_customer_by_default" in fields:
+            plan.share_with_customer_by_default = fields["share_with_customer_by_default"]
         _set_members(session, plan, fields["team"])
     flush_or_conflict(session)
     log_change(session, actor, plan.id, "plan", plan.id, "updated", f"edited plan “{plan.name}”")

@@ -65,19 +65,39 @@ def get_action_item(session: Session, team_id: str, item_id: int) -> ActionItem:
     return get_record(session, ActionItem, team_id, item_id, "action item")
 
 
+# What an external audience sees of the tree: an allow-list. A record marked "Shared
+# with customer" whose parents are marked too (storage.domain.shown_to_customer).
+SHARED_PARTS = (Strategy, Objective, ActionItem)
+
+
+def with_parents(query: Select) -> Select:
+    """`query` over action items, joined with each item's objective and strategy."""
+    return (query.join(Objective, Objective.id == ActionItem.objective_id)
+            .join(Strategy, Strategy.id == Objective.strategy_id))
+
+
+def item_shown_to_customer():
+    """The condition on an action item joined with its parents (`with_parents`) that
+    an external audience sees it: it, its objective and its strategy are all shared."""
+    return and_(*(part.shared_with_customer.is_(True) for part in SHARED_PARTS))
+
+
 def load_plan_tree(
     session: Session, team_id: str, plan_id: int, *, audience: Audience = Audience.TEAM
 ) -> AccountPlan:
     """The plan with its whole hierarchy, SWOT, team and reviews: a fixed 7 queries.
 
-    For `Audience.EXTERNAL` (a customer, or a conversation shared with one) the internal
-    parts are not even read: no SWOT, no QBR notes, no team-only action items. The
-    returned object is for reading only then: its collections are incomplete.
+    For `Audience.EXTERNAL` (a customer, or a conversation shared with one) only the
+    allow-list is read: the strategies marked "Shared with customer", their shared
+    objectives and those objectives' shared action items (an item shared under an
+    objective that is not is left out); no SWOT, no QBR reviews. The returned object is
+    for reading only then: its collections are incomplete.
     """
     if not is_id(plan_id):
         raise NotFound(f"No plan with id {plan_id} in this workspace.")
     external = audience == Audience.EXTERNAL
     nothing_if_external = false() if external else true()
+    shared_only = [with_loader_criteria(part, part.shared_with_customer.is_(True)) for part in SHARED_PARTS]
     plan = session.scalars(
         select(AccountPlan)
         .where(AccountPlan.id == plan_id, AccountPlan.team_id == team_id)
@@ -88,7 +108,7 @@ def load_plan_tree(
             selectinload(AccountPlan.strategies)
             .selectinload(Strategy.objectives)
             .selectinload(Objective.action_items),
-            *([with_loader_criteria(ActionItem, ActionItem.team_only.is_(False))] if external else []),
+            *(shared_only if external else []),
         )
         # Objects already in this session keep their full collections otherwise.
         .execution_options(populate_existing=external)
@@ -215,18 +235,25 @@ def plan_progress(
 
     The query starts from the plan row so that a plan of another workspace (or none)
     is NotFound, like every other read, rather than an empty 0 %. An external audience
-    counts only the items it may see.
+    counts only what it sees: shared objectives of shared strategies, and their shared
+    items.
     """
     done = func.sum(case((ActionItem.status == ItemStatus.DONE, 1), else_=0))
-    item_join = ActionItem.objective_id == Objective.id
+    query = select(Objective.id, Objective.strategy_id, func.count(ActionItem.id), done).select_from(AccountPlan)
     if audience == Audience.EXTERNAL:
-        item_join = and_(item_join, ActionItem.team_only.is_(False))
+        query = (
+            query.outerjoin(Strategy, and_(Strategy.plan_id == AccountPlan.id,
+                                           Strategy.shared_with_customer.is_(True)))
+            .outerjoin(Objective, and_(Objective.strategy_id == Strategy.id,
+                                       Objective.shared_with_customer.is_(True)))
+            .outerjoin(ActionItem, and_(ActionItem.objective_id == Objective.id,
+                                        ActionItem.shared_with_customer.is_(True)))
+        )
+    else:
+        query = (query.outerjoin(Objective, Objective.plan_id == AccountPlan.id)
+                 .outerjoin(ActionItem, ActionItem.objective_id == Objective.id))
     rows = session.execute(
-        select(Objective.id, Objective.strategy_id, func.count(ActionItem.id), done)
-        .select_from(AccountPlan)
-        .outerjoin(Objective, Objective.plan_id == AccountPlan.id)
-        .outerjoin(ActionItem, item_join)
-        .where(AccountPlan.id == plan_id, AccountPlan.team_id == team_id)
+        query.where(AccountPlan.id == plan_id, AccountPlan.team_id == team_id)
         .group_by(Objective.id, Objective.strategy_id)
     ).all()
     if not rows:
@@ -243,9 +270,10 @@ def plan_progress(
 
 
 def progress_by_plan(
-    session: Session, team_id: str, plan_ids: Sequence[int]
+    session: Session, team_id: str, plan_ids: Sequence[int], *, audience: Audience = Audience.TEAM
 ) -> dict[int, Progress]:
-    """Overall progress of many plans (lists, App Home) in one query."""
+    """Overall progress of many plans (lists, App Home) in one query; an external
+    audience counts the items it sees (see plan_progress)."""
     if not plan_ids:
         return {}
     done = func.sum(case((ActionItem.status == ItemStatus.DONE, 1), else_=0))
@@ -253,42 +281,48 @@ def progress_by_plan(
     # alone answers the counts: the plans shown read their own index entries. With
     # `action_items.team_id = ? AND plan_id IN (…)` SQLite chose the (team_id, assignee_id,
     # status) index and read every item of the workspace.
-    rows = session.execute(
-        select(AccountPlan.id, func.count(), done)
-        .join(ActionItem, ActionItem.plan_id == AccountPlan.id)
-        .where(AccountPlan.team_id == team_id, AccountPlan.id.in_(plan_ids))
-        .group_by(AccountPlan.id)
-    )
+    query = (select(AccountPlan.id, func.count(), done)
+             .join(ActionItem, ActionItem.plan_id == AccountPlan.id)
+             .where(AccountPlan.team_id == team_id, AccountPlan.id.in_(plan_ids)))
+    if audience == Audience.EXTERNAL:
+        query = with_parents(query).where(item_shown_to_customer())
+    rows = session.execute(query.group_by(AccountPlan.id))
     found = {plan_id: Progress(int(d or 0), int(t or 0)) for plan_id, t, d in rows}
     return {plan_id: found.get(plan_id, Progress()) for plan_id in plan_ids}
 
 
-def _open_items_query(team_id: str, user_id: str) -> Select:
-    """A person's open action items in plans still being worked on (draft or active)."""
+def _open_items_query(team_id: str, user_id: str, audience: Audience) -> Select:
+    """A person's open action items in plans still being worked on (draft or active);
+    for an external audience only those it sees (shared, under shared parents)."""
     # The plan's status is looked up by id for each of the person's items. As a join,
     # PostgreSQL may read every plan of the database instead, to hash-join them with the
     # items (cheaper by its estimate at ten thousand plans, and slower).
     plan_status = (
         select(AccountPlan.status).where(AccountPlan.id == ActionItem.plan_id).scalar_subquery()
     )
-    return select(ActionItem).where(
+    query = select(ActionItem).where(
         ActionItem.team_id == team_id,
         ActionItem.assignee_id == user_id,
         ActionItem.status == ItemStatus.OPEN,
         plan_status.in_(WORKING_STATUSES),
     )
+    if audience == Audience.EXTERNAL:
+        query = with_parents(query).where(item_shown_to_customer())
+    return query
 
 
-def open_items_for(session: Session, team_id: str, user_id: str, *, limit: int = 100) -> list[ActionItem]:
+def open_items_for(session: Session, team_id: str, user_id: str, *, limit: int = 100,
+                   audience: Audience = Audience.TEAM) -> list[ActionItem]:
     """A person's open action items, overdue and soonest first, undated last."""
-    query = _open_items_query(team_id, user_id)
+    query = _open_items_query(team_id, user_id, audience)
     return list(session.scalars(
         query.order_by(ActionItem.due_date.is_(None), ActionItem.due_date, ActionItem.id).limit(limit)
     ))
 
 
-def count_open_items(session: Session, team_id: str, user_id: str) -> int:
-    query = _open_items_query(team_id, user_id).with_only_columns(func.count(ActionItem.id))
+def count_open_items(session: Session, team_id: str, user_id: str, *,
+                     audience: Audience = Audience.TEAM) -> int:
+    query = _open_items_query(team_id, user_id, audience).with_only_columns(func.count(ActionItem.id))
     return session.scalar(query)
 
 

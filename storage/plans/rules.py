@@ -42,6 +42,12 @@ class PlanInput:
     vision: str = ""
     customer_goals: str = ""
     our_goals: str = ""
+    # "New parts shared with customer"; None: False for a new plan, unchanged on an edit.
+    share_with_customer_by_default: bool | None = None
+
+
+# `shared_with_customer` below ("Shared with customer"): None takes the plan's
+# share_with_customer_by_default for a new record and leaves an edited one as it is.
 
 
 @dataclass
@@ -51,6 +57,7 @@ class ObjectiveInput:
     measure_unit: str = ""
     target_value: Decimal | float | int | str | None = None
     current_value: Decimal | float | int | str | None = None
+    shared_with_customer: bool | None = None
 
 
 @dataclass
@@ -59,7 +66,7 @@ class ActionItemInput:
     assignee_id: str | None
     due_date: dt.date | None = None
     notes: str = ""
-    team_only: bool = False
+    shared_with_customer: bool | None = None
 
 
 @dataclass
@@ -294,17 +301,26 @@ def plan_fields(data: PlanInput, default_owner: str) -> tuple[FieldErrors, dict]
         ),
         our_goals=errors.check(clean_text, data.our_goals, "our_goals", max_len=TEXT_MAX, required=False),
     )
+    if data.share_with_customer_by_default is not None:
+        fields["share_with_customer_by_default"] = bool(data.share_with_customer_by_default)
     return errors, fields
 
 
-def strategy_fields(title: str, description: str) -> dict:
+def _shared(fields: dict, shared: bool | None) -> dict:
+    """`shared_with_customer` among the fields when it is given (None: see the inputs)."""
+    if shared is not None:
+        fields["shared_with_customer"] = bool(shared)
+    return fields
+
+
+def strategy_fields(title: str, description: str, shared_with_customer: bool | None = None) -> dict:
     errors = FieldErrors()
     fields = dict(
         title=errors.check(clean_text, title, "title", max_len=TITLE_MAX, required=True),
         description=errors.check(clean_text, description, "description", max_len=TEXT_MAX, required=False),
     )
     errors.done()
-    return fields
+    return _shared(fields, shared_with_customer)
 
 
 def objective_fields(data: ObjectiveInput) -> dict:
@@ -323,7 +339,7 @@ def objective_fields(data: ObjectiveInput) -> dict:
     if fields["current_value"] is not None and fields["target_value"] is None:
         errors.add("target_value", "set a target to track a current value")
     errors.done()
-    return fields
+    return _shared(fields, data.shared_with_customer)
 
 
 def item_fields(plan, data: ActionItemInput) -> dict:
@@ -334,11 +350,10 @@ def item_fields(plan, data: ActionItemInput) -> dict:
         notes=errors.check(clean_text, data.notes, "notes", max_len=TEXT_MAX, required=False),
         assignee_id=errors.check(clean_user_id, data.assignee_id, "assignee", required=True),
         due_date=data.due_date,
-        team_only=bool(data.team_only),
     )
     errors.check(check_due_date, plan, data.due_date)
     errors.done()
-    return fields
+    return _shared(fields, data.shared_with_customer)
 
 
 def swot_fields(kind: SwotKind | str, text: str) -> tuple[SwotKind, str]:

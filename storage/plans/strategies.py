@@ -20,10 +20,13 @@ from storage.plans.writes import (
 
 
 def add_strategy(
-    session: Session, actor: Actor, plan_id: int, title: str, description: str = ""
+    session: Session, actor: Actor, plan_id: int, title: str, description: str = "",
+    *, shared_with_customer: bool | None = None,
 ) -> Strategy:
+    """`shared_with_customer` None: the plan's share_with_customer_by_default."""
     plan = get_editable_plan(session, actor, plan_id)
-    fields = strategy_fields(title, description)
+    fields = strategy_fields(title, description, shared_with_customer)
+    fields.setdefault("shared_with_customer", plan.share_with_customer_by_default)
     lock_plan(session, plan.id)
     strategy = Strategy(
         team_id=actor.team_id,
@@ -45,11 +48,13 @@ def update_strategy(
     description: str = "",
     *,
     expected_version: int | None = None,
+    shared_with_customer: bool | None = None,
 ) -> Strategy:
+    """`shared_with_customer` None: left as it is."""
     strategy = get_record(session, Strategy, actor.team_id, strategy_id, "strategy")
     get_editable_plan(session, actor, strategy.plan_id)
     check_version(strategy, expected_version)
-    for name, value in strategy_fields(title, description).items():
+    for name, value in strategy_fields(title, description, shared_with_customer).items():
         setattr(strategy, name, value)
     flush_or_conflict(session)
     log_change(session, actor, strategy.plan_id, "strategy", strategy.id, "updated", f"edited strategy “{strategy.title}”")

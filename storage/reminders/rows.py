@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from storage import people
@@ -58,6 +58,9 @@ class ItemFacts:
     lead_days: int
     objective: str
     strategy: str
+    # An external audience sees the item: it, its objective and its strategy are all
+    # "Shared with customer". A person from another organisation is DMed about it only then.
+    shared: bool = False
 
     @property
     def reminding(self) -> bool:
@@ -68,7 +71,9 @@ def facts_query():
     return (
         select(ActionItem.id, ActionItem.team_id, ActionItem.title, ActionItem.due_date,
                ActionItem.status, ActionItem.assignee_id, ActionItem.plan_id, AccountPlan.name,
-               AccountPlan.status, AccountPlan.reminder_lead_days, Objective.title, Strategy.title)
+               AccountPlan.status, AccountPlan.reminder_lead_days, Objective.title, Strategy.title,
+               and_(ActionItem.shared_with_customer, Objective.shared_with_customer,
+                    Strategy.shared_with_customer))
         .join(AccountPlan, AccountPlan.id == ActionItem.plan_id)
         .join(Objective, Objective.id == ActionItem.objective_id)
         .join(Strategy, Strategy.id == Objective.strategy_id)
@@ -77,9 +82,9 @@ def facts_query():
 
 def facts_of(row) -> ItemFacts:
     (item_id, team_id, title, due, status, assignee, plan_id, plan_name, plan_status, lead,
-     objective, strategy) = row
+     objective, strategy, shared) = row
     return ItemFacts(item_id, team_id, title, due, status == ItemStatus.DONE, assignee, plan_id,
-                     plan_name, plan_status, lead, objective, strategy)
+                     plan_name, plan_status, lead, objective, strategy, bool(shared))
 
 
 def item_facts(session: Session, item_ids: Iterable[int]) -> dict[int, ItemFacts]:

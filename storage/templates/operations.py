@@ -205,9 +205,11 @@ def _write_structure(session: Session, actor: Actor, plan: AccountPlan, body: di
     """One INSERT per level; each level's ids read back by (parent, position)."""
     strategies = body["strategies"]
     team = plan.team_id
+    shared = plan.share_with_customer_by_default  # the plan form's "New parts shared with customer"
     if strategies:
         session.execute(insert(Strategy), [
-            dict(team_id=team, plan_id=plan.id, position=i, title=s["title"], description=s["description"])
+            dict(team_id=team, plan_id=plan.id, position=i, title=s["title"], description=s["description"],
+                 shared_with_customer=shared)
             for i, s in enumerate(strategies)])
         strategy_ids = dict(session.execute(
             select(Strategy.position, Strategy.id).where(Strategy.plan_id == plan.id)).all())
@@ -215,7 +217,8 @@ def _write_structure(session: Session, actor: Actor, plan: AccountPlan, body: di
             dict(team_id=team, plan_id=plan.id, strategy_id=strategy_ids[s_index], position=o_index,
                  title=o["title"], description=o["description"], measure_unit=o["measure_unit"],
                  target_value=None if o["target_value"] is None else Decimal(o["target_value"]),
-                 current_value=None if o["target_value"] is None else Decimal(0))
+                 current_value=None if o["target_value"] is None else Decimal(0),
+                 shared_with_customer=shared)
             for s_index, s in enumerate(strategies) for o_index, o in enumerate(s["objectives"])]
         if objective_rows:
             session.execute(insert(Objective), objective_rows)
@@ -225,7 +228,7 @@ def _write_structure(session: Session, actor: Actor, plan: AccountPlan, body: di
             item_rows = [
                 dict(team_id=team, plan_id=plan.id, objective_id=objective_ids[(strategy_ids[s_index], o_index)],
                      position=a_index, title=a["title"], notes="", assignee_id=plan.owner_id,
-                     due_date=_day(plan, a["due_offset_days"]), status=ItemStatus.OPEN, team_only=False,
+                     due_date=_day(plan, a["due_offset_days"]), status=ItemStatus.OPEN, shared_with_customer=shared,
                      created_by=actor.user_id)
                 for s_index, s in enumerate(strategies) for o_index, o in enumerate(s["objectives"])
                 for a_index, a in enumerate(o["action_items"])]

@@ -41,18 +41,19 @@ def snapshot(session, plan_id: int) -> dict:
     plan = ops.load_plan_tree(session, OWNER.team_id, plan_id)
     return dict(
         plan=(plan.name, plan.account.name, plan.start_date, plan.end_date, plan.status,
-              plan.owner_id, plan.vision, plan.copied_from_id, plan.version),
+              plan.owner_id, plan.vision, plan.copied_from_id, plan.version,
+              plan.share_with_customer_by_default),
         team=plan.member_ids,
         swot=[(e.kind, e.position, e.text, e.team_only) for e in plan.swot_entries],
         tree=[
             (s.position, s.title, s.description, [
                 (o.position, o.title, o.target_value, o.current_value, [
                     (i.position, i.title, i.assignee_id, i.due_date, i.status, i.done_by,
-                     i.done_at, i.team_only, i.version)
+                     i.done_at, i.shared_with_customer, i.version)
                     for i in o.action_items
-                ])
+                ], o.shared_with_customer)
                 for o in s.objectives
-            ])
+            ], s.shared_with_customer)
             for s in plan.strategies
         ],
     )
@@ -61,12 +62,13 @@ def snapshot(session, plan_id: int) -> dict:
 @pytest.fixture
 def source(session):
     """A lived-in plan: measured objective, done item, SWOT, a team, a review."""
-    plan = make_plan(session, vision="Be the partner of choice")
-    first = make_strategy(session, plan, "Awareness")
-    second = make_strategy(session, plan, "Access")
+    plan = make_plan(session, vision="Be the partner of choice", share_with_customer_by_default=True)
+    first = make_strategy(session, plan, "Awareness")  # shared: the plan's default
+    second = ops.add_strategy(session, OWNER, plan.id, "Access", shared_with_customer=False)
     measured = ops.add_objective(
         session, OWNER, first.id,
-        ObjectiveInput(title="Win IDNs", measure_unit="IDNs", target_value=5, current_value=3),
+        ObjectiveInput(title="Win IDNs", measure_unit="IDNs", target_value=5, current_value=3,
+                       shared_with_customer=False),
     )
     qualitative = make_objective(session, first, "Explain outcomes")
     done = make_item(session, measured, "Meet the P&T committee", due=dt.date(2025, 3, 15))
@@ -99,6 +101,9 @@ def test_copy_carries_hierarchy_swot_and_team(session, source):
         ("Undated follow-up", MEMBER.user_id, None),
     ]
     assert after["swot"] == before["swot"]
+    # "Shared with customer" comes along at every level, and the plan's default too.
+    assert sharing(after) == sharing(before) == (True, [
+        (True, [(False, [True, True]), (True, [True])]), (False, [(True, [])])])
     assert after["team"] == [MEMBER.user_id]
     assert after["plan"][:3] == ("Newton Memorial Hospital 2026", "Newton Memorial Hospital", NEXT_START)
 
@@ -292,6 +297,11 @@ def test_copy_of_500_items_is_complete_and_takes_a_few_statements(engine, sessio
     # and two id read-backs, the SWOT, the log: a fixed handful, not one per row.
     assert len(queries.of("INSERT")) <= 8
     assert queries.count <= 20
+
+
+def sharing(snap):
+    """(plan's default, [(strategy, [(objective, [item, ...])])]) of a snapshot."""
+    return snap["plan"][-1], [(s[4], [(o[5], [i[7] for i in o[4]]) for o in s[3]]) for s in snap["tree"]]
 
 
 def _titles(tree):

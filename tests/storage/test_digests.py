@@ -173,25 +173,26 @@ NOW = utc(2025, 6, 2, 12)
 
 @pytest.fixture
 def rich_plan(session):
-    """Done, due-soon, overdue and later items; one team-only of each kind; a SWOT entry."""
-    plan = make_plan(session, status=PlanStatus.ACTIVE)
+    """Done, due-soon, overdue and later items; one not shared with the customer of each
+    kind (the rest, and the strategy and objective, are shared); a SWOT entry."""
+    plan = make_plan(session, status=PlanStatus.ACTIVE, share_with_customer_by_default=True)
     strategy = make_strategy(session, plan, "Grow awareness")
     objective = make_objective(session, strategy, "Formulary approval", measure_unit="IDNs",
                                target_value=5, current_value=3)
 
-    def item(title, due, *, team_only=False, done=False):
+    def item(title, due, *, secret=False, done=False):
         made = ops.add_action_item(session, OWNER, objective.id, ActionItemInput(
-            title=title, assignee_id=MEMBER.user_id, due_date=due, team_only=team_only))
+            title=title, assignee_id=MEMBER.user_id, due_date=due, shared_with_customer=False if secret else None))
         if done:
             ops.set_action_item_done(session, MEMBER, made.id, True)
         return made
 
     item("Shared done", dt.date(2025, 5, 20), done=True)
-    item("Secret done", dt.date(2025, 5, 21), done=True, team_only=True)
+    item("Secret done", dt.date(2025, 5, 21), done=True, secret=True)
     item("Shared soon", TODAY + dt.timedelta(days=3))
-    item("Secret soon", TODAY + dt.timedelta(days=4), team_only=True)
+    item("Secret soon", TODAY + dt.timedelta(days=4), secret=True)
     item("Shared late", TODAY - dt.timedelta(days=10))
-    item("Secret late", TODAY - dt.timedelta(days=9), team_only=True)
+    item("Secret late", TODAY - dt.timedelta(days=9), secret=True)
     item("Later", TODAY + dt.timedelta(days=40))
     ops.add_swot_entry(session, OWNER, plan.id, "weakness", "Our price is high")
     session.flush()
@@ -220,7 +221,7 @@ def test_team_digest_lists_everything_with_counts_and_progress(session, rich_pla
     assert any(c.entity == "swot" for c in found.changes)
 
 
-def test_external_digest_leaves_team_only_items_and_their_changes_out(session, rich_plan):
+def test_external_digest_leaves_items_not_shared_and_their_changes_out(session, rich_plan):
     found = content(session, rich_plan, Audience.EXTERNAL)
     assert titles(found.done) == ["Shared done"]
     assert titles(found.due_soon) == ["Shared soon"]
@@ -234,17 +235,18 @@ def test_external_digest_leaves_team_only_items_and_their_changes_out(session, r
     assert found.counts["changes"] == len(found.changes)
 
 
-def test_an_item_made_team_only_later_disappears_from_customer_digests(session, rich_plan):
+def test_an_item_no_longer_shared_disappears_from_customer_digests(session, rich_plan):
     shared = next(i for i in content(session, rich_plan, Audience.EXTERNAL).due_soon)
     ops.update_action_item(session, OWNER, shared.id, ActionItemInput(
-        title=shared.title, assignee_id=shared.assignee_id, due_date=shared.due_date, team_only=True))
+        title=shared.title, assignee_id=shared.assignee_id, due_date=shared.due_date,
+        shared_with_customer=False))
     found = content(session, rich_plan, Audience.EXTERNAL)
     assert found.due_soon == []
     assert not any(c.entity_id == shared.id for c in found.changes if c.entity == "action_item")
 
 
-def test_a_plan_with_no_team_only_parts_hides_nothing(session):
-    plan = make_plan(session)
+def test_a_plan_sharing_everything_hides_nothing(session):
+    plan = make_plan(session, share_with_customer_by_default=True)
     objective = make_objective(session, make_strategy(session, plan))
     make_item(session, objective, due=dt.date(2025, 6, 1))
     assert content(session, plan, Audience.EXTERNAL).hidden is False

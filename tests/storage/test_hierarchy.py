@@ -86,9 +86,9 @@ def test_add_action_item(session, tree):
     item = ops.add_action_item(
         session, OWNER, objective.id,
         ActionItemInput(title=" Call Dr. Ruiz ", assignee_id=" USOMEONE ", due_date=dt.date(2025, 5, 1),
-                        notes="Bring the study", team_only=True),
+                        notes="Bring the study", shared_with_customer=True),
     )
-    assert (item.title, item.assignee_id, item.due_date, item.notes, item.team_only) == (
+    assert (item.title, item.assignee_id, item.due_date, item.notes, item.shared_with_customer) == (
         "Call Dr. Ruiz", "USOMEONE", dt.date(2025, 5, 1), "Bring the study", True,
     )
     assert (item.position, item.plan_id, item.created_by, item.is_done) == (1, plan.id, OWNER.user_id, False)

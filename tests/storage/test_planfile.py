@@ -152,9 +152,25 @@ def _count(session, model) -> int:
 
 
 def test_contract_example_exports_as_written(session):
+    """As written, plus "Shared with customer": a file of an earlier version says nothing
+    of it, which means shared (customers saw every part that was not team-only), and
+    this version's files always say it."""
     ids = import_plan_file(session, TEAM, CONTRACT_EXAMPLE)
     session.commit()
-    assert export_plans(session, TEAM, ids, "yaml") == CONTRACT_EXAMPLE
+    exported = export_plans(session, TEAM, ids, "yaml")
+    assert exported == CONTRACT_EXAMPLE.replace(
+        "      - title: Improve account's awareness of Cholecap and Restolar\n",
+        "      - title: Improve account's awareness of Cholecap and Restolar\n        shared_with_customer: true\n",
+    ).replace(
+        "          - title: Expand understanding of improved patient outcomes\n",
+        "          - title: Expand understanding of improved patient outcomes\n            shared_with_customer: true\n",
+    ).replace(
+        "                status: open\n",
+        "                status: open\n                shared_with_customer: true\n",
+    )
+    ids = import_plan_file(session, TEAM, exported)  # and reads back the same
+    session.commit()
+    assert export_plans(session, TEAM, ids, "yaml") == exported
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
@@ -201,9 +217,14 @@ def test_export_shape(session):
     assert done["status"] == "done" and done["done_at"] == dt.datetime(
         2025, 2, 1, 10, 30, tzinfo=dt.timezone.utc
     )
-    assert "team_only" not in done and secret["team_only"] is True
+    # "Shared with customer" is always written; an item's team_only never (it is read
+    # from files of earlier versions: team_only true is not shared, absent is shared).
+    assert "team_only" not in done and "team_only" not in secret
+    assert (done["shared_with_customer"], secret["shared_with_customer"]) == (True, False)
+    assert objective["shared_with_customer"] is True
+    assert "share_with_customer_by_default" not in plan  # false: left out
     assert "due_date" not in secret  # empty optional fields are left out
-    assert plan["strategies"][1] == {"title": "Empty strategy"}
+    assert plan["strategies"][1] == {"title": "Empty strategy", "shared_with_customer": True}
     # SWOT in S, W, O, T order, file order within a kind; team_only only when false.
     assert [(e["kind"], e["text"], e.get("team_only")) for e in plan["swot"]] == [
         ("strength", "Strength one", False),
@@ -355,7 +376,8 @@ def test_a_bad_third_plan_leaves_the_database_empty(session):
         ),
         (
             ("      - title: S\n", "      - title: S\n        colour: blue\n"),
-            "plans[3].strategies[0].colour: unknown field (expected one of title, description, objectives)",
+            "plans[3].strategies[0].colour: unknown field (expected one of title, description, "
+            "shared_with_customer, objectives)",
         ),
         (
             ("owner: UOWNER\n", "owner: UOWNER\n    team: [UA, not an id]\n"),

@@ -361,6 +361,14 @@ ITEMS = [
     {"title": "T", "assignee": "UA", "status": "started"},
     {"title": "T", "assignee": "UA", "status": 5},
     {"title": "T", "assignee": "UA", "team_only": "yes"},
+    {"title": "T", "assignee": "UA", "shared_with_customer": False},
+    {"title": "T", "assignee": "UA", "shared_with_customer": True, "notes": "n"},
+    {"title": "T", "assignee": "UA", "shared_with_customer": None},
+    {"title": "T", "assignee": "UA", "shared_with_customer": "yes"},
+    {"title": "T", "assignee": "UA", "shared_with_customer": True, "team_only": False},
+    {"title": "T", "assignee": "UA", "shared_with_customer": False, "team_only": True},
+    {"title": "T", "assignee": "UA", "shared_with_customer": True, "team_only": True},
+    {"title": "T", "assignee": "UA", "team_only": False},
     {"title": "T", "assignee": "UA", "notes": 5},
     {"title": "", "assignee": "UA"},
     {"title": "x" * 1000, "assignee": "UA"},
@@ -376,6 +384,8 @@ OBJECTIVES = [
     {"title": "O", "target_value": 10**14},
     {"title": "O", "target_value": True},
     {"title": "O", "target_value": -(10**14) + 1, "description": "d"},
+    {"title": "O", "shared_with_customer": False},
+    {"title": "O", "shared_with_customer": 1},
 ]
 SLOW = {
     "_fast_item": lambda *_args: None,

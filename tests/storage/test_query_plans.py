@@ -376,6 +376,15 @@ OPERATIONS = [
     Operation("plan_progress", _read(lambda s, f: ops.plan_progress(s, TEAM, f.plan_id))),
     Operation("open_items_for", _read(lambda s, f: ops.open_items_for(s, TEAM, "UMEM3", limit=PAGE))),
     Operation("count_open_items", _read(lambda s, f: ops.count_open_items(s, TEAM, "UMEM3"))),
+    # What an external audience reads: the same indexes, the allow-list on the way.
+    Operation("progress_by_plan external", _read(lambda s, f: ops.progress_by_plan(
+        s, TEAM, f.page, audience=Audience.EXTERNAL))),
+    Operation("load_plan_tree external", _read(lambda s, f: ops.load_plan_tree(
+        s, TEAM, f.plan_id, audience=Audience.EXTERNAL))),
+    Operation("plan_progress external", _read(lambda s, f: ops.plan_progress(
+        s, TEAM, f.plan_id, audience=Audience.EXTERNAL))),
+    Operation("open_items_for external", _read(lambda s, f: ops.open_items_for(
+        s, TEAM, "UMEM3", limit=PAGE, audience=Audience.EXTERNAL))),
     Operation("digest_content team", _read(lambda s, f: digests.digest_content(
         s, TEAM, f.plan_id, audience=Audience.TEAM, since=SINCE, today=NOW.date()))),
     Operation("digest_content external", _read(lambda s, f: digests.digest_content(
