@@ -37,7 +37,9 @@ SECTION_TEXT_MAX = 3000
 FALLBACK_TEXT_MAX = 300
 MAX_REPLIES = 10  # a thread longer than this says where the rest is instead
 OVERVIEW_STRATEGIES = 20  # strategies named in a summary that continues in its thread
-TEAM_ONLY_NOTE = ":lock: Some team-only parts of this plan are not shown in this channel."
+# A customer channel's digest, when anything was left out (content.hidden): that
+# internal parts exist, never which.
+INTERNAL_NOTE = ":lock: Some parts of this plan are kept within the account team."
 DUE_SOON_DAYS = 14
 
 
@@ -251,8 +253,8 @@ def digest_messages(content, *, plan_id: int | None = None,
                     objective_updates=None) -> list[dict[str, Any]]:
     """[top-level message, *thread replies] for one digest, each inside Block Kit limits.
 
-    In a customer channel (content.audience == "external") there is no "Open plan"
-    button: the plan view shows everything to whoever opens it. `health` adds the
+    In a customer channel (content.audience == "external": the content holds only
+    what is shared with the customer) there is no "Open plan" button. `health` adds the
     plan's health line under the title, and `objective_updates` (storage's
     ProgressSummary since the last QBR) what objective owners said, both in a team
     channel only (the team's own reading of the plan; a customer channel never shows it).
@@ -271,7 +273,7 @@ def digest_messages(content, *, plan_id: int | None = None,
     if content.review is not None:
         summary += sections(_review(content))
     if content.hidden:
-        summary.append(context(TEAM_ONLY_NOTE))
+        summary.append(context(INTERNAL_NOTE))
     strategies = _strategies(content)
     details = sections(render("digest_strategies.mrkdwn.j2", strategies=strategies,
                               with_objectives=True, more=0))
@@ -326,7 +328,7 @@ def qbr_nudge_dm(plan_id: int, plan_name: str, *, due: dt.date, last_review: dt.
 def canvas_link_message(plan_name: str, url: str, *, external: bool) -> dict[str, Any]:
     """Posted where a canvas was shared: a link to it (our URL, the user's name escaped)."""
     name = escape_mrkdwn(truncate(plan_name, 150))
-    note = " Team-only parts are left out in this channel." if external else ""
+    note = " It shows only the parts shared with the customer." if external else ""
     text = f":page_facing_up: The written plan *{name}* is published as a canvas: <{url}|open it>.{note}"
     return _message(truncate(f"The written plan {plan_name} as a canvas", FALLBACK_TEXT_MAX,
                              escape=escape_mrkdwn), [section(text)])

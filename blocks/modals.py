@@ -59,6 +59,36 @@ CARRY_OVER = [
     ("Team", "team"),
 ]
 TEAM_ONLY = "team_only"
+# "Shared with customer" (strategies, objectives, action items): block id and value are
+# the operations' field name; the plan form's "New parts shared with customer" likewise.
+SHARED = "shared_with_customer"
+SHARE_BY_DEFAULT = "share_with_customer_by_default"
+
+
+def _checked(values: dict[str, Any], block_id: str) -> bool | None:
+    """A one-box checkbox input of a submitted form: ticked or not; None when the form
+    had no such input (then the operation keeps what is stored, or the plan's default)."""
+    if block_id not in values:
+        return None
+    return block_id in (values.get(block_id) or [])
+
+
+def shared_value(values: dict[str, Any]) -> bool | None:
+    """"Shared with customer" of a submitted strategy, objective or action item form."""
+    return _checked(values, SHARED)
+
+
+def share_by_default_value(values: dict[str, Any]) -> bool | None:
+    """"New parts shared with customer" of a submitted plan form."""
+    return _checked(values, SHARE_BY_DEFAULT)
+
+
+def shared_input(record: Any | None, default: bool, hint: str) -> dict[str, Any]:
+    """The "Shared with customer" checkbox: as the record has it, or for a new record the
+    plan's "New parts shared with customer" (`default`)."""
+    shared = bool(getattr(record, SHARED, False)) if record is not None else bool(default)
+    return checkboxes_input(SHARED, "Visibility", [("Shared with customer", SHARED)],
+                            checked=[SHARED] if shared else [], hint=hint)
 
 
 # ---------------------------------------------------------------------------
@@ -102,6 +132,11 @@ def plan_modal(
     ]
     if p is None and templates:
         blocks.insert(0, start_from_input(templates))
+    blocks.append(checkboxes_input(
+        SHARE_BY_DEFAULT, "Sharing", [("New parts shared with customer", SHARE_BY_DEFAULT)],
+        checked=[SHARE_BY_DEFAULT] if getattr(p, SHARE_BY_DEFAULT, False) else [],
+        hint="New strategies, objectives and action items start shared with the customer; "
+             "each can be changed in its own form."))
     if checkins:
         blocks += checkin_inputs(p)
     if p is not None:  # a new plan belongs to whoever creates it
@@ -152,13 +187,17 @@ def reminder_lead_section(days: int | None) -> dict[str, Any]:
                    block_id="reminder_lead_days", accessory=select)
 
 
-def strategy_modal(callback_id: str, *, strategy: Any | None = None, metadata: str = "") -> dict[str, Any]:
+def strategy_modal(callback_id: str, *, strategy: Any | None = None, metadata: str = "",
+                   shared_default: bool = False) -> dict[str, Any]:
+    """`shared_default`: the plan's "New parts shared with customer" (a new strategy)."""
     s = strategy
     blocks = [
         text_input("title", "Strategy", initial=s and s.title, max_length=TITLE_MAX,
                    placeholder="Improve the account's awareness of our products"),
         text_input("description", "Description", initial=s and s.description,
                    max_length=TEXT_MAX, multiline=True, optional=True),
+        shared_input(s, shared_default, "Customers see it in shared channels. Its objectives and "
+                                        "action items are shared each on their own."),
     ]
     return modal(callback_id, "Edit strategy" if s else "Add strategy", blocks, private_metadata=metadata)
 
@@ -171,10 +210,12 @@ def objective_modal(
     selected_strategy: str | None = None,
     metadata: str = "",
     ask_owner: bool = False,
+    shared_default: bool = False,
 ) -> dict[str, Any]:
     """`strategies` (label, id) adds a "Strategy" select when the parent is not fixed.
     `ask_owner` adds "Owner" (block id "owner"; storage's set_objective_owner field),
-    filled in with the objective's own owner: empty means the plan's owner."""
+    filled in with the objective's own owner: empty means the plan's owner.
+    `shared_default`: the plan's "New parts shared with customer" (a new objective)."""
     o = objective
     blocks = []
     if strategies:
@@ -189,6 +230,7 @@ def objective_modal(
                    hint="For a measurable objective: what you count. Leave empty for a qualitative one."),
         number_input("target_value", "Target", initial=o and o.target_value),
         number_input("current_value", "Current value", initial=o and o.current_value),
+        shared_input(o, shared_default, "Customers see it when its strategy is shared too."),
     ]
     if ask_owner:
         blocks.append(user_input("owner", "Owner", initial=getattr(o, "owner_id", None), optional=True,
@@ -206,8 +248,10 @@ def action_item_modal(
     notes: str | None = None,
     assignee: str | None = None,
     metadata: str = "",
+    shared_default: bool = False,
 ) -> dict[str, Any]:
-    """`objectives` ((strategy, [(objective, id)])) adds an "Objective" select."""
+    """`objectives` ((strategy, [(objective, id)])) adds an "Objective" select.
+    `shared_default`: the plan's "New parts shared with customer" (a new item)."""
     i = item
     blocks = []
     if objectives:
@@ -219,9 +263,9 @@ def action_item_modal(
         date_input("due_date", "Due date", initial=i and i.due_date, optional=True),
         text_input("notes", "Notes", initial=(i.notes if i else notes), max_length=TEXT_MAX,
                    multiline=True, optional=True),
-        checkboxes_input("team_only", "Visibility", [("Team only", TEAM_ONLY)],
-                         checked=[TEAM_ONLY] if (i and i.team_only) else [],
-                         hint="Team-only items never reach customers in shared channels."),
+        shared_input(i, shared_default, "Customers see it when its objective and strategy are shared "
+                                        "too. Someone from another organisation is told of an item "
+                                        "assigned to them only then."),
     ]
     return modal(callback_id, "Edit action item" if i else "Add action item", blocks, private_metadata=metadata)
 
@@ -285,7 +329,8 @@ def channel_modal(callback_id: str, *, title: str, plan_name: str, intro: str, s
     blocks = [
         section(f"*{esc(plan_name, 200)}*\n{intro}"),
         channel_input("channel", "Channel",
-                      hint="In a channel shared with another organisation, team-only parts are left out."),
+                      hint="A channel shared with another organisation gets only the parts shared "
+                           "with the customer."),
     ]
     return modal(callback_id, title, blocks, submit=submit, private_metadata=metadata)
 

@@ -12,6 +12,12 @@ strategies → objectives → action_items, swot_entries) and its progress (`.pl
 also get the plan's key stakeholders ([(stakeholder, depth)], blocks/stakeholders.py),
 its health (storage.domain.PlanHealth) and the ids of its stale objectives; the
 customer view refuses them, so nothing of the team's assessments can reach a customer.
+
+What customers see is an allow-list: the strategies, objectives and action items marked
+"Shared with customer" under parents that are marked too. The team view tags each
+marked record " · shared with customer" (and says so when a parent is not marked, so
+customers do not see it yet); a record without the tag is the team's own. The customer
+view is given only shared records (storage loads nothing else) and tags nothing.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from blocks.progress import objective_status_line
 from blocks.stakeholders import HEADING as STAKEHOLDERS_HEADING
 from blocks.stakeholders import stakeholder_blocks
 from blocks.written_plan import format_number
-from storage.domain import PlanHealth
+from storage.domain import PlanHealth, shown_to_customer
 
 MODAL_BLOCKS_MAX = 100
 PAGE_PAGER_BLOCKS = 2  # the pager's actions + context
@@ -159,16 +165,33 @@ def _item_menu(item) -> dict[str, Any]:
     return record_menu(Action.ITEM_MENU, _DONE_ITEM_MENU if item.is_done else _OPEN_ITEM_MENU, item.id)
 
 
-def item_line(item, *, today: dt.date | None = None) -> str:
+SHARED_TAG = " · shared with customer"
+
+
+def shared_tag(record, *parents) -> str:
+    """The team view's mark of a record shared with the customer ("" when it is not).
+    `parents`: its strategy, then (for an item) its objective; a shared record under a
+    parent that is not says that customers do not see it yet."""
+    if not shown_to_customer(record):
+        return ""
+    names = ("strategy", "objective")[:len(parents)]
+    missing = [name for name, parent in zip(names, parents) if not shown_to_customer(parent)][::-1]
+    if not missing:
+        return SHARED_TAG
+    verb = "are" if len(missing) > 1 else "is"
+    return f"{SHARED_TAG} _(hidden until its {' and '.join(missing)} {verb} shared)_"
+
+
+def item_line(item, *, today: dt.date | None = None, tag: str = "") -> str:
+    """`tag`: the sharing mark of the team view (shared_tag), "" elsewhere."""
     today = today or dt.date.today()
     mark = ":white_check_mark:" if item.is_done else ":white_large_square:"
     due = ""
     if item.due_date:
         late = not item.is_done and item.due_date < today
         due = f" · due {day(item.due_date)}" + (" *(overdue)*" if late else "")
-    lock = " · :lock: team only" if item.team_only else ""
     title = f"~{esc(item.title)}~" if item.is_done else esc(item.title)
-    return f"{mark} {title} · {user(item.assignee_id)}{due}{lock}"
+    return f"{mark} {title} · {user(item.assignee_id)}{due}{tag}"
 
 
 def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = None,
@@ -178,20 +201,24 @@ def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = 
 
     Factories, not blocks: a page of a big plan builds only its own blocks.
     `statuses` (the team view) adds each objective's owner, status and note, marked
-    stale when its id is in `stale_objective_ids`.
+    stale when its id is in `stale_objective_ids`, and the sharing tags.
     """
+    def tag(*records) -> str:
+        return shared_tag(*records) if statuses else ""
+
     out: list[tuple[int, Any]] = []
     if not plan.strategies:
         out.append((-1, lambda: section("This plan has no strategies yet. Start with *Add strategy*.")))
         return out
 
     def strategy_block(number: int, strategy) -> dict[str, Any]:
-        text = f"*{number}. {esc(strategy.title)}*\n{_progress_text(progress.strategy(strategy.id))}"
+        text = (f"*{number}. {esc(strategy.title)}*{tag(strategy)}\n"
+                f"{_progress_text(progress.strategy(strategy.id))}")
         return section(text, accessory=_strategy_menu(strategy.id) if can_edit else None)
 
-    def objective_block(number: str, objective) -> dict[str, Any]:
+    def objective_block(number: str, objective, strategy) -> dict[str, Any]:
         text = (
-            f"*{number} {esc(objective.title)}*{_measure(objective)}\n"
+            f"*{number} {esc(objective.title)}*{_measure(objective)}{tag(objective, strategy)}\n"
             f"{_progress_text(progress.objective(objective.id))}"
         )
         if statuses:
@@ -199,8 +226,9 @@ def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = 
                                                   stale=objective.id in stale_objective_ids)
         return section(text, accessory=_objective_menu(objective.id) if can_edit else None)
 
-    def item_block(item) -> dict[str, Any]:
-        return section(item_line(item, today=today), accessory=_item_menu(item) if can_edit else None)
+    def item_block(item, objective, strategy) -> dict[str, Any]:
+        return section(item_line(item, today=today, tag=tag(item, strategy, objective)),
+                       accessory=_item_menu(item) if can_edit else None)
 
     no_objectives = "No objectives yet: use *Add objective* in the strategy's menu."
     for s_index, strategy in enumerate(plan.strategies):
@@ -209,8 +237,9 @@ def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = 
             out.append((s_index, lambda: context(no_objectives)))
         for o_index, objective in enumerate(strategy.objectives):
             number = f"{s_index + 1}.{o_index + 1}"
-            out.append((s_index, lambda n=number, o=objective: objective_block(n, o)))
-            out += [(s_index, lambda i=item: item_block(i)) for item in objective.action_items]
+            out.append((s_index, lambda n=number, o=objective, s=strategy: objective_block(n, o, s)))
+            out += [(s_index, lambda i=item, o=objective, s=strategy: item_block(i, o, s))
+                    for item in objective.action_items]
         out.append((s_index, divider))
     return out
 
@@ -219,9 +248,9 @@ def swot_summary_blocks(plan, *, can_edit: bool) -> list[dict[str, Any]]:
     by_kind: dict[str, list] = {kind: [] for kind in SWOT_LABELS}
     for entry in plan.swot_entries:
         by_kind[entry.kind.value].append(entry)
-    blocks = [section("*SWOT* :lock: _team-only entries never reach customer channels_")]
+    blocks = [section("*SWOT* :lock: _for the team: never shown to customers_")]
     for kind, label in SWOT_LABELS.items():
-        lines = [f"• {esc(e.text, 500)}" + ("" if e.team_only else " _(shared)_") for e in by_kind[kind]]
+        lines = [f"• {esc(e.text, 500)}" for e in by_kind[kind]]
         body = "\n".join(lines) if lines else "_none yet_"
         blocks.append(section(f"*{label}*\n{body}"))
     # "Add SWOT entry" is in the header already: one button per text in a view, so
@@ -295,7 +324,7 @@ def plan_view(
 
     `customer`: the customer view, for someone from another organisation or a
     conversation shared with one. The caller loads the plan without its internal parts
-    (storage: no SWOT, no team-only items); this leaves out every control and the SWOT
+    (storage: the parts shared with the customer only); this leaves out every control and the SWOT
     section, and marks the view so that everything opened from it stays a customer view.
     `note` (our own text) explains why the view is the customer's.
 
@@ -343,7 +372,7 @@ def swot_view(plan, *, can_edit: bool, page: int = 0) -> dict[str, Any]:
     """Every SWOT entry with its own menu (edit, move, delete): opened from the plan view."""
     head = [
         header(f"SWOT: {plan.name}"),
-        context(":lock: Team-only entries never reach customer channels."),
+        context(":lock: SWOT is for the team: it is never shown to customers."),
         actions(
             button("Add SWOT entry", Action.ADD_SWOT, str(plan.id)) if can_edit else None,
             button("Back to plan", Action.BACK_TO_PLAN, str(plan.id)),
@@ -351,9 +380,8 @@ def swot_view(plan, *, can_edit: bool, page: int = 0) -> dict[str, Any]:
     ]
 
     def entry_block(entry) -> dict[str, Any]:
-        tag = " · :lock: team only" if entry.team_only else " · shared with customers"
         menu = record_menu(Action.SWOT_MENU, _SWOT_MENU, entry.id) if can_edit else None
-        return section(f"{esc(entry.text, 2800)}{tag}", accessory=menu)
+        return section(esc(entry.text, 2800), accessory=menu)
 
     body: list[tuple[int, Any]] = []
     for kind, label in SWOT_LABELS.items():

@@ -7,9 +7,13 @@ PlanProgress. Every piece of user text goes through blocks/text.py's Markdown es
 Slack user ids are shown through `names` ({user_id: display name}); an id without a
 name is shown as is, so the document reads the same outside Slack.
 
-With `include_team_only=False` (for customer channels) team-only action items and
-team-only SWOT entries are left out, progress counts only what is shown, and the
-document says that some team-only parts are not shown.
+With `include_team_only=False` (the customer's document, for customer channels) only
+the allow-list is shown: the strategies, objectives and action items marked "Shared
+with customer" whose parents are marked too (storage.domain.shown_to_customer); never
+the SWOT, the QBR reviews or the objectives' owners and status notes. Progress counts
+only what is shown, and when anything was left out the document says that some parts
+are kept within the account team, without naming them. The team's document marks the
+shared parts "(shared with customer)".
 
 The team's document also shows each objective's owner and last progress update, and,
 when given `stakeholders` ([(stakeholder, depth)], storage's stakeholder_tree), a
@@ -33,6 +37,7 @@ from storage.domain import (
     STAKEHOLDER_SIDE_LABELS,
     STAKEHOLDER_STALE_DAYS,
     STANCE_LABELS,
+    shown_to_customer,
 )
 
 TEMPLATE = "plan.md.j2"
@@ -42,7 +47,8 @@ SWOT_SECTIONS = (
     ("opportunity", "Opportunities"),
     ("threat", "Threats"),
 )
-TEAM_ONLY_NOTE = "Some team-only parts are not shown."
+INTERNAL_NOTE = "Some parts of this plan are kept within the account team."
+SHARED_MARK = "shared with customer"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -172,18 +178,33 @@ def plan_view(
     def person(user_id: str | None) -> str:
         return names.get(user_id, user_id) if user_id else ""
 
+    customer = not include_team_only
     hidden = False
+
+    def left_out(*records) -> bool:
+        """A record the customer's document leaves out (noted as hidden)."""
+        nonlocal hidden
+        if customer and not shown_to_customer(*records):
+            hidden = True
+            return True
+        return False
+
+    def mark(*records) -> str:
+        """The team's document: "shared with customer" on what customers see."""
+        return SHARED_MARK if not customer and shown_to_customer(*records) else ""
+
     use_given = progress is not None and include_team_only
     plan_done = plan_total = 0
     strategies = []
-    for s_index, strategy in enumerate(plan.strategies, start=1):
+    shown_strategies = [s for s in plan.strategies if not left_out(s)]
+    for s_index, strategy in enumerate(shown_strategies, start=1):
         objectives = []
         s_done = s_total = 0
-        for o_index, objective in enumerate(strategy.objectives, start=1):
+        shown_objectives = [o for o in strategy.objectives if not left_out(strategy, o)]
+        for o_index, objective in enumerate(shown_objectives, start=1):
             items = []
             for item in objective.action_items:
-                if getattr(item, "team_only", False) and not include_team_only:
-                    hidden = True
+                if left_out(strategy, objective, item):
                     continue
                 done = _value(item.status) == "done"
                 done_at = getattr(item, "done_at", None)
@@ -194,7 +215,7 @@ def plan_view(
                         assignee=person(getattr(item, "assignee_id", None)),
                         due=format_day(getattr(item, "due_date", None)),
                         done_on=format_day(done_at) if done and done_at else "",
-                        team_only=bool(getattr(item, "team_only", False)),
+                        shared=mark(strategy, objective, item),
                         notes=_indented(item.notes, 2) if getattr(item, "notes", "") else "",
                     )
                 )
@@ -211,6 +232,7 @@ def plan_view(
                     description=getattr(objective, "description", "") or "",
                     measure=_measure(objective),
                     progress=format_progress(o_done, o_total),
+                    shared=mark(strategy, objective),
                     owner=person(getattr(objective, "owner_id", None) or plan.owner_id)
                     if include_team_only else "",
                     status=_status(objective) if include_team_only else "",
@@ -227,6 +249,7 @@ def plan_view(
                 title=strategy.title,
                 description=getattr(strategy, "description", "") or "",
                 progress=format_progress(s_done, s_total),
+                shared=mark(strategy),
                 objectives=objectives,
             )
         )
@@ -235,14 +258,12 @@ def plan_view(
 
     swot = {kind: [] for kind, _ in SWOT_SECTIONS}
     for entry in sorted(plan.swot_entries, key=lambda e: getattr(e, "position", 0)):
-        if getattr(entry, "team_only", True) and not include_team_only:
-            hidden = True
+        if left_out(entry):  # SWOT is never shared with the customer
             continue
         # Continuation lines indented under the bullet, so long entries stay in it.
         swot.setdefault(_value(entry.kind), []).append(Trusted(_indented(entry.text, 2).lstrip()))
-    show_swot = include_team_only or any(swot.values())
-
-    reviews = [
+    hidden = hidden or (customer and bool(plan.reviews))  # nor are the QBR reviews
+    reviews = [] if customer else [
         SimpleNamespace(
             held_on=format_day(review.held_on),
             attendees=review.attendees or "",
@@ -269,10 +290,11 @@ def plan_view(
         our_goals=plan.our_goals or "",
         strategies=strategies,
         swot=[SimpleNamespace(title=title, entries=swot[kind]) for kind, title in SWOT_SECTIONS],
-        show_swot=show_swot,
+        show_swot=not customer,
+        show_reviews=not customer,
         reviews=reviews,
         stakeholders=_stakeholder_rows(stakeholders, person, today) if stakeholders is not None else None,
-        team_only_note=TEAM_ONLY_NOTE if hidden else "",
+        internal_note=INTERNAL_NOTE if hidden else "",
     )
 
 
@@ -294,7 +316,7 @@ def render_written_plan(
 
 
 __all__ = [
-    "TEAM_ONLY_NOTE",
+    "INTERNAL_NOTE",
     "cell",
     "escape_markdown",
     "format_day",

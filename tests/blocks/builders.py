@@ -49,12 +49,14 @@ def build_plan(
     plan.members = [PlanMember(user_id="UMEMBER", team_id="T1")]
     n = 0
     for s in range(strategies):
-        strategy = Strategy(id=next(_ids), team_id="T1", title=f"Strategy {s + 1}", position=s)
+        strategy = Strategy(id=next(_ids), team_id="T1", title=f"Strategy {s + 1}", position=s,
+                            shared_with_customer=True)
         plan.strategies.append(strategy)
         for o in range(objectives):
             objective = Objective(id=next(_ids), team_id="T1", title=f"Objective {s + 1}.{o + 1}",
                                   position=o, measure_unit="IDNs" if o == 0 else "",
-                                  target_value=5 if o == 0 else None, current_value=3 if o == 0 else None)
+                                  target_value=5 if o == 0 else None, current_value=3 if o == 0 else None,
+                                  shared_with_customer=True)
             strategy.objectives.append(objective)
             for i in range(items):
                 n += 1
@@ -62,7 +64,7 @@ def build_plan(
                     id=next(_ids), team_id="T1", title=f"{title} {n}", position=i,
                     assignee_id="UMEMBER", due_date=dt.date(2025, 3, 1),
                     status=ItemStatus.DONE if done_every and n % done_every == 0 else ItemStatus.OPEN,
-                    team_only=(n % 3 == 0),
+                    shared_with_customer=(n % 3 != 0),
                 ))
     kinds = list(SwotKind)
     for k in range(swot):

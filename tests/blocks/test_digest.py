@@ -77,13 +77,14 @@ def test_a_small_plan_is_one_message_with_everything():
     for item in content.done + content.due_soon + content.overdue:
         assert item.title in text
     assert buttons(message) == [("Open plan", Action.OPEN_PLAN)]
-    assert "team-only" not in text
+    assert "team-only" not in text and "kept within the account team" not in text
 
 
-def test_a_customer_channel_gets_no_open_plan_button_and_a_team_only_note():
+def test_a_customer_channel_gets_no_open_plan_button_and_a_note_that_some_parts_are_internal():
     message = digest_messages(make_content(audience=Audience.EXTERNAL, hidden=True))[0]
     assert buttons(message) == []
-    assert digest.TEAM_ONLY_NOTE in texts(message)
+    assert digest.INTERNAL_NOTE in texts(message)
+    assert "Some parts of this plan are kept within the account team." in texts(message)
     assert "/accountplan show" in texts(message)
 
 

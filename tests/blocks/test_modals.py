@@ -20,7 +20,7 @@ def test_new_plan_modal_has_plain_labels_and_block_ids_named_for_fields():
     view = modals.plan_modal("cb")
     assert validate_view(view) == []
     assert _labels(view) == ["Plan name", "Account", "Start date", "End date", "Status",
-                             "Team members", "Description", "Customer goals", "Our goals"]
+                             "Team members", "Description", "Customer goals", "Our goals", "Sharing"]
     assert _input(view, "Plan name")["block_id"] == "name"
     assert _input(view, "End date")["block_id"] == "end_date"
     assert len(view["title"]["text"]) <= 24

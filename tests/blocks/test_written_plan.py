@@ -14,14 +14,14 @@ from types import SimpleNamespace as NS
 import pytest
 from markdown_it import MarkdownIt
 
-from blocks.written_plan import TEAM_ONLY_NOTE, format_day, format_number, render_written_plan
+from blocks.written_plan import INTERNAL_NOTE, format_day, format_number, render_written_plan
 
 
-def item(title, *, done=False, team_only=False, due=None, assignee="UMEMBER", notes="", done_at=None):
+def item(title, *, done=False, shared=True, due=None, assignee="UMEMBER", notes="", done_at=None):
     return NS(
         title=title,
         status="done" if done else "open",
-        team_only=team_only,
+        shared_with_customer=shared,
         due_date=due,
         assignee_id=assignee,
         notes=notes,
@@ -38,6 +38,7 @@ def plan_tree(name="Newton Memorial Hospital 2025 Strategic Plan", **overrides):
             measure_unit="IDNs",
             target_value=Decimal("5.0000"),
             current_value=Decimal("3.0000"),
+            shared_with_customer=True,
             action_items=[
                 item(
                     "Share results from latest Cholecap and Restolar studies",
@@ -45,7 +46,7 @@ def plan_tree(name="Newton Memorial Hospital 2025 Strategic Plan", **overrides):
                     due=dt.date(2025, 3, 1),
                     done_at=dt.datetime(2025, 2, 27, 16, 0, tzinfo=dt.timezone.utc),
                 ),
-                item("Price list for the buyer", team_only=True, assignee="UOWNER", notes="margin 12%\nkeep internal"),
+                item("Price list for the buyer", shared=False, assignee="UOWNER", notes="margin 12%\nkeep internal"),
             ],
         ),
         NS(
@@ -55,6 +56,7 @@ def plan_tree(name="Newton Memorial Hospital 2025 Strategic Plan", **overrides):
             measure_unit="",
             target_value=None,
             current_value=None,
+            shared_with_customer=True,
             action_items=[
                 item(
                     "Follow up visit to answer questions and provide additional product information",
@@ -80,6 +82,7 @@ def plan_tree(name="Newton Memorial Hospital 2025 Strategic Plan", **overrides):
                 id=1,
                 title="Improve account's awareness of Cholecap and Restolar",
                 description="",
+                shared_with_customer=True,
                 objectives=objectives,
             )
         ],
@@ -164,12 +167,14 @@ def test_every_section_is_there():
         "- **Team:** UMEMBER, UOTHER",
         "- **Progress:** 1 of 3 action items done (33%)",
         "Be Newton's partner of choice  \nfor cardiovascular care.",
-        "_Progress: 1 of 3 action items done (33%)_",
-        "_Measure: 3 of 5 IDNs (60%) · Progress: 1 of 2 action items done (50%)_",
-        "_Progress: 0 of 1 action item done (0%)_",
-        "- [x] Share results from latest Cholecap and Restolar studies — UMEMBER, due 1 Mar 2025, done 27 Feb 2025",
-        "- [ ] Price list for the buyer — UOWNER (team only)\n\n  margin 12%  \n  keep internal",
-        "- [ ] Follow up visit to answer questions and provide additional product information — UOWNER, due 15 Apr 2025",
+        "_Progress: 1 of 3 action items done (33%) · shared with customer_",
+        "_Measure: 3 of 5 IDNs (60%) · Progress: 1 of 2 action items done (50%) · shared with customer_",
+        "_Progress: 0 of 1 action item done (0%) · shared with customer_",
+        "- [x] Share results from latest Cholecap and Restolar studies — UMEMBER, due 1 Mar 2025, done 27 Feb 2025"
+        " (shared with customer)\n",
+        "- [ ] Price list for the buyer — UOWNER\n\n  margin 12%  \n  keep internal",
+        "- [ ] Follow up visit to answer questions and provide additional product information — UOWNER, due 15 Apr 2025"
+        " (shared with customer)\n",
         "- Superior product efficacy",
         "### Threats\n\n_None noted._",
         "**Attendees:** Dr. Smith, Pharmacy lead",
@@ -178,7 +183,7 @@ def test_every_section_is_there():
         "**Next QBR:** not set",
     ]:
         assert line in doc, line
-    assert TEAM_ONLY_NOTE not in doc
+    assert INTERNAL_NOTE not in doc
 
 
 def test_it_is_well_formed_markdown():
@@ -206,30 +211,54 @@ def test_names_replace_user_ids():
     assert "UMEMBER" not in doc and "<@" not in doc
 
 
-def test_customer_version_leaves_out_team_only_parts():
+def test_customer_version_shows_only_what_is_shared_with_the_customer():
     doc = render_written_plan(plan_tree(), include_team_only=False)
-    assert TEAM_ONLY_NOTE in doc
+    assert INTERNAL_NOTE in doc and "Some parts of this plan are kept within the account team." in doc
     assert "Price list" not in doc and "margin" not in doc
-    # SWOT entries are team-only unless someone shared them.
-    assert "Superior product efficacy" not in doc and "Low awareness" not in doc
-    assert "## SWOT" in doc and "- Competitor sanctions" in doc
+    assert "Share results from latest" in doc and "Follow up visit" in doc
+    assert "shared with customer" not in doc  # everything shown is: no marks
+    # Never the SWOT (whatever its own flag says) nor the QBR reviews.
+    assert "## SWOT" not in doc and "Competitor sanctions" not in doc and "Superior" not in doc
+    assert "## Review history" not in doc and "Went well" not in doc and "Dr. Smith" not in doc
     # Progress counts only what is shown, even when full progress is given.
     progress = Progress(plan=Counted(1, 3))
     doc = render_written_plan(plan_tree(), progress, include_team_only=False)
     assert "- **Progress:** 1 of 2 action items done (50%)" in doc
 
 
-def test_customer_version_without_shared_swot_has_no_swot_section():
-    tree = plan_tree()
-    tree.swot_entries = [e for e in tree.swot_entries if e.team_only]
+def test_a_shared_record_under_a_part_that_is_not_stays_out_of_the_customer_version():
+    tree = plan_tree(swot_entries=[], reviews=[])
+    tree.strategies[0].objectives[0].action_items.pop()  # the item that is not shared
+    first, second = tree.strategies[0].objectives
+    first.shared_with_customer = False  # its items are marked shared, it is not
     doc = render_written_plan(tree, include_team_only=False)
-    assert "## SWOT" not in doc and TEAM_ONLY_NOTE in doc
+    assert "Expand understanding" not in doc and "Share results from latest" not in doc
+    assert "#### 1.1 Identify therapeutic gaps" in doc and "Follow up visit" in doc  # renumbered
+    assert "- **Progress:** 0 of 1 action item done (0%)" in doc and INTERNAL_NOTE in doc
+    team = render_written_plan(tree)
+    assert "- [x] Share results" in team and "(shared with customer)" in team
+    assert "_Measure: 3 of 5 IDNs (60%) · Progress: 1 of 1 action item done (100%)_\n" in team  # unmarked
+
+    tree.strategies[0].shared_with_customer = False  # nothing of the strategy goes out
+    doc = render_written_plan(tree, include_team_only=False)
+    assert "Improve account" not in doc and "Follow up visit" not in doc and "Identify" not in doc
+    assert "_No strategies yet._" in doc and INTERNAL_NOTE in doc
+
+
+def test_records_without_the_mark_are_not_shared():
+    """Anything that does not say it is shared (an older object, a SWOT entry) is not."""
+    tree = plan_tree(swot_entries=[], reviews=[])
+    del tree.strategies[0].shared_with_customer
+    doc = render_written_plan(tree, include_team_only=False)
+    assert "Improve account" not in doc and INTERNAL_NOTE in doc
 
 
 def test_nothing_hidden_means_no_note():
-    tree = plan_tree(swot_entries=[])
-    tree.strategies[0].objectives[0].action_items.pop()  # the team-only item
-    assert TEAM_ONLY_NOTE not in render_written_plan(tree, include_team_only=False)
+    tree = plan_tree(swot_entries=[], reviews=[])
+    tree.strategies[0].objectives[0].action_items.pop()  # the item that is not shared
+    assert INTERNAL_NOTE not in render_written_plan(tree, include_team_only=False)
+    tree.reviews = [NS(held_on=dt.date(2025, 3, 15), attendees="", notes="", decisions="", next_qbr_date=None)]
+    assert INTERNAL_NOTE in render_written_plan(tree, include_team_only=False)  # the reviews stay in
 
 
 def test_empty_plan_says_what_is_missing():
