@@ -46,10 +46,12 @@ def plan_list(
     progress: dict[int, Any],
     *,
     more: int = 0,
+    more_at_least: bool = False,
     empty: str = "No plans yet. Create one with `/accountplan new`.",
     health: Mapping[int, PlanHealth] | None = None,
 ) -> dict[str, Any]:
-    """`health` ({plan id: PlanHealth}) adds each plan's compact health figure."""
+    """`health` ({plan id: PlanHealth}) adds each plan's compact health figure.
+    `more_at_least`: `more` is a floor (the count stopped there), shown as "980+"."""
     if not plans:
         return notice(empty)
     health = health or {}
@@ -58,7 +60,8 @@ def plan_list(
         blocks.append(section(plan_line(plan, progress.get(plan.id), health.get(plan.id)),
                               accessory=button("Open", Action.OPEN_PLAN, str(plan.id))))
     if more:
-        blocks.append(context(f"…and {more} more. Narrow the list: `/accountplan list ACCOUNT`."))
+        counted = f"{more:,}+" if more_at_least else f"{more:,}"
+        blocks.append(context(f"…and {counted} more. Narrow the list: `/accountplan list ACCOUNT`."))
     return message(f"{esc(title)}: {len(plans)} plans", blocks)
 
 

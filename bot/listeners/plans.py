@@ -23,6 +23,7 @@ from storage.models import AccountPlan, PlanStatus
 from storage.plans import Actor
 
 LIST_LIMIT = messages.LIST_MAX
+COUNT_AT_MOST = 1000  # "…and 980+ more": counting further would cost what the workspace grows by
 
 
 # ---------------------------------------------------------------------------
@@ -144,9 +145,10 @@ def list_plans(*, respond, client: WebClient, command, context, args) -> None:
         found = plans.list_plans(session, actor.team_id, limit=LIST_LIMIT, **filters)
         total = len(found)
         if total == LIST_LIMIT:
-            total = plans.count_plans(session, actor.team_id, **filters)
+            total = plans.count_plans(session, actor.team_id, at_most=COUNT_AT_MOST, **filters)
         progress = plans.progress_by_plan(session, actor.team_id, [p.id for p in found])
-        reply = messages.plan_list(title, found, progress, more=total - len(found))
+        reply = messages.plan_list(title, found, progress, more=total - len(found),
+                                   more_at_least=total >= COUNT_AT_MOST)
     respond(reply)
 
 

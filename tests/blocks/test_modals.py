@@ -91,6 +91,9 @@ def test_lists_home_and_items_fit_and_escape():
     listing = plan_list("Plans", plans, progress, more=20)
     assert validate_message(listing) == [] and len(listing["blocks"]) <= 50
     assert "<!channel>" not in str(listing["blocks"])
+    assert "…and 20 more." in str(listing["blocks"])
+    capped = plan_list("Plans", plans, progress, more=980, more_at_least=True)
+    assert "…and 980+ more." in str(capped["blocks"])
     assert validate_message(plan_choices("plan", plans)) == []
     items = [(i, p.name) for p in plans for s in p.strategies for o in s.objectives for i in o.action_items]
     mine = my_items(items, today=dt.date(2025, 6, 1), more=5)

@@ -331,8 +331,7 @@ def _read(work: Callable[[Session, Facts], object]) -> Callable[[sessionmaker, F
 def _count(**filters):
     """What `/accountplan list` and App Home count when there is more than a page."""
     def work(session: Session, facts: Facts) -> None:
-        query = ops.plans_query(TEAM, **filters).order_by(None)
-        session.scalar(select(func.count()).select_from(query.subquery()))
+        ops.count_plans(session, TEAM, at_most=1000, **filters)
     return _read(work)
 
 
