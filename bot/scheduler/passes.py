@@ -22,7 +22,8 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +58,8 @@ class PassReport:
     now: dt.datetime
     sent: dict[str, int] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)  # jobs that raised
+    seconds: float = 0.0  # how long the pass took
+    reminders_due: int = 0  # reminder DMs that came due (bot/scheduler/reminder_jobs.py)
 
     @property
     def total(self) -> int:
@@ -68,6 +71,10 @@ class PassReport:
         if self.failed:
             line += f"; failed: {', '.join(self.failed)}"
         return line
+
+
+# Told of every pass with its report (`serve` adds its metrics: bot/runtime/metrics.py).
+observers: list[Callable[[PassReport], None]] = []
 
 
 def make_context(settings: Settings, session_factory: sessionmaker[Session],
@@ -82,6 +89,7 @@ def make_context(settings: Settings, session_factory: sessionmaker[Session],
 def run_pass(context: JobContext, now: dt.datetime, jobs: list[Job] | None = None) -> PassReport:
     """Every job once; one that fails is logged and does not stop the others."""
     report = PassReport(now)
+    started = time.perf_counter()
     for job in JOBS if jobs is None else jobs:
         name = getattr(job, "__name__", repr(job))
         try:
@@ -89,6 +97,13 @@ def run_pass(context: JobContext, now: dt.datetime, jobs: list[Job] | None = Non
         except Exception:  # noqa: BLE001 - the next job and the next pass go on
             log.exception("scheduler job %s failed", name)
             report.failed.append(name)
+    report.seconds = time.perf_counter() - started
+    report.reminders_due = context.carry.pop(reminder_jobs.DUE_COUNT, 0)
+    for observe in observers:
+        try:
+            observe(report)
+        except Exception:  # noqa: BLE001 - counting must never stop the scheduler
+            log.exception("scheduler pass observer failed")
     return report
 
 

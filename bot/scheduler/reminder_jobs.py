@@ -51,6 +51,8 @@ LEASE = dt.timedelta(minutes=10)  # a batch is sent well within it, even paused 
 # other instances wait for rows this one cannot send yet.
 BATCH = 25
 MAX_BATCHES = 2000  # per job and pass: 50,000 DMs; the next pass goes on
+# context.carry: reminder DMs that came due this pass (its report and /metrics count them)
+DUE_COUNT = "reminder DMs due"
 
 Send = Callable[[WebClient, Throttle], Outcome]
 RecordSent = Callable[[Session, Outcome], bool]
@@ -134,6 +136,7 @@ def send_item_reminders(context: JobContext, now: dt.datetime, *,
             due = reminders.prepare_item_reminders(session, ids, now=now, held_until=held,
                                                    default_tz=context.default_timezone)
         dms = reminder_dms(due)
+        context.carry[DUE_COUNT] = context.carry.get(DUE_COUNT, 0) + len(dms)
         sent += context.each(partial(_deliver_reminders, context, held_until=held, now=now),
                              by_turns(dms, key=lambda dm: (dm[0].team_id, dm[0].user_id)))
     return sent
