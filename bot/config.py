@@ -26,6 +26,7 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_RETENTION_DAYS = 90
+LOG_FORMATS = ("plain", "json")
 
 BOT_TOKEN_PREFIXES = ("xoxb-", "xoxe.xoxb-")
 APP_TOKEN_PREFIX = "xapp-"
@@ -70,6 +71,11 @@ class Settings:
     # Sent notifications, finished reminders and old digest posts are kept this long
     # (storage/retention.py).
     retention_days: int = DEFAULT_RETENTION_DAYS
+    # One line per log record: "plain" (time LEVEL logger: message) or "json".
+    log_format: str = "plain"
+    # Socket Mode: GET /health and /metrics on this port (None: no HTTP at all). Over
+    # HTTP they are on `port`, with everything else.
+    metrics_port: int | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -91,7 +97,8 @@ class Settings:
             f"app_token={secret(self.app_token)}, client_id={self.client_id!r}, "
             f"client_secret={secret(self.client_secret)}, "
             f"slack_api_url={self.slack_api_url!r}, database_url={url!r}, "
-            f"port={self.port}, timezone={self.timezone!r}, retention_days={self.retention_days})"
+            f"port={self.port}, timezone={self.timezone!r}, retention_days={self.retention_days}, "
+            f"log_format={self.log_format!r}, metrics_port={self.metrics_port})"
         )
 
     __str__ = __repr__
@@ -150,6 +157,18 @@ class Settings:
                 "for Socket Mode"
             )
 
+        # Socket Mode serves /health and /metrics only when asked for, by either variable.
+        metrics_port = None
+        if get("ACCOUNTPLAN_METRICS_PORT"):
+            if not app_token:
+                raise ConfigError(
+                    "ACCOUNTPLAN_METRICS_PORT is set but Socket Mode is not: over HTTP /health "
+                    "and /metrics are served on PORT with everything else, so unset it"
+                )
+            metrics_port = _port(get("ACCOUNTPLAN_METRICS_PORT"), "ACCOUNTPLAN_METRICS_PORT")
+        elif app_token and get("PORT"):
+            metrics_port = _port(get("PORT"))
+
         return cls(
             bot_token=bot_token,
             signing_secret=signing_secret,
@@ -161,6 +180,8 @@ class Settings:
             port=_port(get("PORT")),
             timezone=_timezone(get("ACCOUNTPLAN_TIMEZONE") or DEFAULT_TIMEZONE),
             retention_days=_retention_days(get("ACCOUNTPLAN_RETENTION_DAYS")),
+            log_format=_log_format(get("ACCOUNTPLAN_LOG_FORMAT")),
+            metrics_port=metrics_port,
         )
 
 
@@ -186,15 +207,26 @@ def _database_url(url: str) -> str:
     return url
 
 
-def _port(value: str | None) -> int:
+def _port(value: str | None, name: str = "PORT") -> int:
     if value is None:
         return DEFAULT_PORT
     if not value.isdigit() or not 1 <= int(value) <= 65535:
         raise ConfigError(
-            f"PORT must be a whole number from 1 to 65535 (got {value!r}): set it to the "
-            "HTTP port to listen on, or unset it for 3000"
+            f"{name} must be a whole number from 1 to 65535 (got {value!r}): set it to the "
+            "HTTP port to listen on, or unset it" + (" for 3000" if name == "PORT" else "")
         )
     return int(value)
+
+
+def _log_format(value: str | None) -> str:
+    if value is None:
+        return LOG_FORMATS[0]
+    if value.lower() not in LOG_FORMATS:
+        raise ConfigError(
+            f"ACCOUNTPLAN_LOG_FORMAT must be plain or json (got {value!r}): json writes each "
+            "log line as one JSON object, or unset it for plain lines"
+        )
+    return value.lower()
 
 
 def _timezone(name: str) -> str:

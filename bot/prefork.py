@@ -32,13 +32,13 @@ GRACEFUL_SECONDS = 10
 
 def build_wsgi_app(settings: Settings):
     """In each worker, after the fork: its own engine, Bolt app and WSGI callable."""
-    from bot.runtime import metrics  # noqa: PLC0415
+    from bot.runtime import metrics, request_log  # noqa: PLC0415
     from bot.app import create_app  # noqa: PLC0415
     from bot.server import make_wsgi_app  # noqa: PLC0415
     from storage.db import make_engine, make_session_factory  # noqa: PLC0415
 
     metrics.hook_slack_calls()  # before create_app: its auth.test counts too
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    request_log.configure_logging(settings.log_format)
     engine = make_engine(settings.database_url)
     return make_wsgi_app(create_app(settings, make_session_factory(engine)), engine)
 
@@ -46,17 +46,20 @@ def build_wsgi_app(settings: Settings):
 def run_scheduler() -> None:
     """The scheduler's own process (a new interpreter: it shares nothing with the
     workers), configured from the same environment as `serve`."""
-    from bot.runtime import metrics  # noqa: PLC0415
-    from bot.scheduler.passes import run_forever  # noqa: PLC0415
+    from bot.runtime import metrics, request_log  # noqa: PLC0415
+    from bot.scheduler import passes  # noqa: PLC0415
+    from bot.server import count_passes  # noqa: PLC0415
     from storage.db import make_engine, make_session_factory  # noqa: PLC0415
 
     metrics.hook_slack_calls()  # its sends count in /metrics too (PROMETHEUS_MULTIPROC_DIR)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     settings = Settings.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    request_log.configure_logging(settings.log_format)
+    count_passes(passes)
     engine = make_engine(settings.database_url)
+    metrics.watch_pool(engine)
     try:
-        run_forever(settings, make_session_factory(engine))
+        passes.run_forever(settings, make_session_factory(engine))
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
@@ -78,6 +81,8 @@ class _Server(BaseApplication):
 
 
 def serve_prefork(settings: Settings, *, workers: int, scheduler: bool, threads: int) -> int:
+    from bot.runtime import metrics, request_log  # noqa: PLC0415
+
     scheduler_process = None
     if scheduler:
         scheduler_process = subprocess.Popen(
@@ -94,6 +99,10 @@ def serve_prefork(settings: Settings, *, workers: int, scheduler: bool, threads:
                 scheduler_process.wait(GRACEFUL_SECONDS)
             except subprocess.TimeoutExpired:
                 scheduler_process.kill()
+        metrics.process_gone(scheduler_process.pid)
+
+    def child_exit(_arbiter, worker) -> None:
+        metrics.process_gone(worker.pid)  # its gauges (after-ack queue, pool in use) no longer count
 
     routes = "POST /slack/events, GET /health, GET /metrics"
     if settings.oauth:
@@ -111,9 +120,13 @@ def serve_prefork(settings: Settings, *, workers: int, scheduler: bool, threads:
         "loglevel": "warning",
         "proc_name": "accountplan",
         "on_exit": on_exit,
+        "child_exit": child_exit,
         # Slack's requests are small and the guard (bot/runtime/request_guard.py) limits bodies.
         "limit_request_field_size": 16384,
     }
+    logconfig = request_log.gunicorn_logconfig(settings.log_format)  # JSON: gunicorn's lines too
+    if logconfig is not None:
+        options["logconfig_dict"] = logconfig
     try:
         _Server(settings, options).run()
     finally:

@@ -1,4 +1,6 @@
-"""`accountplan serve`: Socket Mode, or HTTP on waitress, plus /health and the scheduler."""
+"""`accountplan serve`: Socket Mode, or HTTP on waitress, plus /health, /metrics and the
+scheduler. One log line per Slack request (bot/runtime/request_log.py), plain or JSON
+(ACCOUNTPLAN_LOG_FORMAT)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app, shutdown
 from bot.config import ConfigError, Settings, one_line
-from bot.runtime import metrics
+from bot.runtime import metrics, request_log
 from bot.runtime.request_guard import MAX_BODY_BYTES, guard
 from storage import migrate
 from storage.db import is_sqlite, make_engine, make_session_factory
@@ -52,13 +54,21 @@ def make_wsgi_app(bolt_app: App, engine: Engine) -> WsgiApp:
     """The whole HTTP surface as one WSGI callable.
 
     POST /slack/events: every Slack request, behind bot/runtime/request_guard.py (size, signature,
-    well-formed body, before Bolt reads anything); in OAuth mode GET /slack/install and
-    GET /slack/oauth_redirect; GET /health: 200 "ok" when the database answers, else 503;
-    GET /metrics: Prometheus metrics (bot/runtime/metrics.py), counted around the guard.
+    well-formed body, before Bolt reads anything), each logged and counted from its
+    arrival (bot/runtime/request_log.py); in OAuth mode GET /slack/install and
+    GET /slack/oauth_redirect; GET /health and GET /metrics (`monitoring`).
     """
     metrics.hook_slack_calls()
-    bolt = metrics.classified(SlackRequestHandler(bolt_app, path="/slack/events"))
-    slack = metrics.measured(guard(bolt_app, bolt, "/slack/events"), "/slack/events")
+    metrics.watch_pool(engine)
+    bolt = SlackRequestHandler(bolt_app, path="/slack/events")
+    slack = request_log.logged(guard(bolt_app, bolt, "/slack/events"), "/slack/events")
+    return monitoring(engine, otherwise=slack)
+
+
+def monitoring(engine: Engine, otherwise: WsgiApp | None = None) -> WsgiApp:
+    """GET /health: 200 "ok" when the database answers, else 503; GET /metrics:
+    Prometheus metrics (bot/runtime/metrics.py). Anything else goes to `otherwise`
+    (none: 404)."""
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -66,16 +76,21 @@ def make_wsgi_app(bolt_app: App, engine: Engine) -> WsgiApp:
                 "503 Service Unavailable",
                 b"database unavailable\n",
             )
-            start_response(
-                status,
-                [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
-            )
-            return [body] if environ["REQUEST_METHOD"] == "GET" else []
+            return _answer(environ, start_response, status, body)
         if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return metrics.serve_metrics(environ, start_response)
-        return slack(environ, start_response)
+        if otherwise is None:
+            return _answer(environ, start_response, "404 Not Found", b"not found\n")
+        return otherwise(environ, start_response)
 
     return app
+
+
+def _answer(environ: dict[str, Any], start_response: Callable[..., Any], status: str,
+            body: bytes) -> list[bytes]:
+    start_response(
+        status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body] if environ.get("REQUEST_METHOD") != "HEAD" else []
 
 
 class StartupError(Exception):
@@ -105,6 +120,7 @@ def start_scheduler(
 ) -> threading.Thread | None:
     """Run `bot.scheduler.passes.run_forever(settings, session_factory)` on a daemon thread."""
     scheduler = importlib.import_module("bot.scheduler.passes")  # loaded only when serving
+    count_passes(scheduler)
 
     thread = threading.Thread(
         target=scheduler.run_forever,
@@ -115,6 +131,14 @@ def start_scheduler(
     thread.start()
     log.info("scheduler started")
     return thread
+
+
+def count_passes(scheduler: Any) -> None:
+    """Every pass of this process's scheduler in /metrics (bot/scheduler/passes.py tells
+    its observers)."""
+    observers = getattr(scheduler, "observers", None)
+    if observers is not None and metrics.observe_pass not in observers:
+        observers.append(metrics.observe_pass)
 
 
 def default_workers() -> int:
@@ -131,12 +155,13 @@ def serve(no_scheduler: bool = False, workers: int | None = None) -> int:
     however many processes run it; one process keeps one Slack pace). One worker, and
     Socket Mode: this process, on waitress.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
     except ConfigError as error:
         print(f"accountplan: {error}", file=sys.stderr)
         return 2
+    request_log.configure_logging(settings.log_format)
+    metrics.hook_slack_calls()  # before create_app: its auth.test counts too
 
     engine = make_engine(settings.database_url)
     try:
@@ -158,7 +183,7 @@ def serve(no_scheduler: bool = False, workers: int | None = None) -> int:
             if not no_scheduler:
                 start_scheduler(settings, session_factory)
             if settings.socket_mode:
-                return _serve_socket_mode(app, settings)
+                return _serve_socket_mode(app, settings, engine)
             return _serve_http(make_wsgi_app(app, engine), settings.port, oauth=settings.oauth)
         shutdown(app)  # checked the configuration and the token; each worker builds its own
     finally:
@@ -173,15 +198,35 @@ def serve(no_scheduler: bool = False, workers: int | None = None) -> int:
         metrics.cleanup()
 
 
-def _serve_socket_mode(app: App, settings: Settings) -> int:
+def _serve_socket_mode(app: App, settings: Settings, engine: Engine) -> int:
+    """Socket Mode; GET /health and /metrics on settings.metrics_port when there is one."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415
 
+    metrics.watch_pool(engine)
+    server = None
+    if settings.metrics_port is not None:
+        server = start_monitoring(monitoring(engine), settings.metrics_port)
+        log.info("serving HTTP on port %d: GET /health, GET /metrics", settings.metrics_port)
     log.info("serving in Socket Mode")
     try:
         SocketModeHandler(app, settings.app_token).start()
     except KeyboardInterrupt:
         pass
+    finally:
+        if server is not None:
+            server.close()
+            server.task_dispatcher.shutdown()
     return 0
+
+
+def start_monitoring(wsgi_app: WsgiApp, port: int, host: str = "0.0.0.0") -> Any:
+    """`wsgi_app` (/health, /metrics) on waitress on a daemon thread; returns the server
+    (its `effective_port`; `close()` stops it)."""
+    import waitress  # noqa: PLC0415
+
+    server = waitress.create_server(wsgi_app, host=host, port=port, threads=2, ident="accountplan")
+    threading.Thread(target=server.run, name="monitoring", daemon=True).start()
+    return server
 
 
 def _serve_http(wsgi_app: WsgiApp, port: int, *, oauth: bool = False) -> int:

@@ -17,6 +17,10 @@ too late, the work still runs and says so at once (`too_late_for_modal`) instead
 failing after the deadline; work the pool estimates it cannot start in time is told
 early (`on_overload`), before it waits in vain.
 
+Work runs for its request (bot/runtime/request_log.py): the request's record waits for
+it before writing its log line, learns how it ended, and lines logged meanwhile carry
+the request's id. How much waits is in /metrics (`accountplan_after_ack_queued`).
+
 Measured before this (bench/bench_slack_ack.py, FIFO pool): `show` of a 1,500-item plan
 at concurrency 8 had acks of 30 s when that work ran on Bolt's own listener pool.
 """
@@ -33,6 +37,9 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltContext
+
+from bot.runtime import metrics, request_log
+from bot.runtime.request_log import RequestRecord
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +88,8 @@ class AfterAck:
                  on_overload: OverloadReporter = _ignore_overload) -> None:
         self._report = report
         self._on_overload = on_overload
-        self._heap: list[tuple[float, int, Answer, Callable[..., None], dict[str, Any]]] = []
+        self._heap: list[tuple[float, int, Answer, Callable[..., None], dict[str, Any],
+                               RequestRecord | None]] = []
         self._order = itertools.count()
         self._ready = threading.Condition()
         self._closing = False
@@ -106,6 +114,7 @@ class AfterAck:
         """Queue `work(**kwargs)`, due `answer`'s seconds after `received_at` (monotonic;
         default now)."""
         deadline = (received_at if received_at is not None else time.monotonic()) + answer.value
+        record = request_log.current() or request_log.record_of(kwargs.get("context"))
         with self._ready:
             if self._closing:
                 raise RuntimeError("the after-ack pool is shut down")
@@ -113,9 +122,13 @@ class AfterAck:
                 overloaded = True
             else:
                 overloaded = False
-                heapq.heappush(self._heap, (deadline, next(self._order), answer, work, kwargs))
+                held = record if record is not None and record.hold() else None
+                heapq.heappush(self._heap, (deadline, next(self._order), answer, work, kwargs, held))
+                metrics.queued(+1)
                 self._ready.notify()
         if overloaded:
+            if record is not None:
+                record.note("overloaded")
             self._safely(self._on_overload, kwargs)
 
     def _wait_estimate(self, deadline: float) -> float:
@@ -135,30 +148,48 @@ class AfterAck:
                     self._ready.wait()
                 if not self._heap:
                     return  # closing, and nothing left
-                deadline, _, answer, work, kwargs = heapq.heappop(self._heap)
+                deadline, _, answer, work, kwargs, record = heapq.heappop(self._heap)
+                metrics.queued(-1)
                 # A modal that cannot open in time any more is not drawn for nothing
                 # (measured: 44 full plan views in 10 s of overload, each thrown away,
                 # while list and mine waited behind them): say so and move on.
                 expired = answer is Answer.MODAL and time.monotonic() + self._typical > deadline
                 if not expired:
                     self._busy += 1
+            self._work_on(work, kwargs, record, expired=expired)
+
+    def _work_on(self, work: Callable[..., None], kwargs: dict[str, Any],
+                 record: RequestRecord | None, *, expired: bool) -> None:
+        """Run (or, expired, tell the person about) one piece of work, as part of its
+        request: lines logged meanwhile carry its id, and its record learns the end."""
+        token = request_log.enter(record)
+        try:
             if expired:
+                if record is not None:
+                    record.note("overloaded")
                 self._safely(self._on_overload, kwargs)
-                continue
+                return
             started = time.monotonic()
             try:
-                self._run(work, kwargs)
+                self._run(work, kwargs, record)
             finally:
                 took = time.monotonic() - started
                 with self._ready:
                     self._busy -= 1
                     self._typical = 0.8 * self._typical + 0.2 * took
                     self._ready.notify_all()
+        finally:
+            request_log.leave(token)
+            if record is not None:
+                record.release()
 
-    def _run(self, work: Callable[..., None], kwargs: dict[str, Any]) -> None:
+    def _run(self, work: Callable[..., None], kwargs: dict[str, Any],
+             record: RequestRecord | None = None) -> None:
         try:
             work(**kwargs)
         except Exception as error:  # noqa: BLE001 - nobody waits on this work: report it
+            if record is not None:
+                record.note(request_log.outcome_for(error))
             try:
                 self._report(error, kwargs)
             except Exception:  # noqa: BLE001 - telling failed too: the log is all that is left

@@ -1,22 +1,46 @@
-"""Prometheus metrics, served at GET /metrics in HTTP mode (text exposition format).
+"""Prometheus metrics, served at GET /metrics (text exposition format): over HTTP on
+$PORT, in Socket Mode on ACCOUNTPLAN_METRICS_PORT or $PORT (bot/server.py).
 
-    accountplan_slack_requests_total{kind, outcome}   requests at POST /slack/events
-    accountplan_slack_ack_seconds{kind}               time to acknowledge (histogram)
-    accountplan_slack_api_calls_total{method, status} Slack Web API calls, each attempt
+Slack requests (counted by bot/runtime/request_log.py, one record per request):
+
+    accountplan_slack_requests_total{kind, outcome}      requests, at their ack
+    accountplan_slack_ack_seconds{kind}                  time to acknowledge (histogram)
+    accountplan_slack_answer_seconds{kind, outcome}      time until the answer is done (histogram)
+    accountplan_after_ack_queued                         work waiting for the after-ack pool
 
 kind: command, shortcut, action, view_submission, view_closed, options, event,
-url_verification, other; "rejected" for requests the guard refused before anyone could
-tell what they were (bot/runtime/request_guard.py). outcome: ok (2xx), unhandled (404: no
-listener), rejected (any other 4xx), error (5xx). The ack time runs from the request
-reaching the app to its answer (with process_before_response, the answer is the ack);
-Slack gives up after 3 s. status: ok, Slack's error code (ratelimited, channel_not_found,
-…), http_<code> (429, 5xx), or connection_error; every attempt counts, retries too.
+url_verification, other; "unknown" for requests refused before anyone could tell what
+they were (bot/runtime/request_guard.py). The requests' outcome is the HTTP answer: ok
+(2xx), unhandled (404: no listener), rejected (any other 4xx), error (5xx). The ack time
+runs from the request reaching the app to its answer (with process_before_response, the
+answer is the ack); Slack gives up after 3 s. The answer time runs until the work after
+the ack is done too, and its outcome is what the person got: ok, refused (a rule said
+no), overloaded (too busy to answer in time), bad_request, error.
+
+Slack Web API calls, every attempt (retries too):
+
+    accountplan_slack_api_calls_total{method, status}    status: ok, Slack's error code
+                                                         (ratelimited, …), http_<code>,
+                                                         connection_error
+
+The scheduler (bot/scheduler/passes.py tells `observe_pass` of each pass):
+
+    accountplan_scheduler_pass_seconds                   one pass of every job (histogram)
+    accountplan_scheduler_sent_total{job}                messages each job sent
+                                                         (send_item_reminders: reminder DMs,
+                                                         run_due_digests: digests posted, …)
+    accountplan_scheduler_job_failures_total{job}        jobs that raised
+    accountplan_reminders_due_total                      reminder DMs that came due
+
+The database (`watch_pool`): accountplan_db_pool_in_use (connections checked out) and
+accountplan_db_pool_size (the pools' steady size; up to as many again overflow).
 
 Several processes (`serve --workers N`, and the scheduler's own process beside them):
 prometheus_client's multiprocess mode. `serve` calls `use_multiprocess()` before anything
 is measured; each process then writes its samples to files in PROMETHEUS_MULTIPROC_DIR
 (a fresh temporary folder, removed when `serve` stops, unless that variable is set
-already), and whichever worker answers /metrics adds up all of them.
+already), and whichever worker answers /metrics adds up all of them. The gauges add up
+the processes alive ("livesum"): `process_gone(pid)` drops a process that ended.
 
 Slack API calls are counted by wrapping slack_sdk's one HTTP attempt
 (`BaseClient._perform_urllib_http_request_internal`) once per process: every WebClient
@@ -25,34 +49,33 @@ goes through it, Bolt's per-request clients included. Nothing here sees a token.
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import re
 import shutil
 import tempfile
 import threading
-import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 ACK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0)
+# Answers: a modal within 2.5 s, a message within seconds, background work within 60 s.
+ANSWER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 3.0, 5.0, 10.0, 30.0, 60.0)
+PASS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 KINDS = ("command", "shortcut", "action", "view_submission", "view_closed", "options", "event",
-         "url_verification", "other", "rejected")
-CONTEXT_KEY = "accountplan.metrics"  # WSGI environ: what the inner layer found out
+         "url_verification", "other", "unknown")
 
 _PAYLOAD_KINDS = {
     "shortcut": "shortcut", "message_action": "shortcut", "block_actions": "action",
     "interactive_message": "action", "view_submission": "view_submission",
     "view_closed": "view_closed", "block_suggestion": "options",
+    "event_callback": "event", "url_verification": "url_verification",
 }
 _METHOD = re.compile(r"[A-Za-z][A-Za-z0-9._]{0,63}")
 _OK = re.compile(r'"ok"\s*:\s*(true|false)')
 _ERROR = re.compile(r'"error"\s*:\s*"([a-z0-9_]{1,64})"')
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _lock = threading.Lock()
 _metrics: dict[str, Any] | None = None
@@ -60,6 +83,7 @@ _registry = None
 _created_dir: str | None = None
 _created_by: int | None = None  # the process that made it (forked workers must not remove it)
 _hooked = False
+_pools: weakref.WeakSet = weakref.WeakSet()  # engines whose pools are watched
 
 
 # ---------------------------------------------------------------------------
@@ -99,6 +123,14 @@ def multiprocess() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
+def process_gone(pid: int) -> None:
+    """A worker or the scheduler's process ended: its gauges no longer count."""
+    if multiprocess():
+        from prometheus_client import multiprocess as mp  # noqa: PLC0415
+
+        mp.mark_process_dead(pid)
+
+
 def metrics() -> dict[str, Any]:
     """This process's metric objects, made on first use."""
     global _metrics, _registry
@@ -106,23 +138,53 @@ def metrics() -> dict[str, Any]:
         return _metrics
     with _lock:
         if _metrics is None:
-            from prometheus_client import CollectorRegistry, Counter, Histogram  # noqa: PLC0415
-
-            _registry = CollectorRegistry(auto_describe=True)
-            _metrics = {
-                "requests": Counter(
-                    "accountplan_slack_requests", "Requests from Slack at POST /slack/events",
-                    ("kind", "outcome"), registry=_registry),
-                "ack": Histogram(
-                    "accountplan_slack_ack_seconds",
-                    "Seconds from a Slack request reaching the app to its acknowledgement",
-                    ("kind",), buckets=ACK_BUCKETS, registry=_registry),
-                "api": Counter(
-                    "accountplan_slack_api_calls",
-                    "Slack Web API calls (each attempt) by method and status",
-                    ("method", "status"), registry=_registry),
-            }
+            _registry, _metrics = _make()
     return _metrics
+
+
+def _make() -> tuple[Any, dict[str, Any]]:
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram  # noqa: PLC0415
+
+    registry = CollectorRegistry(auto_describe=True)
+    return registry, {
+        "requests": Counter(
+            "accountplan_slack_requests", "Requests from Slack, counted at their acknowledgement",
+            ("kind", "outcome"), registry=registry),
+        "ack": Histogram(
+            "accountplan_slack_ack_seconds",
+            "Seconds from a Slack request reaching the app to its acknowledgement",
+            ("kind",), buckets=ACK_BUCKETS, registry=registry),
+        "answer": Histogram(
+            "accountplan_slack_answer_seconds",
+            "Seconds from a Slack request reaching the app to its answer being done "
+            "(the ack and the work after it), by what the person got",
+            ("kind", "outcome"), buckets=ANSWER_BUCKETS, registry=registry),
+        "queued": Gauge(
+            "accountplan_after_ack_queued", "Work waiting for a thread of the after-ack pool",
+            multiprocess_mode="livesum", registry=registry),
+        "api": Counter(
+            "accountplan_slack_api_calls",
+            "Slack Web API calls (each attempt) by method and status",
+            ("method", "status"), registry=registry),
+        "pass": Histogram(
+            "accountplan_scheduler_pass_seconds", "Seconds one scheduler pass took (every job once)",
+            buckets=PASS_BUCKETS, registry=registry),
+        "sent": Counter(
+            "accountplan_scheduler_sent", "Messages the scheduler's jobs sent, by job",
+            ("job",), registry=registry),
+        "failures": Counter(
+            "accountplan_scheduler_job_failures", "Scheduler jobs that raised, by job",
+            ("job",), registry=registry),
+        "due": Counter(
+            "accountplan_reminders_due", "Reminder DMs that came due in scheduler passes",
+            registry=registry),
+        "pool_in_use": Gauge(
+            "accountplan_db_pool_in_use", "Database connections checked out of the pools",
+            multiprocess_mode="livesum", registry=registry),
+        "pool_size": Gauge(
+            "accountplan_db_pool_size", "The database pools' steady size (overflow aside)",
+            multiprocess_mode="livesum", registry=registry),
+    }
 
 
 def exposition() -> tuple[bytes, str]:
@@ -138,6 +200,12 @@ def exposition() -> tuple[bytes, str]:
         mp.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(_registry), CONTENT_TYPE_LATEST
+
+
+def serve_metrics(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    body, content_type = exposition()
+    start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body] if environ.get("REQUEST_METHOD") == "GET" else []
 
 
 # ---------------------------------------------------------------------------
@@ -196,32 +264,16 @@ def hook_slack_calls() -> None:
 
 
 # ---------------------------------------------------------------------------
-# Requests from Slack
+# Requests from Slack (bot/runtime/request_log.py) and the after-ack pool
 
 
-def kind_of(body: bytes, content_type: str) -> str:
-    """What a (verified, well-formed) Slack request is, from its body."""
-    try:
-        text = body.decode("utf-8")
-        if content_type.startswith("application/json"):
-            payload = json.loads(text)
-        else:
-            form = dict(parse_qsl(text, keep_blank_values=True))
-            if "command" in form:
-                return "command"
-            if "payload" not in form:
-                return "other"
-            payload = json.loads(form["payload"])
-    except (ValueError, UnicodeDecodeError):
-        return "other"
+def kind_of(payload: Any) -> str:
+    """What a Slack request is, from its parsed body (Bolt's `request.body`)."""
     if not isinstance(payload, dict):
         return "other"
-    kind = payload.get("type")
-    if kind == "event_callback":
-        return "event"
-    if kind == "url_verification":
-        return "url_verification"
-    return _PAYLOAD_KINDS.get(kind, "other")
+    if "command" in payload:
+        return "command"
+    return _PAYLOAD_KINDS.get(payload.get("type"), "other")
 
 
 def outcome_of(status: int) -> str:
@@ -232,48 +284,62 @@ def outcome_of(status: int) -> str:
     return "rejected" if status < 500 else "error"
 
 
-def measured(outer: WsgiApp, path: str = "/slack/events") -> WsgiApp:
-    """Count and time every POST `path` that `outer` (the guard) answers."""
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != path:
-            return outer(environ, start_response)
-        started = time.perf_counter()
-        found: dict[str, Any] = {}
-        environ[CONTEXT_KEY] = found  # the guard copies environ; this dict is shared
-        status_code = [500]
-
-        def recording_start_response(status: str, headers, exc_info=None):
-            status_code[0] = int(status.split(" ", 1)[0])
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-
-        try:
-            return outer(environ, recording_start_response)
-        finally:
-            kind = found.get("kind", "rejected")
-            recorded = metrics()
-            recorded["requests"].labels(kind, outcome_of(status_code[0])).inc()
-            if kind != "rejected":
-                recorded["ack"].labels(kind).observe(time.perf_counter() - started)
-
-    return app
+def count_request(kind: str, status: int, seconds: float) -> None:
+    """A request acknowledged (or refused) with HTTP `status`, `seconds` after it arrived."""
+    recorded = metrics()
+    recorded["requests"].labels(kind, outcome_of(status)).inc()
+    if kind != "unknown":
+        recorded["ack"].labels(kind).observe(seconds)
 
 
-def classified(inner: WsgiApp) -> WsgiApp:
-    """Between the guard and Bolt: note what the request is (its body is read already)."""
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        found = environ.get(CONTEXT_KEY)
-        if found is not None and environ.get("REQUEST_METHOD") == "POST":
-            stream = environ.get("wsgi.input")
-            if isinstance(stream, io.BytesIO):
-                found["kind"] = kind_of(stream.getvalue(), environ.get("CONTENT_TYPE") or "")
-        return inner(environ, start_response)
-
-    return app
+def observe_answer(kind: str, outcome: str, seconds: float) -> None:
+    if kind != "unknown":
+        metrics()["answer"].labels(kind, outcome).observe(seconds)
 
 
-def serve_metrics(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    body, content_type = exposition()
-    start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-    return [body] if environ.get("REQUEST_METHOD") == "GET" else []
+def queued(change: int) -> None:
+    """Work added to (+1) or taken from (-1) an after-ack pool's queue."""
+    metrics()["queued"].inc(change)
+
+
+# ---------------------------------------------------------------------------
+# The scheduler and the database
+
+
+def observe_pass(report: Any) -> None:
+    """A scheduler pass's report (bot/scheduler/passes.py PassReport): its `seconds`,
+    `sent` by job, `failed` jobs and `reminders_due`."""
+    recorded = metrics()
+    recorded["pass"].observe(report.seconds)
+    for job, count in report.sent.items():
+        recorded["sent"].labels(job).inc(count)
+    for job in report.failed:
+        recorded["failures"].labels(job).inc()
+    recorded["due"].inc(report.reminders_due)
+
+
+_COUNTED = "accountplan.metrics.checked_out"  # on a connection record while it is out
+
+
+def watch_pool(engine: Any) -> None:
+    """Count `engine`'s connections in use and its pool's size (once per engine)."""
+    from sqlalchemy import event  # noqa: PLC0415
+
+    with _lock:
+        if engine in _pools:
+            return
+        _pools.add(engine)
+    size = getattr(engine.pool, "size", None)
+    metrics()["pool_size"].inc(size() if callable(size) else 0)
+
+    def checked_out(_dbapi_connection, record, _proxy) -> None:
+        # record_info lasts as long as the pool's record, through reconnects and invalidation
+        record.record_info[_COUNTED] = True
+        metrics()["pool_in_use"].inc()
+
+    def checked_in(_dbapi_connection, record) -> None:
+        if record is not None and record.record_info.pop(_COUNTED, False):
+            metrics()["pool_in_use"].dec()
+
+    event.listen(engine, "checkout", checked_out)
+    event.listen(engine, "checkin", checked_in)

@@ -17,6 +17,8 @@ and each listener opens its own unit of work where it does the work:
 
 Nothing here touches the database, so the middleware adds nothing before the ack.
 It also swaps in a `StickyAck` (below) so an error after ack() cannot undo the ack.
+Each request's record (its log line and its id: bot/runtime/request_log.py) is on the
+context too, as `context["request"]` and `context["request_id"]`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from slack_bolt import Ack, App, BoltContext, BoltResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.runtime import audience
+from bot.runtime import audience, request_log
 from bot.runtime.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
 from bot.runtime.after_ack import RECEIVED_AT_KEY, AfterAck
 from storage.db import transaction
@@ -135,7 +137,8 @@ def settings_of(context: BoltContext) -> Settings:
 def install(app: App, session_factory: sessionmaker[Session], settings: Settings | None = None,
             after_ack: AfterAck | None = None) -> None:
     """Register the global middleware that fills `context["database"]`, `["actor"]`,
-    `["settings"]`, `["after_ack"]` (bot/runtime/after_ack.py) and `["received_at"]`."""
+    `["settings"]`, `["after_ack"]` (bot/runtime/after_ack.py) and `["received_at"]`;
+    and gives every request its record and log line (bot/runtime/request_log.py)."""
     database = Database(session_factory)
     after_ack = after_ack or AfterAck()
     people = audience.People()
@@ -153,3 +156,4 @@ def install(app: App, session_factory: sessionmaker[Session], settings: Settings
         return next()
 
     app.use(attach)
+    request_log.observe_app(app)

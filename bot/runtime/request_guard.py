@@ -1,8 +1,9 @@
 """The guard in front of Bolt on POST /slack/events: refuse bad requests before parsing.
 
 In this order, each refusal immediate, plain text, and logged as one bounded line
-(`rejected slack request: status=401 reason=bad_signature size=… type=… ip=…`, never
-the body nor a header's secret value, every user-controlled value cleaned and capped):
+(`rejected slack request: status=401 reason=bad_signature size=… type=… ip=…` and the
+request's fields: bot/runtime/request_log.py; never the body nor a header's secret
+value, every user-controlled value cleaned and capped):
 
 1. Content-Length: missing 411, not a number 400, over MAX_BODY_BYTES 413 (the body is
    not read).
@@ -35,6 +36,9 @@ from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from bot.runtime import request_log
+from bot.runtime.request_log import clean
+
 # Slack's own payloads (the largest are view submissions of big modals) stay well
 # under this; a larger body is refused with 413 before it is read.
 MAX_BODY_BYTES = 1024 * 1024
@@ -45,17 +49,13 @@ TIMESTAMP_TOLERANCE_SECONDS = 60 * 5
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
-# Longest value of any user-controlled field in a log line.
-LOG_VALUE_CHARS = 48
-
-log = logging.getLogger("accountplan.request_guard")
+log = logging.getLogger(request_log.REFUSALS_LOGGER)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}", re.ASCII)
 _DIGITS = re.compile(r"[0-9]{1,19}", re.ASCII)
-_UNSAFE = re.compile(r"[^\x21-\x7e]")  # anything but visible ASCII (spaces, controls, …)
 
 _MESSAGES = {
     400: "bad request",
@@ -78,12 +78,6 @@ class Rejected(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-def clean(value: object, limit: int = LOG_VALUE_CHARS) -> str:
-    """A user-controlled value safe for one log line: visible ASCII only, capped."""
-    text = _UNSAFE.sub("?", str(value))
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def verifier_of(bolt_app: App) -> SignatureVerifier | None:
@@ -235,13 +229,12 @@ def _check_parseable(environ: dict[str, Any], text: str) -> None:
 
 def _refuse(environ: dict[str, Any], start_response: Callable[..., Any],
             rejected: Rejected) -> list[bytes]:
-    log.warning(
-        "rejected slack request: status=%d reason=%s size=%s type=%s ip=%s",
+    request_log.refused(
         rejected.status,
         rejected.reason,
-        clean(environ.get("CONTENT_LENGTH") or "-", 20),
-        clean(environ.get("CONTENT_TYPE") or "-"),
-        clean(environ.get("REMOTE_ADDR") or "-"),
+        size=clean(environ.get("CONTENT_LENGTH") or "-", 20),
+        content_type=clean(environ.get("CONTENT_TYPE") or "-"),
+        ip=clean(environ.get("REMOTE_ADDR") or "-"),
     )
     body = (_MESSAGES[rejected.status] + "\n").encode()
     start_response(

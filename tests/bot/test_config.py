@@ -19,6 +19,7 @@ def test_defaults_follow_the_run_contract():
     assert settings.port == 3000
     assert settings.timezone == "UTC"
     assert settings.retention_days == 90
+    assert settings.log_format == "plain" and settings.metrics_port is None
     assert not settings.socket_mode and not settings.oauth
 
 
@@ -30,6 +31,7 @@ def test_every_variable_is_read():
         "PORT": "8080",
         "ACCOUNTPLAN_TIMEZONE": "Europe/Berlin",
         "ACCOUNTPLAN_RETENTION_DAYS": "30",
+        "ACCOUNTPLAN_LOG_FORMAT": "JSON",
     })
     assert settings.oauth and settings.client_id == "123.456"
     assert settings.slack_api_url == "http://127.0.0.1:9999/api/"  # WebClient needs the slash
@@ -37,6 +39,15 @@ def test_every_variable_is_read():
     assert settings.port == 8080
     assert settings.timezone == "Europe/Berlin"
     assert settings.retention_days == 30
+    assert settings.log_format == "json"
+    assert settings.metrics_port is None  # over HTTP, /metrics is on PORT
+
+
+def test_socket_mode_serves_health_and_metrics_only_when_asked():
+    socket = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}
+    assert Settings.from_env(socket).metrics_port is None  # a laptop: no port opened
+    assert Settings.from_env({**socket, "PORT": "8080"}).metrics_port == 8080  # a platform's PORT
+    assert Settings.from_env({**socket, "PORT": "8080", "ACCOUNTPLAN_METRICS_PORT": "9102"}).metrics_port == 9102
 
 
 def test_socket_mode_needs_no_signing_secret():
@@ -78,6 +89,10 @@ def test_repr_never_shows_secrets():
         ({**HTTP, "DATABASE_URL": "not a url"}, "DATABASE_URL", "postgresql://"),
         ({**HTTP, "ACCOUNTPLAN_RETENTION_DAYS": "0"}, "ACCOUNTPLAN_RETENTION_DAYS", "1 or more"),
         ({**HTTP, "ACCOUNTPLAN_RETENTION_DAYS": "90d"}, "ACCOUNTPLAN_RETENTION_DAYS", "unset it for 90"),
+        ({**HTTP, "ACCOUNTPLAN_LOG_FORMAT": "xml"}, "ACCOUNTPLAN_LOG_FORMAT", "plain or json"),
+        ({**HTTP, "ACCOUNTPLAN_METRICS_PORT": "9102"}, "ACCOUNTPLAN_METRICS_PORT", "served on PORT"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "ACCOUNTPLAN_METRICS_PORT": "0"},
+         "ACCOUNTPLAN_METRICS_PORT", "1 to 65535"),
     ],
 )
 def test_each_mistake_is_one_line_naming_the_variable(environ, variable, advice):
