@@ -1,10 +1,15 @@
-"""People as Slack knows them: time zone and DM channel, cached in the database.
+"""People as Slack knows them: time zone, DM channel and organisation, cached in the
+database.
 
 The time zone comes from Slack (users.list for many people at once, users.info for a
 few; bot/scheduler/reminder_jobs.py) and is fetched again when it is unknown or older than
 TIMEZONE_MAX_AGE; Slack's `user_change` event replaces it at once. A lookup that
 failed for good (user_not_found) is remembered too, so it is not asked every pass.
 Callers that must act on a changed zone use storage.reminders.set_timezone(s).
+
+Whether someone belongs to another organisation (Slack Connect) is asked of users.info
+the first time it matters (a DM about an action item not shared with the customer,
+bot/scheduler/reminder_jobs.py) and kept: it does not change in practice.
 
 Lookups are claimed like the scheduler's rows (storage.claims), through `fetched_at`:
 a claim sets it to the moment the claim runs out minus TIMEZONE_MAX_AGE, so the person
@@ -66,6 +71,31 @@ def dm_channels(session: Session, people: Iterable[tuple[str, str]]) -> dict[tup
     )
     found = {(team, user): channel for team, user, channel in rows}
     return {key: found.get(key) for key in wanted}
+
+
+def organisations(session: Session, people: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bool | None]:
+    """{(team, user): True when they belong to another organisation, False when to the
+    workspace, None when not known yet} in one query."""
+    wanted = set(people)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Person.team_id, Person.user_id, Person.external).where(_among(wanted)))
+    found = {(team, user): external for team, user, external in rows}
+    return {key: found.get(key) for key in wanted}
+
+
+def record_organisation(session: Session, team_id: str, user_id: str, external: bool) -> None:
+    """What Slack said of the person's organisation (bot/slack/users.py decides)."""
+    record_organisations(session, team_id, {user_id: external})
+
+
+def record_organisations(session: Session, team_id: str, external: dict[str, bool]) -> None:
+    """record_organisation for many people of a workspace (a users.list page)."""
+    rows = [dict(team_id=team_id, user_id=user, external=bool(value), lookup_error="")
+            for user, value in sorted(external.items())]
+    upsert_many(session, Person, rows, keys=("team_id", "user_id"), update=("external",))
+    for user in external:
+        _forget(session, team_id, user)
 
 
 def is_fresh(person: Person | None, now: dt.datetime) -> bool:

@@ -104,8 +104,9 @@ class Notification(Delivery, Base):
 
 
 class Person(Base):
-    """What Slack told us about a person: time zone (users.info, user_change) and the
-    channel of our DMs with them. `fetched_at` is when users.info last answered."""
+    """What Slack told us about a person: time zone (users.info, user_change), the
+    channel of our DMs with them, and whether they belong to another organisation.
+    `fetched_at` is when users.info last answered about the time zone."""
 
     __tablename__ = "people"
 
@@ -115,6 +116,9 @@ class Person(Base):
     fetched_at: Mapped[dt.datetime | None] = mapped_column(UTC, nullable=True)
     lookup_error: Mapped[str] = mapped_column(String(64), default="")
     dm_channel_id: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
+    # From another organisation (Slack Connect), as users.info said; None: not asked yet.
+    # Such a person is DMed only about action items shared with the customer.
+    external: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class WeeklySummary(Delivery, Base):

@@ -31,6 +31,10 @@ Who hears what (the issue, and the gaps it leaves, filled):
 - Items of draft and active plans are reminded; completed and archived plans are quiet
   (and resume if the plan becomes active again). Done or deleted items: nothing.
 - Only the plan's owner changes its lead time; only the assignee snoozes.
+- A person from another organisation (Slack Connect: `people.external`, asked of Slack
+  the first time it matters) hears only of items shown to customers (ItemFacts.shared:
+  the item, its objective and its strategy all shared). Anything else to them is
+  withheld (`record_*_withheld`): nothing posted, the row moves on as if it had gone.
 
 The scheduler's side, for each kind of row: `prepare_*` (one transaction for a claimed
 batch) settles every row that needs no message now and returns the DMs to send;
@@ -73,6 +77,7 @@ from storage.reminders.outbox import (
     latest_dm,
     prepare_notifications,
     record_notification_sent,
+    record_notification_withheld,
 )
 from storage.reminders.rows import (
     ASAP,
@@ -81,6 +86,7 @@ from storage.reminders.rows import (
     REMINDING,
     SNOOZE_DAYS,
     SUMMARY_ITEMS_MAX,
+    WITHHELD,
     ItemFacts,
     item_facts,
     open_items_of,
@@ -94,7 +100,9 @@ from storage.reminders.scheduling import (
     prepare_summaries,
     record_failure,
     record_reminder_sent,
+    record_reminder_withheld,
     record_summary_sent,
+    record_summary_withheld,
     sync_new_plans,
 )
 
@@ -107,6 +115,7 @@ __all__ = [
     "REMINDING",
     "SNOOZE_DAYS",
     "SUMMARY_ITEMS_MAX",
+    "WITHHELD",
     "ItemFacts",
     "item_facts",
     "open_items_of",
@@ -132,13 +141,16 @@ __all__ = [
     "DueSummary",
     "prepare_item_reminders",
     "record_reminder_sent",
+    "record_reminder_withheld",
     "record_failure",
     "prepare_summaries",
     "record_summary_sent",
+    "record_summary_withheld",
     "DueNotification",
     "prepare_notifications",
     "dm_group",
     "latest_dm",
     "assignee_of",
     "record_notification_sent",
+    "record_notification_withheld",
 ]

@@ -15,6 +15,7 @@ from storage import people
 from storage.models import ItemReminder, Notification, NotificationKind
 from storage.reminder_calendar import Cadence, local_day, zone
 from storage.reminders.rows import (
+    WITHHELD,
     ItemFacts,
     item_facts,
     item_row,
@@ -41,6 +42,7 @@ class DueNotification(Outgoing):
     # A DM update of a DM that lists several items: the others it still stands for.
     group: tuple[ItemFacts, ...] = ()
     item_id: int | None = None
+    external: bool | None = None  # see storage.reminders.scheduling
 
 
 def _still_true(note: Notification, item: ItemFacts | None) -> bool:
@@ -74,15 +76,26 @@ def prepare_notifications(session: Session, row_ids: Sequence[int], *, now: dt.d
             continue
         due.append((row, item))
     pairs = [(r.team_id, r.user_id) for r, _ in due]
-    channels = people.dm_channels(session, pairs)
+    channels, outside = people.dm_channels(session, pairs), people.organisations(session, pairs)
     zones = zones_of(session, pairs, default_tz)
     return [
         DueNotification(row.id, row.team_id, row.user_id, f"n{row.id}", row.attempted_at,
                         channels[(row.team_id, row.user_id)], row.kind, row.actor_id, item,
                         dict(row.details or {}), local_day(now, zones[(row.team_id, row.user_id)]),
-                        _group_of(session, row), row.action_item_id)
+                        _group_of(session, row), row.action_item_id, outside[(row.team_id, row.user_id)])
         for row, item in due
     ]
+
+
+def record_notification_withheld(session: Session, row_id: int, *, held_until: dt.datetime) -> bool:
+    """Not sent on purpose: its person belongs to another organisation and the item is
+    not shown to customers (or is gone). Done with, like an overtaken one."""
+    row = held_row(session, Notification, row_id, held_until)
+    if row is None:
+        return False
+    row.next_run_at = row.attempted_at = row.locked_until = None
+    row.failures, row.last_error = 0, WITHHELD
+    return True
 
 
 def dm_group(session: Session, team_id: str, user_id: str, channel: str, ts: str) -> list[int]:

@@ -67,13 +67,18 @@ class ItemFacts:
         return not self.done and self.assignee_id is not None and self.plan_status in REMINDING
 
 
+# An external audience sees the item (storage.plans.reads: the allow-list).
+SHOWN_TO_CUSTOMER = and_(ActionItem.shared_with_customer.is_(True), Objective.shared_with_customer.is_(True),
+                         Strategy.shared_with_customer.is_(True))
+WITHHELD = "withheld: the person is from another organisation and this item is not shared with them"
+
+
 def facts_query():
     return (
         select(ActionItem.id, ActionItem.team_id, ActionItem.title, ActionItem.due_date,
                ActionItem.status, ActionItem.assignee_id, ActionItem.plan_id, AccountPlan.name,
                AccountPlan.status, AccountPlan.reminder_lead_days, Objective.title, Strategy.title,
-               and_(ActionItem.shared_with_customer, Objective.shared_with_customer,
-                    Strategy.shared_with_customer))
+               SHOWN_TO_CUSTOMER)
         .join(AccountPlan, AccountPlan.id == ActionItem.plan_id)
         .join(Objective, Objective.id == ActionItem.objective_id)
         .join(Strategy, Strategy.id == Objective.strategy_id)
@@ -94,11 +99,14 @@ def item_facts(session: Session, item_ids: Iterable[int]) -> dict[int, ItemFacts
     return {f.item_id: f for f in map(facts_of, session.execute(facts_query().where(ActionItem.id.in_(ids))))}
 
 
-def open_items_of(session: Session, team_id: str, user_id: str, *, limit: int) -> tuple[list[ItemFacts], int]:
+def open_items_of(session: Session, team_id: str, user_id: str, *, limit: int,
+                  shared_only: bool = False) -> tuple[list[ItemFacts], int]:
     """Someone's open items in draft and active plans, overdue and soonest first; and
-    how many more there are."""
+    how many more there are. `shared_only`: only those shown to customers (for a
+    person from another organisation)."""
     where = (ActionItem.team_id == team_id, ActionItem.assignee_id == user_id,
-             ActionItem.status == ItemStatus.OPEN, AccountPlan.status.in_(REMINDING))
+             ActionItem.status == ItemStatus.OPEN, AccountPlan.status.in_(REMINDING),
+             *((SHOWN_TO_CUSTOMER,) if shared_only else ()))
     rows = session.execute(
         facts_query().where(*where)
         .order_by(case((ActionItem.due_date.is_(None), 1), else_=0), ActionItem.due_date, ActionItem.id)
@@ -107,8 +115,11 @@ def open_items_of(session: Session, team_id: str, user_id: str, *, limit: int) -
     items = [facts_of(r) for r in rows]
     more = 0
     if len(items) == limit:
-        total = session.scalar(
-            select(func.count(ActionItem.id)).join(AccountPlan, AccountPlan.id == ActionItem.plan_id).where(*where))
+        count = select(func.count(ActionItem.id)).join(AccountPlan, AccountPlan.id == ActionItem.plan_id)
+        if shared_only:
+            count = (count.join(Objective, Objective.id == ActionItem.objective_id)
+                     .join(Strategy, Strategy.id == Objective.strategy_id))
+        total = session.scalar(count.where(*where))
         more = total - limit
     return items, more
 

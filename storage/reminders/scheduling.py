@@ -29,6 +29,7 @@ from storage.reminders.rows import (
     BACKOFF_MAX,
     MIN_STEP,
     SUMMARY_ITEMS_MAX,
+    WITHHELD,
     ItemFacts,
     item_facts,
     open_items_of,
@@ -100,6 +101,11 @@ class Outgoing:
     dm_channel: str | None
 
 
+# `external` of the DMs about action items: the person belongs to another organisation
+# (None: Slack not asked yet), so a DM to them may tell only of items shown to
+# customers (ItemFacts.shared).
+
+
 @dataclass(frozen=True)
 class DueReminder(Outgoing):
     kind: Kind
@@ -107,6 +113,7 @@ class DueReminder(Outgoing):
     assigned_by: str | None
     today: dt.date  # the assignee's local date
     timezone: str  # the zone the reminder was worked out in
+    external: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,7 @@ class DueSummary(Outgoing):
     more: int
     today: dt.date
     timezone: str
+    external: bool | None = None
 
 
 def held_rows(session: Session, model, ids: Sequence[int], held_until: dt.datetime) -> list:
@@ -173,12 +181,13 @@ def prepare_item_reminders(session: Session, row_ids: Sequence[int], *, now: dt.
             _later(row, next_at(cadence, sent, not_before=now), now)
             continue
         due.append((row, item, kind))
-    channels = people.dm_channels(session, [(r.team_id, r.assignee_id) for r, _, _ in due])
+    pairs = [(r.team_id, r.assignee_id) for r, _, _ in due]
+    channels, outside = people.dm_channels(session, pairs), people.organisations(session, pairs)
     return [
         DueReminder(row.id, row.team_id, row.assignee_id, f"r{row.id}-{row.sends}", row.attempted_at,
                     channels[(row.team_id, row.assignee_id)], kind, item, row.assigned_by,
                     local_day(now, zones[(row.team_id, row.assignee_id)]),
-                    zones[(row.team_id, row.assignee_id)].key)
+                    zones[(row.team_id, row.assignee_id)].key, outside[(row.team_id, row.assignee_id)])
         for row, item, kind in due
     ]
 
@@ -210,15 +219,37 @@ def record_reminder_sent(session: Session, due: DueReminder, *, held_until: dt.d
         if row is not None:
             redraw_if_overtaken(session, row.action_item_id, row.assignee_id, channel, ts)
         return False
-    cadence = Cadence(due.facts.due_date, due.facts.lead_days, zone(due.timezone))
-    sent = after_sending(sent_of(row), due.kind, cadence, now)
-    row.soon_sent, row.overdue_sent, row.snoozed_until = sent.soon, sent.overdue, sent.snoozed_until
+    cadence, sent = _given(row, due, now)
     delivered(row, now)
     row.dm_channel_id, row.dm_ts = channel, ts
     # needs_schedule: its plan or its person's time zone changed while the DM went out.
     row.next_run_at = ASAP if row.needs_schedule else next_at(cadence, sent, not_before=now)
     return True
 
+
+def _given(row: ItemReminder, due: DueReminder, now: dt.datetime):
+    """The reminder `due` counts as given at `now`: (cadence, what went out)."""
+    cadence = Cadence(due.facts.due_date, due.facts.lead_days, zone(due.timezone))
+    sent = after_sending(sent_of(row), due.kind, cadence, now)
+    row.soon_sent, row.overdue_sent, row.snoozed_until = sent.soon, sent.overdue, sent.snoozed_until
+    return cadence, sent
+
+
+def record_reminder_withheld(session: Session, due: DueReminder, *, held_until: dt.datetime,
+                             now: dt.datetime) -> bool:
+    """Not sent on purpose: the assignee belongs to another organisation and the item is
+    not shown to customers. The reminder counts as given for its day (nothing posted,
+    none counted as sent), so the next one is looked at in its turn: by then the item
+    may be shared. False: no longer held by this pass."""
+    row = held_row(session, ItemReminder, due.row_id, held_until)
+    if row is None:
+        return False
+    cadence, sent = _given(row, due, now)
+    row.last_sent_at = now  # "one a day" counts from here (storage.reminder_calendar)
+    row.attempted_at = row.locked_until = None
+    row.failures, row.last_error = 0, WITHHELD
+    row.next_run_at = ASAP if row.needs_schedule else next_at(cadence, sent, not_before=now)
+    return True
 
 def record_failure(session: Session, model, row_id: int, *, held_until: dt.datetime,
                    now: dt.datetime, error: str, permanent: bool, uncertain: bool = False,
@@ -270,13 +301,29 @@ def prepare_summaries(session: Session, row_ids: Sequence[int], *, now: dt.datet
             _later(row, next_monday_at_nine(tz, not_before=now, skip_day=today), now)
             continue
         due.append((row, items, more, today))
-    channels = people.dm_channels(session, [(r.team_id, r.user_id) for r, _, _, _ in due])
+    pairs = [(r.team_id, r.user_id) for r, _, _, _ in due]
+    channels, outside = people.dm_channels(session, pairs), people.organisations(session, pairs)
     return [
         DueSummary(row.id, row.team_id, row.user_id, f"s{row.id}-{row.sends}", row.attempted_at,
                    channels[(row.team_id, row.user_id)], items, more, today,
-                   zones[(row.team_id, row.user_id)].key)
+                   zones[(row.team_id, row.user_id)].key, outside[(row.team_id, row.user_id)])
         for row, items, more, today in due
     ]
+
+
+def record_summary_withheld(session: Session, due: DueSummary, *, held_until: dt.datetime,
+                            now: dt.datetime) -> bool:
+    """No summary this week: its person belongs to another organisation and none of
+    their open items is shown to customers. See you next Monday."""
+    row = held_row(session, WeeklySummary, due.row_id, held_until)
+    if row is None:
+        return False
+    tz = zone(due.timezone)
+    row.attempted_at = row.locked_until = None
+    row.failures, row.last_error = 0, WITHHELD
+    row.next_run_at = ASAP if row.needs_schedule else \
+        next_monday_at_nine(tz, not_before=now, skip_day=local_day(now, tz))
+    return True
 
 
 def record_summary_sent(session: Session, due: DueSummary, *, held_until: dt.datetime,

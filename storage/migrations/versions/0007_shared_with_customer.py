@@ -3,7 +3,9 @@
 - strategies, objectives, action_items: shared_with_customer (not null, false for new
   rows);
 - account_plans: share_with_customer_by_default (false): the mark new parts start with;
-- action_items.team_only goes: the allow-list replaces it.
+- action_items.team_only goes: the allow-list replaces it;
+- people: external (null until Slack is asked): whether a person belongs to another
+  organisation, which decides whether DMs about items not shared may go to them.
 
 Existing rows keep what customers saw before: every strategy and objective is shared,
 an action item is shared unless it was team-only. SWOT keeps its own team_only.
@@ -45,9 +47,11 @@ def upgrade() -> None:
     op.execute('UPDATE objectives SET shared_with_customer = true')
     op.execute('UPDATE action_items SET shared_with_customer = NOT team_only')
     _drop_column('action_items', 'team_only')
+    op.add_column('people', sa.Column('external', sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
+    _drop_column('people', 'external')
     # Back to the deny-list: an item customers do not see now (not shared, or under a
     # part that is not) becomes team-only. Strategies and objectives were all shown.
     op.add_column('action_items', sa.Column('team_only', sa.Boolean(), server_default='0', nullable=False))
