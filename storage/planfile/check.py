@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from storage.errors import ValidationError
 from storage.models import NAME_MAX, SLACK_ID_MAX, TEXT_MAX, TITLE_MAX, ItemStatus, utcnow
 from storage.planfile.parse import PlanFileError
+from storage.planfile.people import check_objective_people, check_stakeholders
 from storage.plans import (
     ActionItemInput,
     ObjectiveInput,
@@ -28,12 +29,12 @@ from storage.plans.rules import item_fields, objective_fields
 PLAN_KEYS = (
     "name", "account", "start_date", "end_date", "status", "owner", "team",
     "vision", "customer_goals", "our_goals", "share_with_customer_by_default",
-    "strategies", "swot", "reviews",
+    "strategies", "swot", "reviews", "stakeholders",
 )
 STRATEGY_KEYS = ("title", "description", "shared_with_customer", "objectives")
 OBJECTIVE_KEYS = (
     "title", "description", "measure_unit", "target_value", "current_value", "shared_with_customer",
-    "action_items",
+    "owner", "stakeholders", "action_items",
 )
 # `team_only` last: read for files of earlier versions, never written.
 ITEM_KEYS = ("title", "assignee", "due_date", "status", "done_at", "done_by", "shared_with_customer",
@@ -276,8 +277,10 @@ def _fast_objective_fields(raw: dict) -> dict | None:
 
 
 class CheckedPlan(SimpleNamespace):
-    """One plan, checked: column values per table, children nested; `items` counts its
-    action items."""
+    """One plan, checked: column values per table, children nested (an objective is
+    (columns, items, names of its stakeholders)); `stakeholders` their columns in file
+    order and `bosses` the name each reports to (storage/planfile/people.py); `items`
+    counts its action items."""
 
 
 def check_plan(raw, default_owner: str | None, now: dt.datetime) -> CheckedPlan:
@@ -307,18 +310,22 @@ def check_plan(raw, default_owner: str | None, now: dt.datetime) -> CheckedPlan:
         share_with_customer_by_default=_bool(raw, "share_with_customer_by_default", False),
     )
     window = SimpleNamespace(start_date=start, end_date=end)
+    # Before the strategies: objectives name the plan's stakeholders.
+    stakeholders, bosses, _ = check_stakeholders(raw.get("stakeholders"), _date)
+    people = SimpleNamespace(owner=owner, stakeholders=stakeholders)
     strategies = _each(
-        _list(raw, "strategies"), "strategies", lambda s: _check_strategy(s, window, now)
+        _list(raw, "strategies"), "strategies", lambda s: _check_strategy(s, window, now, people)
     )
     swot = _each(_list(raw, "swot"), "swot", _check_swot)
     reviews = _each(_list(raw, "reviews"), "reviews", _check_review)
     return CheckedPlan(
         columns=columns, account=account, team=team, strategies=strategies, swot=swot,
-        reviews=reviews, items=sum(len(o[1]) for s in strategies for o in s[1]),
+        reviews=reviews, stakeholders=stakeholders, bosses=bosses,
+        items=sum(len(o[1]) for s in strategies for o in s[1]),
     )
 
 
-def _check_strategy(raw, window, now) -> tuple[dict, list]:
+def _check_strategy(raw, window, now, people) -> tuple[dict, list]:
     raw = _mapping(raw, STRATEGY_KEYS)
     columns = dict(
         title=_clean_text(raw, "title", max_len=TITLE_MAX, required=True),
@@ -326,12 +333,12 @@ def _check_strategy(raw, window, now) -> tuple[dict, list]:
         shared_with_customer=_bool(raw, SHARED, True),
     )
     objectives = _each(
-        _list(raw, "objectives"), "objectives", lambda o: _check_objective(o, window, now)
+        _list(raw, "objectives"), "objectives", lambda o: _check_objective(o, window, now, people)
     )
     return columns, objectives
 
 
-def _check_objective(raw, window, now) -> tuple[dict, list]:
+def _check_objective(raw, window, now, people) -> tuple[dict, list, list[str]]:
     raw = _mapping(raw, OBJECTIVE_KEYS)
     columns = _fast_objective_fields(raw) or objective_fields(
         ObjectiveInput(
@@ -343,8 +350,11 @@ def _check_objective(raw, window, now) -> tuple[dict, list]:
         )
     )
     columns[SHARED] = _bool(raw, SHARED, True)
+    owner, names = check_objective_people(raw, people.stakeholders)
+    # As progress.set_objective_owner: the plan's owner is stored as none (follow the plan's).
+    columns["owner_id"] = None if owner == people.owner else owner
     items = _each(_list(raw, "action_items"), "action_items", lambda i: _check_item(i, window, now))
-    return columns, items
+    return columns, items, names
 
 
 def _check_item(raw, window, now) -> dict:

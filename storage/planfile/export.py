@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import ItemStatus, SwotKind
 from storage.planfile.parse import file_format
+from storage.planfile.people import plan_people
 from storage.plans import load_plan_tree
 
 
@@ -54,12 +55,15 @@ def _value(enum_or_text) -> str:
     return getattr(enum_or_text, "value", enum_or_text)
 
 
-def plan_to_dict(plan) -> dict:
+def plan_to_dict(plan, people: tuple[list[dict], dict[int, list[str]]] | None = None) -> dict:
     """One plan loaded by load_plan_tree as a plan-file entry (plain, ordered, no empties).
 
+    `people` is what storage.planfile.people.plan_people gives for it (the plan's
+    stakeholders, each objective's linked ones by name); without it none are written.
     Dates stay `datetime.date`, `done_at` a UTC `datetime` to the second; numbers are
     int, float or (when a float cannot carry them exactly) str.
     """
+    stakeholders, linked = people or ([], {})
     result: dict[str, Any] = dict(
         name=plan.name,
         account=plan.account.name,
@@ -88,6 +92,8 @@ def plan_to_dict(plan) -> dict:
             _put(o, "target_value", export_number(objective.target_value))
             _put(o, "current_value", export_number(objective.current_value))
             o["shared_with_customer"] = bool(objective.shared_with_customer)
+            _put(o, "owner", objective.owner_id)  # none: the plan's owner
+            _put(o, "stakeholders", linked.get(objective.id, []))
             items = []
             for item in sorted(objective.action_items, key=lambda i: (i.position, i.id)):
                 i: dict[str, Any] = dict(title=item.title)
@@ -123,6 +129,7 @@ def plan_to_dict(plan) -> dict:
         _put(r, "next_qbr_date", review.next_qbr_date)
         reviews.append(r)
     _put(result, "reviews", reviews)
+    _put(result, "stakeholders", stakeholders)
     return result
 
 
@@ -169,12 +176,26 @@ def _json_default(value):
     raise TypeError(f"cannot write {type(value).__name__} to a plan file")
 
 
+def _yaml_plan(plan: dict) -> dict:
+    """Lists of names written inline, as `team: [U1, U2]`: the team and each objective's
+    stakeholders."""
+    if "team" in plan:
+        plan = dict(plan, team=_FlowList(plan["team"]))
+    if any("stakeholders" in o for s in plan.get("strategies", ()) for o in s.get("objectives", ())):
+        plan = dict(plan, strategies=[
+            dict(s, objectives=[
+                dict(o, stakeholders=_FlowList(o["stakeholders"])) if "stakeholders" in o else o
+                for o in s["objectives"]]) if "objectives" in s else s
+            for s in plan["strategies"]])
+    return plan
+
+
 def dump_plan_file(plans: list[dict], fmt: str = "yaml") -> str:
     """The text of a plan file holding `plans` (entries as plan_to_dict gives them)."""
     fmt = file_format(fmt)
     if fmt == "json":
         return json.dumps({"plans": plans}, indent=2, ensure_ascii=False, default=_json_default) + "\n"
-    plans = [dict(p, team=_FlowList(p["team"])) if "team" in p else p for p in plans]
+    plans = [_yaml_plan(p) for p in plans]
     return yaml.dump(
         {"plans": plans},
         Dumper=_YamlDumper,
@@ -189,5 +210,9 @@ def export_plans(session: Session, team_id: str, plan_ids: Sequence[int], fmt: s
     """A plan file of the given plans of `team_id`, in the order given."""
     fmt = file_format(fmt)
     return dump_plan_file(
-        [plan_to_dict(load_plan_tree(session, team_id, plan_id)) for plan_id in plan_ids], fmt
+        [
+            plan_to_dict(load_plan_tree(session, team_id, plan_id), plan_people(session, team_id, plan_id))
+            for plan_id in plan_ids
+        ],
+        fmt,
     )

@@ -29,6 +29,7 @@ from storage.models import (
 )
 from storage.planfile.check import CheckedPlan, check_plan, join_path
 from storage.planfile.parse import PlanFileError, plans_of
+from storage.planfile.people import write_stakeholders
 from storage.planfile.read import iter_plan_file
 from storage.plans import clean_text, clean_user_id
 
@@ -178,14 +179,21 @@ def _write_plans(
     insert_rows(session, PlanMember, members)
     strategy_ids = insert_rows(session, Strategy, strategy_rows, ids=True, parent="plan_id")
 
-    objective_rows, objective_children = [], []
+    objective_rows, objective_children, objective_names = [], [], []
     for strategy_id, (plan_id, objectives) in zip(strategy_ids, strategy_children):
-        for position, (columns, items) in enumerate(objectives):
+        for position, (columns, items, names) in enumerate(objectives):
             objective_rows.append(
                 dict(columns, **stamp, plan_id=plan_id, strategy_id=strategy_id, position=position)
             )
             objective_children.append((plan_id, items))
+            objective_names.append(names)
     objective_ids = insert_rows(session, Objective, objective_rows, ids=True, parent="strategy_id")
+    write_stakeholders(
+        session, team_id, stamp, list(zip(plan_ids, plans)),
+        [(plan_id, objective_id, names)
+         for objective_id, (plan_id, _), names in zip(objective_ids, objective_children, objective_names)
+         if names],
+    )
 
     item_rows = [
         dict(

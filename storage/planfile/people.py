@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.bulk import insert_rows
-from storage.domain import StakeholderSide
+from storage.domain import STAKEHOLDERS_MAX, StakeholderSide
 from storage.errors import ValidationError
 from storage.models import ObjectiveStakeholder, Stakeholder
 from storage.plans import clean_user_id
@@ -47,6 +47,9 @@ def check_stakeholders(raw: Any, date_of) -> tuple[list[dict], list[str | None],
         return [], [], {}
     if not isinstance(raw, list):
         raise ValidationError("stakeholders", "must be a list")
+    if len(raw) > STAKEHOLDERS_MAX:  # as storage.stakeholders.add_stakeholder
+        raise ValidationError(f"stakeholders[{STAKEHOLDERS_MAX}]",
+                              f"a plan holds at most {STAKEHOLDERS_MAX} stakeholders")
     columns, bosses = [], []
     for index, entry in enumerate(raw):
         where = f"stakeholders[{index}]"
