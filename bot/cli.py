@@ -4,7 +4,7 @@
     accountplan tick [--now ISO-8601]
     accountplan db upgrade
     accountplan demo [--team TEAM_ID]
-    accountplan export PLAN [--format md|json|yaml] [--team TEAM_ID]
+    accountplan export [PLAN] [--templates] [--format md|json|yaml] [--team TEAM_ID]
     accountplan import FILE [--team TEAM_ID]
     accountplan manifest [--socket-mode | --url https://HOST] [--oauth] [--name NAME]
     accountplan doctor
@@ -172,23 +172,33 @@ def cmd_export(args) -> int:
     from storage.planfile import export_plans
     from storage.plans import find_plans
 
+    if args.plan is None and not args.templates:
+        _say("export needs a PLAN (an id or part of its name), or --templates")
+        return 2
+    fmt = args.format or ("yaml" if args.templates else "md")
+    if args.templates and fmt == "md":
+        _say("--templates writes a plan file: use --format yaml or --format json")
+        return 2
     engine = _open_database()
     try:
         with make_session_factory(engine)() as session:
             team_id, _ = resolve_team(session, args.team)
-            found = find_plans(session, team_id, args.plan, limit=20)
-            if not found:
-                raise CliError(f"no plan matches “{args.plan}” in workspace {team_id}")
-            if len(found) > 1:
-                _say(f"several plans match “{args.plan}”; name one by its id:")
-                for plan in found:
-                    print(f"  {plan.id}\t{plan.name}", file=sys.stderr)
-                return 1
-            plan_id = found[0].id
-            if args.format == "md":
-                output = _written_plan(session, team_id, plan_id)
+            plan_ids = []
+            if args.plan is not None:
+                found = find_plans(session, team_id, args.plan, limit=20)
+                if not found:
+                    raise CliError(f"no plan matches “{args.plan}” in workspace {team_id}")
+                if len(found) > 1:
+                    _say(f"several plans match “{args.plan}”; name one by its id:")
+                    for plan in found:
+                        print(f"  {plan.id}\t{plan.name}", file=sys.stderr)
+                    return 1
+                plan_ids = [found[0].id]
+            if fmt == "md":
+                output = _written_plan(session, team_id, plan_ids[0])
             else:
-                output = export_plans(session, team_id, [plan_id], args.format)
+                # With --templates: the workspace's own templates (never the built-ins).
+                output = export_plans(session, team_id, plan_ids, fmt, templates=args.templates)
     finally:
         engine.dispose()
     sys.stdout.write(output)
@@ -209,7 +219,8 @@ def _open_plan_file(name: str):
 
 
 def cmd_import(args) -> int:
-    from storage.planfile import import_plan_file
+    from storage.models import PlanTemplate
+    from storage.planfile import import_file
 
     source = _open_plan_file(args.file)
     try:
@@ -220,15 +231,20 @@ def cmd_import(args) -> int:
         try:
             with transaction(make_session_factory(engine)) as session:
                 team_id, fallback = resolve_team(session, args.team)
-                # Read plan by plan and written in batches, all in this one transaction.
-                plan_ids = import_plan_file(
+                # Read entry by entry and written in batches, all in this one transaction.
+                imported = import_file(
                     session, team_id, source, filename=None if args.file == "-" else args.file
                 )
+                plan_ids = imported.plans
                 shown = plan_ids[:LISTED]
                 rows = session.execute(
                     select(AccountPlan.id, AccountPlan.name).where(AccountPlan.id.in_(shown))
                 )
                 names = {plan_id: name for plan_id, name in rows}
+                templates = list(session.execute(
+                    select(PlanTemplate.id, PlanTemplate.name)
+                    .where(PlanTemplate.id.in_(imported.templates[:LISTED])).order_by(PlanTemplate.id)
+                ))
         finally:
             gc.unfreeze()
             engine.dispose()
@@ -242,12 +258,19 @@ def cmd_import(args) -> int:
             f"no --team given and no workspace in the database yet: imported into {LOCAL_TEAM}, "
             "a local workspace for the CLI (use --team TEAM_ID for a Slack workspace)"
         )
-    noun = "plan" if len(plan_ids) == 1 else "plans"
-    print(f"imported {len(plan_ids)} {noun} into workspace {team_id}")
+    what = f"{len(plan_ids)} {'plan' if len(plan_ids) == 1 else 'plans'}"
+    if imported.templates:
+        count = len(imported.templates)
+        what += f" and {count} {'template' if count == 1 else 'templates'}"
+    print(f"imported {what} into workspace {team_id}")
     for plan_id in shown:
         print(f"  {plan_id}\t{names[plan_id]}")
     if len(plan_ids) > LISTED:
         print(f"  … and {len(plan_ids) - LISTED} more")
+    for template_id, name in templates:
+        print(f"  template {template_id}\t{name}")
+    if len(imported.templates) > LISTED:
+        print(f"  … and {len(imported.templates) - LISTED} more templates")
     return 0
 
 
@@ -355,12 +378,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
 
     export = commands.add_parser("export", help="print a plan as a document or a plan file")
-    export.add_argument("plan", metavar="PLAN", help="plan id or part of its name")
-    export.add_argument("--format", choices=("md", "json", "yaml"), default="md")
+    export.add_argument("plan", metavar="PLAN", nargs="?", help="plan id or part of its name")
+    export.add_argument("--templates", action="store_true",
+                        help="the workspace's plan templates too (alone without PLAN), as a plan file")
+    export.add_argument("--format", choices=("md", "json", "yaml"), default=None,
+                        help="md (a document, the default for a plan) or a plan file: yaml (the "
+                             "default with --templates) or json")
     export.add_argument("--team", metavar="TEAM_ID", help=team_help)
     export.set_defaults(run=cmd_export)
 
-    import_ = commands.add_parser("import", help="create the plans of a plan file (all or nothing)")
+    import_ = commands.add_parser("import", help="create the plans and templates of a plan file (all or nothing)")
     import_.add_argument("file", metavar="FILE", help="a JSON or YAML plan file, or - for stdin")
     import_.add_argument("--team", metavar="TEAM_ID", help=team_help)
     import_.set_defaults(run=cmd_import)

@@ -1,7 +1,8 @@
 """Plan files: whole plans as JSON or YAML, for import and export (RUN_CONTRACT "Plan file").
 
 One module per step: parse (format, source, errors), json_stream and yaml_stream (the
-readers), read (iter_plan_file), check, importer, export.
+readers), read (iter_plan_file, iter_file_parts), check, people (stakeholders and
+objective owners), importer, export; templates: storage/templates/files.py.
 
 Shape (every key optional unless the rules of storage/plans/rules.py require it)::
 
@@ -12,12 +13,16 @@ Shape (every key optional unless the rules of storage/plans/rules.py require it)
           - title, description, shared_with_customer,
             objectives:
               - title, description, measure_unit, target_value, current_value,
-                shared_with_customer,
+                shared_with_customer, owner, stakeholders: [names],
                 action_items:
                   - title, assignee, due_date, status (open | done),
                     done_at, done_by, shared_with_customer, notes
         swot:    [{kind, text, team_only}]          # team_only defaults to true
         reviews: [{held_on, attendees, notes, decisions, next_qbr_date}]
+        stakeholders: [{name, title, side, slack_user, role, influence, stance,
+                        reports_to, last_contact_on, notes}]
+    templates:                                      # beside or instead of plans
+      - name, owner, strategies, swot                # storage/templates/files.py
 
 Decisions:
 - Export writes keys in the order above and leaves out empty optional values (empty
@@ -32,6 +37,11 @@ Decisions:
   `shared_with_customer` it must agree. `share_with_customer_by_default` (the mark new
   parts start with) is false when absent. Dates are `YYYY-MM-DD` (plain YAML dates, JSON
   strings); `done_at` is UTC to the second, `YYYY-MM-DDTHH:MM:SSZ`.
+- People (storage/planfile/people.py): an objective's `owner` is a Slack user id (none,
+  or the plan's owner: it follows the plan's owner); stakeholders are referred to by
+  name (`reports_to`, an objective's `stakeholders`), a name referred to being one
+  person's. Templates (storage/templates/files.py) are a name, an owner (default: who
+  imports) and a template body; the workspace's own, never the built-ins.
 - `done_at` and `done_by` are exported for done items, so export → import → export is
   identical. A file that marks an item done without `done_at` gets the time of the
   import; `done_at`/`done_by` on an open item are an error.
@@ -71,9 +81,16 @@ from storage.planfile.check import (
     check_plans,
 )
 from storage.planfile.export import SWOT_ORDER, dump_plan_file, export_plans, plan_to_dict
-from storage.planfile.importer import BATCH_ITEMS, BATCH_PLANS, import_plan_file, import_plans
+from storage.planfile.importer import (
+    BATCH_ITEMS,
+    BATCH_PLANS,
+    Imported,
+    import_file,
+    import_plan_file,
+    import_plans,
+)
 from storage.planfile.parse import FORMATS, PlanFileError, guess_format, plans_of
-from storage.planfile.read import iter_plan_file, parse_plan_file
+from storage.planfile.read import iter_file_parts, iter_plan_file, parse_plan_file
 
 __all__ = [
     "FORMATS",
@@ -81,6 +98,7 @@ __all__ = [
     "guess_format",
     "plans_of",
     "iter_plan_file",
+    "iter_file_parts",
     "parse_plan_file",
     "PLAN_KEYS",
     "STRATEGY_KEYS",
@@ -93,6 +111,8 @@ __all__ = [
     "BATCH_ITEMS",
     "import_plans",
     "import_plan_file",
+    "Imported",
+    "import_file",
     "SWOT_ORDER",
     "plan_to_dict",
     "dump_plan_file",

@@ -16,6 +16,7 @@ from storage.models import ItemStatus, SwotKind
 from storage.planfile.parse import file_format
 from storage.planfile.people import plan_people
 from storage.plans import load_plan_tree
+from storage.templates.files import template_entries
 
 
 SWOT_ORDER = {kind: index for index, kind in enumerate(SwotKind)}  # S, W, O, T
@@ -190,14 +191,22 @@ def _yaml_plan(plan: dict) -> dict:
     return plan
 
 
-def dump_plan_file(plans: list[dict], fmt: str = "yaml") -> str:
-    """The text of a plan file holding `plans` (entries as plan_to_dict gives them)."""
+def dump_plan_file(plans: list[dict] | None, fmt: str = "yaml", *, templates: list[dict] | None = None) -> str:
+    """The text of a plan file holding `plans` (entries as plan_to_dict gives them) and,
+    when given, `templates` (as storage.templates.export_templates gives them); a file
+    of templates only when `plans` is None."""
     fmt = file_format(fmt)
+    document: dict[str, list] = {}
+    if plans is not None or templates is None:
+        document["plans"] = plans or []
+    if templates is not None:
+        document["templates"] = templates
     if fmt == "json":
-        return json.dumps({"plans": plans}, indent=2, ensure_ascii=False, default=_json_default) + "\n"
-    plans = [_yaml_plan(p) for p in plans]
+        return json.dumps(document, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    if "plans" in document:
+        document["plans"] = [_yaml_plan(p) for p in document["plans"]]
     return yaml.dump(
-        {"plans": plans},
+        document,
         Dumper=_YamlDumper,
         sort_keys=False,
         allow_unicode=True,
@@ -206,13 +215,16 @@ def dump_plan_file(plans: list[dict], fmt: str = "yaml") -> str:
     )
 
 
-def export_plans(session: Session, team_id: str, plan_ids: Sequence[int], fmt: str = "yaml") -> str:
-    """A plan file of the given plans of `team_id`, in the order given."""
+def export_plans(
+    session: Session, team_id: str, plan_ids: Sequence[int], fmt: str = "yaml", *, templates: bool = False
+) -> str:
+    """A plan file of the given plans of `team_id`, in the order given; with `templates`,
+    the workspace's templates too (and no `plans:` when no plan is given)."""
     fmt = file_format(fmt)
-    return dump_plan_file(
-        [
-            plan_to_dict(load_plan_tree(session, team_id, plan_id), plan_people(session, team_id, plan_id))
-            for plan_id in plan_ids
-        ],
-        fmt,
-    )
+    plans = [
+        plan_to_dict(load_plan_tree(session, team_id, plan_id), plan_people(session, team_id, plan_id))
+        for plan_id in plan_ids
+    ]
+    if not templates:
+        return dump_plan_file(plans, fmt)
+    return dump_plan_file(plans or None, fmt, templates=template_entries(session, team_id))

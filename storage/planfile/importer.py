@@ -4,6 +4,7 @@ transaction (storage.bulk: COPY on PostgreSQL, the driver's executemany on SQLit
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
@@ -30,8 +31,9 @@ from storage.models import (
 from storage.planfile.check import CheckedPlan, check_plan, join_path
 from storage.planfile.parse import PlanFileError, plans_of
 from storage.planfile.people import write_stakeholders
-from storage.planfile.read import iter_plan_file
+from storage.planfile.read import iter_file_parts, iter_plan_file
 from storage.plans import clean_text, clean_user_id
+from storage.templates.files import import_template
 
 
 # ---------------------------------------------------------------------------
@@ -212,6 +214,49 @@ def _write_plans(
     insert_rows(session, QbrReview, review_rows)
     insert_rows(session, ChangeLogEntry, log_rows)
     return plan_ids
+
+
+@dataclass
+class Imported:
+    """What import_file created: plan ids and template ids, each in file order."""
+
+    plans: list[int]
+    templates: list[int]
+
+
+def import_file(
+    session: Session,
+    team_id: str,
+    source: str | TextIO,
+    fmt: str | None = None,
+    *,
+    actor_id: str | None = None,
+    filename: str | None = None,
+) -> Imported:
+    """The plans and templates of a plan file (`plans:`, `templates:` or both), read
+    entry by entry: plans as import_plans writes them, each template as it comes
+    (storage/templates/files.py: owned by its `owner`, else `actor_id`). All or nothing
+    as import_plans: in the caller's transaction, the first bad entry named by its place
+    ("templates[1].name: …")."""
+    team_id = clean_text(team_id, "team_id", max_len=SLACK_ID_MAX, required=True)
+    template_ids: list[int] = []
+
+    def plans() -> Iterator:
+        for section, entry in iter_file_parts(source, fmt, filename=filename):
+            if section == "plans":
+                yield entry
+                continue
+            where = f"templates[{len(template_ids)}]"
+            try:
+                template = import_template(session, team_id, entry, default_owner=actor_id, where=where)
+            except PlanFileError:
+                raise
+            except ValidationError as error:
+                raise PlanFileError(error.field, error.message) from None
+            template_ids.append(template.id)
+
+    plan_ids = import_plans(session, team_id, plans(), actor_id=actor_id)
+    return Imported(plan_ids, template_ids)
 
 
 def import_plan_file(

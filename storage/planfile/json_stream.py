@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from storage.planfile.parse import PlanFileError, Source
+from storage.planfile.parse import PLANS, PlanFileError, Source, not_a_plan_file, unknown_part
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
@@ -115,17 +115,18 @@ class _JsonReader:
             raise self.error("Extra data", self.pos)
 
 
-def json_entries(source: Source) -> Iterator:
+def json_entries(source: Source, sections: tuple[str, ...] = PLANS) -> Iterator[tuple[str, Any]]:
+    """(top-level list's name, entry) of a JSON plan file, one entry at a time."""
     reader = _JsonReader(source)
     first = reader.peek()
     if first == "[":
-        yield from reader.items()
+        yield from (("plans", entry) for entry in reader.items())
         reader.end()
         return
     if first != "{":
         reader.value()  # "Expecting value" unless it is JSON
         reader.end()
-        raise PlanFileError("", "a plan file is a mapping with a `plans:` list")
+        raise not_a_plan_file(sections)
     reader.pos += 1
     seen: set[str] = set()
     while reader.peek() != "}" or not seen:
@@ -140,13 +141,13 @@ def json_entries(source: Source) -> Iterator:
         if key in seen:
             raise PlanFileError("", f"not valid JSON: duplicate key {key!r}")
         seen.add(key)
-        if key != "plans":
-            raise PlanFileError(key, "unknown field (expected plans)")
+        if key not in sections:
+            raise unknown_part(key, sections)
         if reader.peek() == "[":
-            yield from reader.items()
+            yield from ((key, entry) for entry in reader.items())
         else:
             value = reader.value()
-            raise PlanFileError("plans", "required" if value is None else "must be a list")
+            raise PlanFileError(key, "required" if value is None else "must be a list")
     reader.pos += 1
     reader.end()
     if not seen:

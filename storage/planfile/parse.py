@@ -3,7 +3,8 @@ error that names where it is wrong, and the shape of its top level."""
 
 from __future__ import annotations
 
-from typing import TextIO
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from storage.errors import ValidationError
 
@@ -81,18 +82,40 @@ class Source:
         return self._stream.read(size) if self._stream is not None else ""
 
 
+PLANS = ("plans",)  # the top-level lists of a file of plans
+PARTS = ("plans", "templates")  # … of a file of plans, templates or both
+
+
+def not_a_plan_file(sections: tuple[str, ...] = PLANS) -> PlanFileError:
+    lists = " or ".join(f"`{name}:`" for name in sections)
+    return PlanFileError("", f"a plan file is a mapping with a {lists} list")
+
+
+def unknown_part(key, sections: tuple[str, ...] = PLANS) -> PlanFileError:
+    return PlanFileError(str(key), f"unknown field (expected {' or '.join(sections)})")
+
+
+def parts_of(document, sections: tuple[str, ...] = PLANS) -> Iterator[tuple[str, Any]]:
+    """(top-level list's name, entry) of an already parsed document (a list is plans), in
+    file order; a document with none of `sections` needs `plans`."""
+    if isinstance(document, list):
+        yield from (("plans", entry) for entry in document)
+        return
+    if not isinstance(document, dict):
+        raise not_a_plan_file(sections)
+    unknown = [key for key in document if key not in sections]
+    if unknown:
+        raise unknown_part(unknown[0], sections)
+    if not document:
+        raise PlanFileError("plans", "required")
+    for key, entries in document.items():
+        if entries is None:
+            raise PlanFileError(key, "required")
+        if not isinstance(entries, list):
+            raise PlanFileError(key, "must be a list")
+        yield from ((key, entry) for entry in entries)
+
+
 def plans_of(document) -> list:
     """The `plans` list of an already parsed document (or the list itself)."""
-    if isinstance(document, list):
-        return document
-    if not isinstance(document, dict):
-        raise PlanFileError("", "a plan file is a mapping with a `plans:` list")
-    unknown = [key for key in document if key != "plans"]
-    if unknown:
-        raise PlanFileError(str(unknown[0]), "unknown field (expected plans)")
-    plans = document.get("plans")
-    if plans is None:
-        raise PlanFileError("plans", "required")
-    if not isinstance(plans, list):
-        raise PlanFileError("plans", "must be a list")
-    return plans
+    return [entry for _, entry in parts_of(document)]

@@ -9,6 +9,7 @@ whatever the size of the file.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import yaml
 from yaml.composer import Composer, ComposerError
@@ -21,7 +22,7 @@ from yaml.events import (
     StreamEndEvent,
 )
 
-from storage.planfile.parse import PlanFileError, Source, hashable, plans_of
+from storage.planfile.parse import PLANS, PlanFileError, Source, hashable, not_a_plan_file, parts_of, unknown_part
 
 
 class YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -56,12 +57,13 @@ _SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
 _MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
 
 
-def yaml_entries(source: Source) -> Iterator:
-    """The plans of a YAML plan file as yaml.load(…, YamlLoader) reads it, one plan node
-    at a time; errors as PlanFileError with the file's line numbers."""
+def yaml_entries(source: Source, sections: tuple[str, ...] = PLANS) -> Iterator[tuple[str, Any]]:
+    """(top-level list's name, entry) of a YAML plan file as yaml.load(…, YamlLoader)
+    reads it, one entry node at a time; errors as PlanFileError with the file's line
+    numbers."""
     loader = _YamlStream(source)
     try:
-        yield from _yaml_plans(loader)
+        yield from _yaml_parts(loader, sections)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
@@ -73,10 +75,10 @@ def yaml_entries(source: Source) -> Iterator:
         loader.dispose()
 
 
-def _yaml_plans(loader) -> Iterator:
+def _yaml_parts(loader, sections: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
     loader.get_event()  # stream start
     if loader.check_event(StreamEndEvent):  # no document: as yaml.load's None
-        raise PlanFileError("", "a plan file is a mapping with a `plans:` list")
+        raise not_a_plan_file(sections)
     document = loader.get_event()
     event = loader.peek_event()
     if isinstance(event, MappingStartEvent) and event.anchor is None and event.tag in _MAP_TAGS:
@@ -93,16 +95,16 @@ def _yaml_plans(loader) -> Iterator:
             if key in seen:
                 raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
-            if key != "plans":
-                raise PlanFileError(str(key), "unknown field (expected plans)")
-            yield from _yaml_list(loader)
+            if key not in sections:
+                raise unknown_part(key, sections)
+            yield from ((key, entry) for entry in _yaml_list(loader, key))
         loader.get_event()
         if not seen:
             raise PlanFileError("plans", "required")
     elif isinstance(event, SequenceStartEvent):
-        yield from _yaml_list(loader)
+        yield from (("plans", entry) for entry in _yaml_list(loader, "plans"))
     else:
-        yield from plans_of(loader.construct_document(loader.compose_node(None, None)))
+        yield from parts_of(loader.construct_document(loader.compose_node(None, None)), sections)
     loader.get_event()  # document end
     if not loader.check_event(StreamEndEvent):
         raise ComposerError(
@@ -111,8 +113,8 @@ def _yaml_plans(loader) -> Iterator:
         )
 
 
-def _yaml_list(loader) -> Iterator:
-    """The items of the `plans` list (or of the top-level list) that starts here."""
+def _yaml_list(loader, key: str) -> Iterator:
+    """The items of the `key` list (or of the top-level list) that starts here."""
     event = loader.peek_event()
     if isinstance(event, SequenceStartEvent) and event.anchor is None and event.tag in _SEQ_TAGS:
         loader.get_event()
@@ -124,7 +126,7 @@ def _yaml_list(loader) -> Iterator:
         return
     value = loader.construct_document(loader.compose_node(None, None))
     if value is None:
-        raise PlanFileError("plans", "required")
+        raise PlanFileError(key, "required")
     if not isinstance(value, list):
-        raise PlanFileError("plans", "must be a list")
+        raise PlanFileError(key, "must be a list")
     yield from value

@@ -247,3 +247,50 @@ def test_console_script_runs_from_any_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"# {SAMPLE}\n")
     assert count(env["DATABASE_URL"], ActionItem) == 2
+
+
+def test_templates_export_and_import(database, capsys, tmp_path):
+    """`export --templates` writes the workspace's templates as a plan file with only
+    `templates:`; `import` takes it (or plans and templates together) back unchanged."""
+    from storage.db import make_session_factory, transaction
+    from storage.domain import Actor
+    from storage.models import PlanTemplate
+    from storage.templates import add_template
+
+    assert run(capsys, "demo").code == 0
+    engine = make_engine(database)
+    with transaction(make_session_factory(engine)) as session:
+        add_template(session, Actor("T0LOCAL", "U0123OWNER"), "Hospital", {"strategies": [
+            {"title": "Grow", "objectives": [{"title": "Listings", "action_items": [
+                {"title": "Meet", "due_offset_days": 14}]}]}]})
+    engine.dispose()
+
+    alone = run(capsys, "export", "--templates")
+    assert alone.code == 0 and alone.out.startswith("templates:\n  - name: Hospital\n    owner: U0123OWNER\n")
+    assert "plans" not in yaml.safe_load(alone.out)
+    both = run(capsys, "export", "Newton", "--templates", "--format", "json")
+    assert both.code == 0 and list(yaml.safe_load(both.out)) == ["plans", "templates"]
+
+    (tmp_path / "t.yaml").write_text(alone.out, encoding="utf-8")
+    imported = run(capsys, "import", str(tmp_path / "t.yaml"), "--team", "T0SECOND")
+    assert imported.code == 0
+    assert imported.out.startswith("imported 0 plans and 1 template into workspace T0SECOND\n  template ")
+    assert imported.out.rstrip().endswith("\tHospital")
+    assert run(capsys, "export", "--templates", "--team", "T0SECOND").out == alone.out
+
+    (tmp_path / "both.json").write_text(both.out, encoding="utf-8")
+    again = run(capsys, "import", str(tmp_path / "both.json"), "--team", "T0THIRD")
+    assert again.code == 0 and again.out.startswith("imported 1 plan and 1 template into workspace T0THIRD\n")
+    assert run(capsys, "export", "Newton", "--templates", "--format", "json", "--team", "T0THIRD").out == both.out
+
+    # All or nothing: the template name is taken in T0SECOND, so its plan goes too.
+    bad = run(capsys, "import", str(tmp_path / "both.json"), "--team", "T0SECOND")
+    assert one_line_error(bad) == "accountplan: templates[0].name: a template of this name exists: choose another\n"
+    assert count(database, team_id="T0SECOND") == 0 and count(database, PlanTemplate, team_id="T0SECOND") == 1
+
+
+def test_export_usage(database, capsys):
+    nothing = run(capsys, "export")
+    assert nothing.code == 2 and "export needs a PLAN" in nothing.err and nothing.out == ""
+    markdown = run(capsys, "export", "--templates", "--format", "md")
+    assert markdown.code == 2 and "--templates writes a plan file" in markdown.err
