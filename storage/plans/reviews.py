@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from storage import checkins
 from storage.domain import Actor
 from storage.models import TEXT_MAX, QbrReview
 from storage.plans.permissions import get_editable_plan
@@ -36,4 +37,6 @@ def add_review(session: Session, actor: Actor, plan_id: int, data: ReviewInput) 
         plan.last_review_date = data.held_on
     flush_or_conflict(session)
     log_change(session, actor, plan.id, "review", review.id, "created", f"logged QBR of {data.held_on.isoformat()}")
+    # A new QBR date moves the plan's check-in round: worked out again at the next pass, today.
+    checkins.plan_rounds_changed(session, plan.id)
     return review
