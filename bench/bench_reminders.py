@@ -19,9 +19,9 @@ on PostgreSQL and multi-row INSERTs on SQLite. Timed (median of repeated runs):
     not yet seen).
 
 Part 2, one pass: `--due` reminders due now for `--people` people (time zones known),
-sent by bot.scheduler.run_pass to a local Web API in another process that enforces
+sent by bot.scheduler.passes.run_pass to a local Web API in another process that enforces
 Slack-like limits for chat.postMessage: `--rate` a second per workspace (Slack does
-not publish its number; real ones are lower, see bot/ratelimit.py) and one a second per
+not publish its number; real ones are lower, see bot/slack/ratelimit.py) and one a second per
 channel with bursts of three, answering 429 with Retry-After when exceeded. The app's
 limiter is told those limits. Beside it, the least work: a bare loop of WebClient
 chat_postMessage calls with slack_sdk's 429 retry (sequential, as a script would do),
@@ -561,7 +561,7 @@ def tick_part(name: str, engine: Engine, limited: LimitedApi, unlimited: Limited
                           per_channel=Limit(1.0, 1))
     targets = fresh_pass_data()
     app_seconds, app = app_pass(limited, limiter)
-    report("app: bot.scheduler.run_pass", app_seconds, app, len(targets))
+    report("app: bot.scheduler.passes.run_pass", app_seconds, app, len(targets))
     targets = fresh_pass_data()
     limited.stats(reset=True)
     bare_seconds = bare_loop(limited.url, targets, threads=1)
@@ -577,7 +577,7 @@ def tick_part(name: str, engine: Engine, limited: LimitedApi, unlimited: Limited
     print("  a Web API without limits (what the app's own work costs per message):")
     unhurried = RateLimiter({"chat.postMessage": Limit(1e6, 10**6)}, per_channel=Limit(1e6, 10**6))
     app_seconds, app = app_pass(unlimited, unhurried)
-    report("app: bot.scheduler.run_pass", app_seconds, app, len(targets))
+    report("app: bot.scheduler.passes.run_pass", app_seconds, app, len(targets))
     unlimited.stats(reset=True)
     bare_seconds = bare_loop(unlimited.url, targets, threads=1)
     report("least work: bare chat_postMessage loop", bare_seconds, unlimited.stats(), len(targets))
