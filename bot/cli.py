@@ -136,11 +136,16 @@ def cmd_db_upgrade(args) -> int:
 
 
 def _written_plan(session, team_id: str, plan_id: int) -> str:
+    """The team's written plan (key stakeholders included), as the team's canvas has it."""
     from blocks.written_plan import render_written_plan
-    from storage.plans import load_plan_tree, plan_progress
+    from storage.models import utcnow
+    from storage.plans import Actor, load_plan_tree, plan_progress
+    from storage.stakeholders import list_stakeholders, stakeholder_tree
 
     plan = load_plan_tree(session, team_id, plan_id)
-    return render_written_plan(plan, plan_progress(session, team_id, plan_id))
+    people = stakeholder_tree(list_stakeholders(session, Actor(team_id, plan.owner_id), plan_id))
+    return render_written_plan(plan, plan_progress(session, team_id, plan_id), stakeholders=people,
+                               today=utcnow().date())
 
 
 def cmd_demo(args) -> int:

@@ -22,12 +22,13 @@ from bot.listeners import (
     qbrs,
     reminders,
     shortcuts,
+    stakeholders,
     strategies,
     swot,
 )
 
 SURFACES = (commands, plans, plan_forms, strategies, objectives, action_items, swot, digests, qbrs,
-            digest_settings, home, shortcuts, reminders)
+            digest_settings, home, shortcuts, reminders, stakeholders)
 
 
 def register(app: App) -> None:

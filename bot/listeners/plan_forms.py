@@ -18,9 +18,9 @@ from blocks.forms import encode_metadata, metadata
 from blocks.ids import Callback
 from bot.runtime import ui
 from bot.runtime.middleware import actor_of, unit_of_work
-from storage import plans
+from storage import plans, stakeholders
 from storage.errors import NotFound, PlanError, ValidationError
-from storage.models import AccountPlan, ActionItem, Objective, PlanStatus, Strategy, SwotEntry
+from storage.models import AccountPlan, ActionItem, Objective, PlanStatus, Stakeholder, Strategy, SwotEntry
 from storage.plans import Actor, CopyOptions, PlanInput
 
 
@@ -94,6 +94,7 @@ DELETERS = {
     "objective": plans.delete_objective,
     "action_item": plans.delete_action_item,
     "swot": plans.delete_swot_entry,
+    "stakeholder": stakeholders.delete_stakeholder,
 }
 
 
@@ -128,7 +129,8 @@ def on_delete_submitted(ack: Ack, client: WebClient, context: BoltContext, view:
              mode=meta.get("mode", "plan"))
 
 
-_MODELS = {"strategy": Strategy, "objective": Objective, "action_item": ActionItem, "swot": SwotEntry}
+_MODELS = {"strategy": Strategy, "objective": Objective, "action_item": ActionItem, "swot": SwotEntry,
+           "stakeholder": Stakeholder}
 
 
 def find_record(session: Session, actor: Actor, entity: str, record_id: int):

@@ -31,9 +31,9 @@ from bot.slack.canvases import canvas_url, write_canvas
 from bot.slack.channels import check_channel, post_messages, refusal, withdraw_team_canvas
 from bot.slack.errors import error_code
 from bot.slack.users import display_names
-from storage import digests, plans
+from storage import digests, plans, stakeholders
 from storage.db import transaction
-from storage.models import Audience
+from storage.models import Audience, utcnow
 from storage.plans import Actor
 
 _SLACK_ERRORS = (SlackApiError, SlackClientError, OSError)
@@ -85,9 +85,14 @@ def publish_canvas(
         plan = plans.load_plan_tree(session, actor.team_id, plan_id)
         progress = plans.plan_progress(session, actor.team_id, plan_id) if team_only else None
         existing = digests.canvas_id_for(session, plan_id, check.audience)
+        # Key stakeholders: the team's canvas only, never a customer's.
+        people = stakeholders.stakeholder_tree(stakeholders.list_stakeholders(session, actor, plan_id)) \
+            if team_only else None
     title = plan.name if not team_only else f"{plan.name} (team only)"
-    markdown = render_written_plan(plan, progress, names=display_names(client, _people(plan)),
-                                   include_team_only=team_only)
+    named = _people(plan) | {s.slack_user_id for s, _ in people or () if s.slack_user_id}
+    markdown = render_written_plan(plan, progress, names=display_names(client, named),
+                                   include_team_only=team_only, stakeholders=people,
+                                   today=utcnow().date())
     try:
         canvas_id, created = write_canvas(client, existing, title, markdown)
     except (*_SLACK_ERRORS, KeyError) as error:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from bot.runtime.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
 from bot.runtime.after_ack import MODAL_BUDGET_SECONDS, Answer, received_at, too_late_for_modal
 from bot.runtime.audience import OUTSIDER_REFUSED, SHARED_CONVERSATION_NOTE, Looking
 from bot.runtime.middleware import actor_of, unit_of_work
-from storage import plans
+from storage import health, plans, stakeholders
 from storage.errors import NotFound, PermissionDenied, PlanError, ValidationError
 from storage.models import Audience
 from storage.plans import Actor
@@ -60,7 +61,16 @@ def render_plan(session: Session, who: Looking, plan_id: int, *, page: int = 0, 
     if mode == "swot":
         return swot_view(plan, can_edit=can_edit, page=page)
     progress = plans.plan_progress(session, actor.team_id, plan_id)
-    return plan_view(plan, progress, can_edit=can_edit, page=page)
+    # The team's own reading of the plan: key stakeholders and health (never a customer's).
+    today = utc_today()
+    people = stakeholders.stakeholder_tree(stakeholders.list_stakeholders(session, actor, plan_id))
+    return plan_view(plan, progress, can_edit=can_edit, page=page, today=today, stakeholders=people,
+                     health=health.plan_health(session, actor.team_id, plan_id, today))
+
+
+def utc_today() -> dt.date:
+    """The day health and stale marks are worked out for (the server's UTC day)."""
+    return dt.datetime.now(dt.timezone.utc).date()
 
 
 def from_form(context: BoltContext, view: dict[str, Any]) -> Looking:
