@@ -19,6 +19,7 @@ from bot.listeners import (
     objectives,
     plan_forms,
     plans,
+    progress,
     qbrs,
     reminders,
     shortcuts,
@@ -28,7 +29,7 @@ from bot.listeners import (
 )
 
 SURFACES = (commands, plans, plan_forms, strategies, objectives, action_items, swot, digests, qbrs,
-            digest_settings, home, shortcuts, reminders, stakeholders)
+            digest_settings, home, shortcuts, reminders, stakeholders, progress)
 
 
 def register(app: App) -> None:

@@ -15,7 +15,7 @@ from bot.listeners.menus import Level, menu_listener
 from bot.runtime import ui
 from bot.runtime.after_ack import acked
 from bot.runtime.middleware import actor_of, unit_of_work
-from storage import plans
+from storage import plans, progress
 from storage.errors import ValidationError
 from storage.plans import Actor, ObjectiveInput
 
@@ -23,12 +23,12 @@ from storage.plans import Actor, ObjectiveInput
 def add_form_under(session: Session, strategy, parent: dict[str, Any]) -> dict[str, Any]:
     """From a strategy's menu: the parent is fixed."""
     meta = encode_metadata(strategy=strategy.id, **parent)
-    return modals.objective_modal(Callback.OBJECTIVE_FORM, metadata=meta)
+    return modals.objective_modal(Callback.OBJECTIVE_FORM, metadata=meta, ask_owner=True)
 
 
 def edit_form(session: Session, objective, parent: dict[str, Any]) -> dict[str, Any]:
     meta = encode_metadata(objective=objective.id, version=objective.version, **parent)
-    return modals.objective_modal(Callback.OBJECTIVE_FORM, objective=objective, metadata=meta)
+    return modals.objective_modal(Callback.OBJECTIVE_FORM, objective=objective, metadata=meta, ask_owner=True)
 
 
 LEVEL = Level("objective", edit_form=edit_form, add_child_form=action_items.add_form_under)
@@ -45,7 +45,7 @@ def on_add(*, body, client, context, payload, respond) -> None:
         choices = [(f"{n}. {s.title}", str(s.id)) for n, s in enumerate(plan.strategies, 1)]
         meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
         view = modals.objective_modal(Callback.OBJECTIVE_FORM, strategies=choices,
-                                      selected_strategy=choices[-1][1], metadata=meta)
+                                      selected_strategy=choices[-1][1], metadata=meta, ask_owner=True)
     ui.open_or_push(client, context, body, view)
 
 
@@ -58,12 +58,16 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
         current_value=values.get("current_value"),
     )
     if "objective" in meta:
-        return plans.update_objective(session, actor, meta["objective"], data,
-                                      expected_version=meta.get("version")).plan_id
-    strategy_id = meta.get("strategy") or values.get("strategy")
-    if not strategy_id:
-        raise ValidationError("strategy", "required")
-    return plans.add_objective(session, actor, ui.record_id(strategy_id, what="strategy"), data).plan_id
+        objective = plans.update_objective(session, actor, meta["objective"], data,
+                                           expected_version=meta.get("version"))
+    else:
+        strategy_id = meta.get("strategy") or values.get("strategy")
+        if not strategy_id:
+            raise ValidationError("strategy", "required")
+        objective = plans.add_objective(session, actor, ui.record_id(strategy_id, what="strategy"), data)
+    if "owner" in values:  # asked before each QBR; empty: the plan's owner
+        progress.set_objective_owner(session, actor, objective.id, values["owner"])
+    return objective.plan_id
 
 
 def register(app: App) -> None:

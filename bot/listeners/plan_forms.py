@@ -18,7 +18,7 @@ from blocks.forms import encode_metadata, metadata
 from blocks.ids import Callback
 from bot.runtime import ui
 from bot.runtime.middleware import actor_of, unit_of_work
-from storage import plans, stakeholders
+from storage import checkins, plans, stakeholders
 from storage.errors import NotFound, PlanError, ValidationError
 from storage.models import AccountPlan, ActionItem, Objective, PlanStatus, Stakeholder, Strategy, SwotEntry
 from storage.plans import Actor, CopyOptions, PlanInput
@@ -26,7 +26,7 @@ from storage.plans import Actor, CopyOptions, PlanInput
 
 def edit_form(plan: AccountPlan, parent: dict[str, Any]) -> dict[str, Any]:
     meta = encode_metadata(plan=plan.id, version=plan.version, **parent)
-    return modals.plan_modal(Callback.PLAN_EDIT, plan=plan, metadata=meta)
+    return modals.plan_modal(Callback.PLAN_EDIT, plan=plan, metadata=meta, checkins=True)
 
 
 def next_cycle(plan: AccountPlan) -> tuple[str, dt.date, dt.date]:
@@ -62,13 +62,27 @@ def _plan_input(values: dict[str, Any]) -> PlanInput:
     )
 
 
+def save_checkins(session: Session, actor: Actor, plan_id: int, values: dict[str, Any]) -> None:
+    """"Progress check-ins" and "Monthly check-ins" of a submitted plan form, if it had them."""
+    if "checkin_lead_days" not in values and "monthly_checkins" not in values:
+        return
+    chosen = modals.checkin_values(values)
+    if chosen["checkin_lead_days"] is None:
+        raise ValidationError("checkin_lead_days", "required")
+    checkins.set_checkin_settings(session, actor, plan_id, lead_days=chosen["checkin_lead_days"],
+                                  monthly=chosen["monthly_checkins"])
+
+
 def save_new_plan(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
-    return plans.create_plan(session, actor, _plan_input(values)).id
+    plan = plans.create_plan(session, actor, _plan_input(values))
+    save_checkins(session, actor, plan.id, values)
+    return plan.id
 
 
 def save_plan(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
     plan = plans.update_plan(session, actor, meta.get("plan"), _plan_input(values),
                              expected_version=meta.get("version"))
+    save_checkins(session, actor, plan.id, values)
     return plan.id
 
 

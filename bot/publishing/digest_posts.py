@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from blocks import digest as digest_blocks
 from bot.slack.channels import check_channel, post_messages, refusal, withdraw_team_canvas
 from bot.slack.errors import TRANSIENT_ERRORS, error_code, explain
-from storage import digests, plans
+from storage import digests, health, plans, progress
 from storage.db import transaction
 from storage.models import Audience, DigestReason, utcnow
 
@@ -88,7 +88,8 @@ def post_digest(
             session, team_id, plan_id, audience=check.audience, since=since,
             today=today_in(timezone, now), review_id=review_id,
         )
-        messages = digest_blocks.digest_messages(content)
+        team = {} if check.external else team_reading(session, content, now)
+        messages = digest_blocks.digest_messages(content, **team)
     channel, ts, error = post_messages(client, channel_id, messages)
     if error:
         return Posted(channel_id, check.audience, error=error)
@@ -97,6 +98,18 @@ def post_digest(
                             message_ts=ts, reason=reason, audience=check.audience,
                             posted_by=posted_by, now=now)
     return Posted(channel, check.audience, ts=ts)
+
+
+def team_reading(session: Session, content: digests.DigestContent, now: dt.datetime) -> dict:
+    """What a team channel's digest adds (never a customer's): the plan's health, and what
+    objective owners said since the QBR before the one reported (or the last one)."""
+    plan = content.plan
+    earlier = [r.held_on for r in plan.reviews if content.review is None or r.id != content.review.id]
+    if content.review is not None:
+        earlier = [day for day in earlier if day <= content.review.held_on]
+    since = dt.datetime.combine(max(earlier), dt.time(0), tzinfo=dt.timezone.utc) if earlier else None
+    return {"health": health.plan_health(session, plan.team_id, plan.id, now.astimezone(dt.timezone.utc).date()),
+            "objective_updates": progress.progress_summary(session, plan.team_id, plan.id, since=since)}
 
 
 # ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import ConfigError, Settings, engine_of
-from bot.scheduler import digest_jobs, housekeeping, reminder_jobs, time_zone_jobs
+from bot.scheduler import checkin_jobs, digest_jobs, housekeeping, reminder_jobs, time_zone_jobs
 from bot.scheduler.job_context import Job, JobContext
 from bot.slack.ratelimit import RateLimiter, SharedRateLimiter
 from bot.slack.workspaces import Workspaces
@@ -46,6 +46,7 @@ JOBS: list[Job] = [
     reminder_jobs.deliver_notifications,
     reminder_jobs.send_item_reminders,
     reminder_jobs.send_weekly_summaries,
+    checkin_jobs.send_checkins,  # objective owners asked for progress before QBRs (and monthly)
     time_zone_jobs.finish_time_zones,  # the rest of a big listing: it holds no reminder back
     digest_jobs.run_due_digests,
     digest_jobs.run_qbr_nudges,

@@ -1,0 +1,140 @@
+"""The scheduler's progress check-in job: each objective owner asked, in one DM, how their
+objectives are going (before each QBR, and monthly when the plan asks).
+
+`send_checkins(context, now)`, every pass:
+1. the rounds: storage.checkins.schedule_checkins makes the rows of the rounds now open
+   (once a UTC day per plan; INSERT … ON CONFLICT DO NOTHING, so passes at once make
+   each row once);
+2. the DMs: a person's due rows are claimed together (storage.claims.claim_due_groups by
+   workspace and owner), so ONE DM lists all their objectives of every plan due at
+   once, whatever passes run; storage decides what each row needs (prepare_checkins:
+   09:00 in the owner's zone on a working day, dropped rounds, answered check-ins), and
+   the DMs go out at Slack's pace (the shared rate limiter, one person after another)
+   with the reminders' outbox rules: `begin_attempt` fences a lease that ran out, and a
+   DM whose outcome was lost is looked for before it is posted again (bot/slack/dms.py);
+3. the one reminder: storage schedules it CHECKIN_REMINDER_WORKING_DAYS working days
+   after the DM, listing what is still waiting; an answer (storage.progress.
+   record_progress) cancels it, and nothing follows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
+from types import SimpleNamespace
+
+from blocks.progress import checkin_message
+from bot.scheduler.job_context import JobContext, by_turns
+from bot.scheduler.reminder_jobs import BATCH, LEASE, MAX_BATCHES
+from bot.slack.dms import Outcome, channel_of, find_posted_keys, outcome_of, post_dm
+from bot.slack.workspaces import NotInstalled
+from storage import checkins
+from storage.checkins import CheckinObjective, DueCheckin
+from storage.claims import begin_attempt, claim_due_groups, lease_end
+from storage.db import transaction
+from storage.models import CheckinRequest, utcnow
+
+log = logging.getLogger(__name__)
+
+OWNER = ("team_id", "owner_id")  # a person's rows are claimed, and sent, together
+
+
+def send_checkins(context: JobContext, now: dt.datetime) -> int:
+    """Make the rows of the rounds now open, then send what is due: one DM per person."""
+    for _ in range(MAX_BATCHES):
+        with transaction(context.session_factory) as session:
+            if not checkins.schedule_checkins(session, now, default_tz=context.default_timezone):
+                break
+    sent = 0
+    for _ in range(MAX_BATCHES):
+        ids = claim_due_groups(context.session_factory, CheckinRequest, now=now, lease=LEASE,
+                               group_by=OWNER, limit=BATCH)
+        if not ids:
+            break
+        held = lease_end(now, LEASE)
+        with transaction(context.session_factory) as session:
+            due = checkins.prepare_checkins(session, ids, now=now, default_tz=context.default_timezone,
+                                            held_until=held)
+        sent += context.each(partial(_deliver, context, held_until=held, now=now),
+                             by_turns(checkin_dms(due), key=lambda dm: (dm[0].team_id, dm[0].user_id)))
+    return sent
+
+
+def checkin_dms(due: Sequence[DueCheckin]) -> list[list[DueCheckin]]:
+    """One DM per person: their check-ins of every plan, and apart from them their
+    reminders (a reminder says so in its first line)."""
+    by_person: dict[tuple[str, str, bool], list[DueCheckin]] = {}
+    for checkin in due:
+        by_person.setdefault((checkin.team_id, checkin.user_id, checkin.reminder), []).append(checkin)
+    return list(by_person.values())
+
+
+def objective_view(objective: CheckinObjective) -> SimpleNamespace:
+    """An objective as blocks/progress.py reads one."""
+    return SimpleNamespace(id=objective.objective_id, title=objective.title, measure_unit=objective.measure_unit,
+                           target_value=objective.target_value, current_value=objective.current_value,
+                           progress_status=objective.status, progress_note=objective.note,
+                           progress_updated_at=objective.updated_at, version=objective.version)
+
+
+def checkin_dm(dm: Sequence[DueCheckin]) -> dict:
+    """The DM for one person's check-ins: their objectives grouped by plan."""
+    entries = [(objective_view(objective), SimpleNamespace(id=c.plan_id, name=c.plan_name))
+               for c in dm for objective in c.objectives]
+    qbr_dates = {c.plan_id: c.qbr_date for c in dm if c.qbr_date is not None}
+    return checkin_message(entries, reminder=dm[0].reminder, qbr_dates=qbr_dates)
+
+
+def _deliver(context: JobContext, dm: Sequence[DueCheckin], *, held_until: dt.datetime,
+             now: dt.datetime) -> bool:
+    """One DM for `dm`'s rows (one person's), each row recorded once with the DM that
+    carried it; rows no longer held right before the send are left out of it."""
+    first = dm[0]
+    with transaction(context.session_factory) as session:
+        wall = utcnow()  # compared with Slack's message times if the outcome is lost
+        going = [c for c in dm if begin_attempt(session, CheckinRequest, c.row_id, held_until=held_until, now=wall)]
+    if not going:
+        log.info("check-ins to %s no longer held by this pass; not sent", first.user_id)
+        return False
+    channel, found, outcome = first.dm_channel, {}, Outcome(error="internal_error", uncertain=True)
+    try:
+        client = context.client_for_team(first.team_id)
+        throttle = partial(context.limiter.acquire, first.team_id)
+        earlier = [c for c in going if c.maybe_sent_since is not None]
+        if earlier:
+            channel = channel or channel_of(client, first.user_id, throttle)
+            found = find_posted_keys(client, channel=channel, keys=[c.key for c in earlier],
+                                     since=min(c.maybe_sent_since for c in earlier), throttle=throttle)
+        posting = [c for c in going if c.key not in found]
+        if posting:
+            outcome = post_dm(client, user_id=first.user_id, message=checkin_dm(posting), key=posting[0].key,
+                              keys=[c.key for c in posting] if len(posting) > 1 else None,
+                              dm_channel=channel, throttle=throttle)
+    except NotInstalled:
+        outcome = Outcome(error="not_installed", permanent=True)
+    except Exception as error:  # noqa: BLE001 - the lookup failed, or a bug / a failed token refresh
+        try:
+            failed = outcome_of(error)
+        except Exception:  # noqa: BLE001 - not Slack's: later, carefully
+            log.exception("check-ins to %s: sending failed", first.user_id)
+            failed = Outcome(error="internal_error")
+        outcome = replace(failed, uncertain=True)
+    if outcome.error == "ratelimited":
+        context.limiter.pause(first.team_id, outcome.retry_after or 1.0)
+    with transaction(context.session_factory) as session:
+        for checkin in going:
+            if checkin.key in found or outcome.sent:
+                where = (channel, found[checkin.key]) if checkin.key in found else (outcome.channel, outcome.ts)
+                checkins.record_checkin_sent(session, checkin, held_until=held_until, now=now,
+                                             channel=where[0], ts=where[1])
+            else:
+                checkins.record_checkin_failure(
+                    session, checkin.row_id, held_until=held_until, now=now, error=outcome.error,
+                    permanent=outcome.permanent, uncertain=outcome.uncertain, retry_after=outcome.retry_after)
+    if outcome.error and len(found) < len(going):
+        log.warning("check-in DM to %s not sent: %s (%s)", first.user_id, outcome.error,
+                    "for good" if outcome.permanent else "will retry")
+    return bool(found) or outcome.sent
