@@ -17,6 +17,7 @@ from blocks import messages
 from bot.runtime.after_ack import Answer, acked
 from bot.runtime.audience import person_is_external
 from bot.runtime.middleware import actor_of, unit_of_work
+from storage import health as plan_health
 from storage import plans, reminders
 from storage.plans import Actor
 
@@ -57,9 +58,11 @@ def home_view(session: Session, actor: Actor) -> dict[str, Any]:
         mine = mine[:home_blocks.PLANS_MAX]
         more_plans = plans.count_plans(session, actor.team_id, user_id=actor.user_id) - len(mine)
     progress = plans.progress_by_plan(session, actor.team_id, [p.id for p in mine])
+    health = plan_health.health_by_plan(session, actor.team_id, [p.id for p in mine], today())
     return home_blocks.home_view(items, mine, progress, today=today(),
                                  more_items=more_items, more_plans=more_plans,
-                                 summary_muted=reminders.summary_muted(session, actor.team_id, actor.user_id))
+                                 summary_muted=reminders.summary_muted(session, actor.team_id, actor.user_id),
+                                 health=health)
 
 
 def publish_home(client: WebClient, context: BoltContext, user_id: str) -> None:

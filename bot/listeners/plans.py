@@ -18,6 +18,7 @@ from bot.runtime import ui
 from bot.runtime.after_ack import acked
 from bot.runtime.audience import NOT_IN_SHARED, OUTSIDER_REFUSED, Looking, looking
 from bot.runtime.middleware import actor_of, unit_of_work
+from storage import health as plan_health
 from storage import plans
 from storage.models import AccountPlan, PlanStatus
 from storage.plans import Actor
@@ -147,8 +148,9 @@ def list_plans(*, respond, client: WebClient, command, context, args) -> None:
         if total == LIST_LIMIT:
             total = plans.count_plans(session, actor.team_id, at_most=COUNT_AT_MOST, **filters)
         progress = plans.progress_by_plan(session, actor.team_id, [p.id for p in found])
+        health = plan_health.health_by_plan(session, actor.team_id, [p.id for p in found], ui.utc_today())
         reply = messages.plan_list(title, found, progress, more=total - len(found),
-                                   more_at_least=total >= COUNT_AT_MOST)
+                                   more_at_least=total >= COUNT_AT_MOST, health=health)
     respond(reply)
 
 
