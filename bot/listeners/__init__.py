@@ -26,10 +26,11 @@ from bot.listeners import (
     stakeholders,
     strategies,
     swot,
+    templates,
 )
 
 SURFACES = (commands, plans, plan_forms, strategies, objectives, action_items, swot, digests, qbrs,
-            digest_settings, home, shortcuts, reminders, stakeholders, progress)
+            digest_settings, home, shortcuts, reminders, stakeholders, progress, templates)
 
 
 def register(app: App) -> None:

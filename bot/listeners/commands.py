@@ -39,7 +39,7 @@ OPENS_A_MODAL = frozenset({"new", "show", "edit", "copy", "swot", "qbr"})
 
 HELP_LINES = (
     ("help", "this guide"),
-    ("new", "start a new account plan"),
+    ("new", "start a new account plan, blank or from a template"),
     ("list [mine|active|ACCOUNT]", "list plans: yours, the active ones, or one account's"),
     ("show PLAN", "open a plan"),
     ("edit PLAN", "change a plan's name, dates, status or team"),
@@ -48,6 +48,7 @@ HELP_LINES = (
     ("mine", "your open action items"),
     ("digest PLAN [#channel]", "post a plan's progress digest"),
     ("qbr PLAN", "record a quarterly business review"),
+    ("templates", "the templates new plans start from: rename or delete yours"),
 )
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from blocks import modals
 from blocks.forms import encode_metadata, metadata
 from blocks.ids import Callback
+from blocks.plan_templates import chosen_template
 from bot.runtime import ui
 from bot.runtime.middleware import actor_of, unit_of_work
-from storage import checkins, plans, stakeholders
+from storage import checkins, plans, stakeholders, templates
 from storage.errors import NotFound, PlanError, ValidationError
 from storage.models import AccountPlan, ActionItem, Objective, PlanStatus, Stakeholder, Strategy, SwotEntry
 from storage.plans import Actor, CopyOptions, PlanInput
@@ -27,6 +28,13 @@ from storage.plans import Actor, CopyOptions, PlanInput
 def edit_form(plan: AccountPlan, parent: dict[str, Any]) -> dict[str, Any]:
     meta = encode_metadata(plan=plan.id, version=plan.version, **parent)
     return modals.plan_modal(Callback.PLAN_EDIT, plan=plan, metadata=meta, checkins=True)
+
+
+def new_form(session: Session, actor: Actor, meta: str) -> dict[str, Any]:
+    """The new-plan form: "Start from" offers blank, the built-in templates and the
+    workspace's (storage.templates), and the check-in settings."""
+    choices = [(t.key, t.name) for t in templates.list_templates(session, actor)]
+    return modals.plan_modal(Callback.PLAN_NEW, metadata=meta, templates=choices, checkins=True)
 
 
 def next_cycle(plan: AccountPlan) -> tuple[str, dt.date, dt.date]:
@@ -74,7 +82,11 @@ def save_checkins(session: Session, actor: Actor, plan_id: int, values: dict[str
 
 
 def save_new_plan(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
-    plan = plans.create_plan(session, actor, _plan_input(values))
+    template = chosen_template(values)
+    if template is None:
+        plan = plans.create_plan(session, actor, _plan_input(values))
+    else:
+        plan = templates.create_plan_from_template(session, actor, _plan_input(values), template)
     save_checkins(session, actor, plan.id, values)
     return plan.id
 

@@ -9,9 +9,9 @@ from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from blocks import messages, modals
+from blocks import messages
 from blocks.forms import encode_metadata, metadata
-from blocks.ids import Action, Callback
+from blocks.ids import Action
 from blocks.kit import esc
 from bot.listeners import plan_forms
 from bot.runtime import ui
@@ -82,7 +82,8 @@ def new_plan(*, respond, client: WebClient, command, context, args) -> None:
     who = looking(client, context, command)
     if refuse_outsider(who, respond):
         return
-    view = modals.plan_modal(Callback.PLAN_NEW, metadata=encode_metadata(**ui.audience_metadata(who)))
+    with unit_of_work(context) as session:
+        view = plan_forms.new_form(session, who.actor, encode_metadata(**ui.audience_metadata(who)))
     ui.open_modal(client, context, command["trigger_id"], view, respond=respond)
 
 
@@ -178,7 +179,8 @@ def on_open_plan(*, body, client: WebClient, context: BoltContext, payload, resp
 def on_new_plan(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
     who = looking(client, context, body)
     plans.require_internal(who.actor)
-    view = modals.plan_modal(Callback.PLAN_NEW, metadata=encode_metadata(**ui.audience_metadata(who)))
+    with unit_of_work(context) as session:
+        view = plan_forms.new_form(session, who.actor, encode_metadata(**ui.audience_metadata(who)))
     ui.open_modal(client, context, body["trigger_id"], view)
 
 

@@ -65,7 +65,8 @@ def render_plan(session: Session, who: Looking, plan_id: int, *, page: int = 0, 
     today = utc_today()
     people = stakeholders.stakeholder_tree(stakeholders.list_stakeholders(session, actor, plan_id))
     return plan_view(plan, progress, can_edit=can_edit, page=page, today=today, stakeholders=people,
-                     health=health.plan_health(session, actor.team_id, plan_id, today))
+                     health=health.plan_health(session, actor.team_id, plan_id, today),
+                     save_template=can_edit)
 
 
 def utc_today() -> dt.date:

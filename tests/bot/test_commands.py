@@ -13,7 +13,7 @@ from bot import listeners
 from bot.listeners import commands
 from tests.bot import signing
 
-SUBCOMMANDS = ("help", "new", "list", "show", "edit", "copy", "swot", "mine", "digest", "qbr")
+SUBCOMMANDS = ("help", "new", "list", "show", "edit", "copy", "swot", "mine", "digest", "qbr", "templates")
 
 
 @pytest.mark.parametrize("text", ["help", "", "   ", "frobnicate the plan", "HELP"])
