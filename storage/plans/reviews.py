@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.orm import Session
 
 from storage import checkins
@@ -11,12 +13,18 @@ from storage.plans.permissions import get_editable_plan
 from storage.plans.rules import FieldErrors, ReviewInput, clean_text
 from storage.plans.writes import flush_or_conflict, log_change
 
+# A QBR is logged once held; a day of slack for people whose own day is already tomorrow.
+# (A date far ahead, say 9999-12-31, also broke every date worked out from the last QBR.)
+HELD_ON_SLACK = dt.timedelta(days=1)
+
 
 def add_review(session: Session, actor: Actor, plan_id: int, data: ReviewInput) -> QbrReview:
     plan = get_editable_plan(session, actor, plan_id)
     errors = FieldErrors()
     if data.held_on is None:
         errors.add("held_on", "required")
+    elif data.held_on > dt.datetime.now(dt.timezone.utc).date() + HELD_ON_SLACK:
+        errors.add("held_on", "can't be in the future: log a QBR once it is held")
     elif data.next_qbr_date is not None and data.next_qbr_date <= data.held_on:
         errors.add("next_qbr_date", "must be after the review date")
     texts = {

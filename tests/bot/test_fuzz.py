@@ -47,8 +47,19 @@ from blocks.ids import Action, Verb
 from bot.app import _AFTER_ACK
 from bot.runtime.request_guard import MAX_BODY_BYTES
 from storage import plans as ops
-from storage.models import AccountPlan, ActionItem, DigestSubscription, Objective, Strategy, SwotEntry
+from storage import stakeholders
+from storage.models import (
+    AccountPlan,
+    ActionItem,
+    DigestSubscription,
+    Objective,
+    PlanTemplate,
+    Stakeholder,
+    Strategy,
+    SwotEntry,
+)
 from storage.plans import Actor
+from storage.stakeholders import StakeholderInput
 from tests.blockkit import validate_view_submission_response
 from tests.bot import signing
 from tests.bot.driver import ACK_LIMIT, fill, input_blocks
@@ -66,6 +77,7 @@ from tests.bot.test_digests import (
 
 CUSTOMER = "U0CUSTOMER"
 SHARED = "C0SHARED"
+PERSON, PERSON_NOTES = "Dr. Quiet Sponsor", "Prefers the CFO is not told"  # team only, like SWOT
 ANSWER_WITHIN = 5.0  # seconds from the request to the person's answer
 
 FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
@@ -150,7 +162,8 @@ def record_ids(session_factory) -> dict[str, list[int]]:
             return list(session.scalars(select(model.id).order_by(model.id)))
         return {"plan": ids(AccountPlan), "strategy": ids(Strategy), "objective": ids(Objective),
                 "action_item": ids(ActionItem), "swot": ids(SwotEntry),
-                "subscription": ids(DigestSubscription)}
+                "subscription": ids(DigestSubscription), "stakeholder": ids(Stakeholder),
+                "template": ids(PlanTemplate)}
 
 
 def next_call(slack_api, method: str, action) -> Call:
@@ -171,6 +184,8 @@ def build_world(slack, slack_api, session_factory, bolt_app, caplog) -> World:
     with session_factory() as session, session.begin():
         # A strategy to offer for deletion, so a confirmed delete takes nothing else.
         ops.add_strategy(session, Actor(TEAM, OWNER), plan_id, "Spare strategy")
+        stakeholders.add_stakeholder(session, Actor(TEAM, OWNER), plan_id, StakeholderInput(
+            PERSON, "Chief Financial Officer", role="sponsor", notes=PERSON_NOTES))
     slack.outsider(CUSTOMER)
     slack_api.set_channel(SHARED, is_ext_shared=True)
     world = World(slack, slack_api, session_factory,
@@ -186,7 +201,8 @@ def build_world(slack, slack_api, session_factory, bolt_app, caplog) -> World:
                          ("objective_add", "Add objective"), ("item_add", "Add action item"),
                          ("swot_add", "Add SWOT entry"), ("copy", "Copy plan"), ("qbr", "Log QBR"),
                          ("digest", "Post digest"), ("canvas", "Publish as canvas"),
-                         ("subscriptions", "Digest settings")):
+                         ("subscriptions", "Digest settings"), ("stakeholder_add", "Add stakeholder"),
+                         ("template_save", "Save as template")):
         forms[name] = snapshot(push_from(slack, view, button))
     for name, option, action, index in (
             ("strategy_edit", "Edit", Action.STRATEGY_MENU, 0),
@@ -194,7 +210,8 @@ def build_world(slack, slack_api, session_factory, bolt_app, caplog) -> World:
             ("objective_edit", "Edit", Action.OBJECTIVE_MENU, 0),
             ("item_under", "Add action item", Action.OBJECTIVE_MENU, 0),
             ("item_edit", "Edit", Action.ITEM_MENU, 1),  # the team-only item
-            ("delete", "Delete", Action.STRATEGY_MENU, 1)):  # the spare strategy
+            ("delete", "Delete", Action.STRATEGY_MENU, 1),  # the spare strategy
+            ("stakeholder_edit", "Edit", Action.STAKEHOLDER_MENU, 0)):
         forms[name] = snapshot(next_call(slack_api, "views.push", lambda: slack.choose(
             view, option, action_id=action, index=index, user=OWNER)).view)
     surfaces["subscriptions"] = forms["subscriptions"]
@@ -207,6 +224,14 @@ def build_world(slack, slack_api, session_factory, bolt_app, caplog) -> World:
         surfaces["swot"], "Edit", action_id=Action.SWOT_MENU, user=OWNER)).view)
 
     surfaces["home"] = snapshot(next_call(slack_api, "views.publish", lambda: slack.app_home_opened(OWNER)).view)
+    # "Update progress" as a check-in DM has it, and a template to list, rename, delete.
+    forms["progress"] = snapshot(next_call(slack_api, "views.open", lambda: slack.block_action(
+        Action.UPDATE_PROGRESS, str(world.ids["objective"][0]), user=OWNER)).view)
+    slack.submit_view(forms["template_save"], {"Template name": "Fuzz template"}, user=OWNER)
+    listed = next_call(slack_api, "response_url", lambda: slack.command("/accountplan", "templates", user=OWNER))
+    surfaces["templates"] = {**listed.params, "ts": slack_api._ts(), "channel": "C1"}
+    forms["template_rename"] = snapshot(next_call(slack_api, "views.open", lambda: slack.choose(
+        listed, "Rename", user=OWNER)).view)
     # A digest in the shared channel: where a customer may open the plan's customer view.
     slack.command("/accountplan", f"digest Newton <#{SHARED}|shared>", user=OWNER)
     posted = slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == SHARED)
@@ -326,7 +351,7 @@ def answers(outcome: Outcome, user: str, *, trigger_id: str | None = None,
 
 def assert_no_leak(outcome: Outcome) -> None:
     sent = json.dumps([c.params for c in outcome.calls], ensure_ascii=False) + outcome.body
-    for secret in (SWOT_TEXT, SECRET_ITEM):
+    for secret in (SWOT_TEXT, SECRET_ITEM, PERSON, PERSON_NOTES):
         assert secret not in sent, f"{secret!r} reached Slack for a person from another organisation"
 
 
@@ -577,6 +602,10 @@ VALID_FIELDS = {
     "digest": {"channel": "C1"},
     "canvas": {"channel": "C1"},
     "subscriptions": {"channel": "C1"},
+    "stakeholder_add": {"name": "Fuzz person"},
+    "progress": {"status": "On track"},
+    "template_save": {"name": "Another fuzz template"},
+    "template_rename": {"name": "Renamed fuzz template"},
 }
 
 
@@ -631,7 +660,8 @@ def test_any_private_metadata_is_answered(world, engine):
 # ---------------------------------------------------------------------------
 # Buttons and menus
 
-MENUS = {Action.STRATEGY_MENU, Action.OBJECTIVE_MENU, Action.ITEM_MENU, Action.SWOT_MENU}
+MENUS = {Action.STRATEGY_MENU, Action.OBJECTIVE_MENU, Action.ITEM_MENU, Action.SWOT_MENU,
+         Action.STAKEHOLDER_MENU, Action.TEMPLATE_MENU}
 # Where the app puts each action (a view name in World.surfaces, or "dm" / "digest").
 SURFACES = {
     Action.NEW_PLAN: ["home"],
@@ -649,6 +679,9 @@ SURFACES = {
     Action.REMINDER_DONE: ["dm"], Action.SNOOZE_DAY: ["dm"], Action.SNOOZE_WEEK: ["dm"],
     Action.MUTE_SUMMARY: ["home"], Action.UNMUTE_SUMMARY: ["home"],
     Action.REMINDER_LEAD: ["plan_edit"],
+    Action.ADD_STAKEHOLDER: ["plan"], Action.STAKEHOLDER_MENU: ["plan"],
+    Action.SAVE_AS_TEMPLATE: ["plan"], Action.TEMPLATE_MENU: ["templates"],
+    Action.UPDATE_PROGRESS: ["dm"],
 }
 
 
@@ -679,6 +712,8 @@ def real_values(world: World, action: Action) -> list[str]:
                 found.update(o["value"] for o in _all_options(element))
     if action in (Action.MARK_DONE, Action.REMINDER_DONE, Action.SNOOZE_DAY, Action.SNOOZE_WEEK):
         found.update(str(i) for i in world.ids["action_item"])
+    if action == Action.UPDATE_PROGRESS:
+        found.update(str(i) for i in world.ids["objective"])
     return sorted(found)
 
 
@@ -706,9 +741,9 @@ def click(world: World, entry: dict[str, Any], where: str, user: str, meta: str 
     to recognise an answer to it."""
     api = world.api
     trigger_id = api.trigger_id()
-    if where in ("dm", "digest"):
-        channel = dm_of(user) if where == "dm" else SHARED
-        message = world.surfaces["digest"] if where == "digest" else {
+    if where in ("dm", "digest", "templates"):
+        channel = {"dm": dm_of(user), "digest": SHARED, "templates": "C1"}[where]
+        message = world.surfaces[where] if where != "dm" else {
             "type": "message", "ts": api._ts(), "user": "UBOT", "text": "Reminder", "blocks": []}
         response_url = api.response_url(channel=channel)
         payload = signing.block_actions([entry], user=user, message=message, channel=channel,
@@ -742,7 +777,7 @@ def act(world: World, data, user: str) -> Outcome:
     where = data.draw(st.sampled_from(SURFACES[action]), label="surface")
     entry = data.draw(action_entries(world, action), label="action entry")
     meta = None
-    if where not in ("dm", "digest") and data.draw(st.booleans(), label="odd metadata"):
+    if where not in ("dm", "digest", "templates") and data.draw(st.booleans(), label="odd metadata"):
         meta = data.draw(metadata_for(world), label="private_metadata")
     outcome, addressed = click(world, entry, where, user, meta)
     tally(f"{action}: {outcome.status} {what_happened(outcome)}")

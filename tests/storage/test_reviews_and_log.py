@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.exc import StatementError
 
 from storage import plans as ops
+from storage.errors import ValidationError
 from storage.models import utcnow
 from storage.plans import ReviewInput
 
@@ -29,6 +30,16 @@ def test_add_review_stores_it_and_sets_the_last_review_date(session, plan):
     assert (stored.id, stored.attendees, stored.notes, stored.decisions, stored.next_qbr_date, stored.created_by) == (
         review.id, "Dr. Ruiz", "Good", "Pilot", dt.date(2025, 6, 10), MEMBER.user_id,
     )
+
+
+def test_a_review_is_logged_once_held_never_ahead(session, plan):
+    today = utcnow().date()
+    with pytest.raises(ValidationError) as refused:
+        ops.add_review(session, OWNER, plan.id, ReviewInput(held_on=dt.date(9999, 12, 31)))
+    assert refused.value.errors == {"held_on": "can't be in the future: log a QBR once it is held"}
+    ops.add_review(session, OWNER, plan.id, ReviewInput(held_on=today + dt.timedelta(days=1)))  # their day
+    session.commit()
+    assert ops.get_plan(session, TEAM, plan.id).last_review_date == today + dt.timedelta(days=1)
 
 
 def test_the_last_review_date_is_the_latest_review_not_the_last_entered(session, plan):
