@@ -1,5 +1,9 @@
 """Action items: "Add action item" (pick the objective), the item menu, the form,
-"Mark done" from App Home and from `/accountplan mine`, and `mine` itself."""
+"Mark done" from App Home and from `/accountplan mine`, and `mine` itself.
+
+Assigning an item to someone from another organisation who may not see it (it, its
+objective or its strategy not shared with the customer) sends them nothing
+(bot/scheduler/reminder_jobs.py), and whoever saved the form is told so once."""
 
 from __future__ import annotations
 
@@ -16,19 +20,25 @@ from bot.listeners import reminders as reminder_listeners
 from bot.listeners.menus import Level, menu_listener
 from bot.runtime import ui
 from bot.runtime.after_ack import Answer, acked
-from bot.runtime.audience import looking
+from bot.runtime.audience import looking, person_is_external
 from bot.runtime.middleware import actor_of, unit_of_work
-from storage import plans
+from storage import plans, reminders
 from storage.errors import ValidationError
 from storage.plans import ActionItemInput, Actor
 
-TEAM_ONLY = modals.TEAM_ONLY
+NOT_SHARED_TITLE = "Not shared with them"
+NOT_SHARED = ("The assignee of “{title}” is from another organisation, and this item isn't shared "
+              "with the customer (it, its objective and its strategy must be marked “Shared with "
+              "customer”), so they can't see it and won't get a message about it. Share it, or assign "
+              "it to someone in your team.")
 
 
 def add_form_under(session: Session, objective, parent: dict[str, Any]) -> dict[str, Any]:
     """From an objective's menu: the parent is fixed."""
     meta = encode_metadata(objective=objective.id, **parent)
-    return modals.action_item_modal(Callback.ACTION_ITEM_FORM, metadata=meta)
+    plan = plans.get_plan(session, objective.team_id, objective.plan_id)
+    return modals.action_item_modal(Callback.ACTION_ITEM_FORM, metadata=meta,
+                                    shared_default=plan.share_with_customer_by_default)
 
 
 def edit_form(session: Session, item, parent: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +69,8 @@ def on_add(*, body, client, context, payload, respond) -> None:
             raise ValidationError("objective", "Add an objective first: action items live under objectives.")
         meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
         view = modals.action_item_modal(Callback.ACTION_ITEM_FORM, objectives=groups,
-                                        selected_objective=groups[0][1][0][1], metadata=meta)
+                                        selected_objective=groups[0][1][0][1], metadata=meta,
+                                        shared_default=plan.share_with_customer_by_default)
     ui.open_or_push(client, context, body, view, respond)
 
 
@@ -69,7 +80,7 @@ def item_input(values: dict[str, Any]) -> ActionItemInput:
         assignee_id=values.get("assignee"),
         due_date=values.get("due_date"),
         notes=values.get("notes") or "",
-        team_only=TEAM_ONLY in (values.get("team_only") or []),
+        shared_with_customer=modals.shared_value(values),
     )
 
 
@@ -88,19 +99,34 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
     return save_item(session, actor, values, meta).plan_id
 
 
-def on_form_submitted(ack, client, context, view) -> None:
+def on_form_submitted(ack, body, client, context, view) -> None:
     """Save (ui.save_form acks), then the DMs the change calls for (assignment, ...)."""
-    saved: list[int] = []
+    saved: list[tuple[int, str | None]] = []  # (item, its new assignee if it has one now)
 
     def save_and_remember(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
+        before = plans.get_action_item(session, actor.team_id, meta["item"]).assignee_id if "item" in meta else None
         item = save_item(session, actor, values, meta)
-        saved.append(item.id)
+        saved.append((item.id, item.assignee_id if item.assignee_id != before else None))
         return item.plan_id
 
     ui.save_form(ack, client, context, view, save_and_remember)
     if saved:
-        ui.later(context, reminder_listeners.after_item_change, client=client, context=context,
-                 item_id=saved[0])
+        item_id, assigned = saved[0]
+        ui.later(context, after_saved, client=client, context=context, body=body, item_id=item_id,
+                 assigned=assigned)
+
+
+def after_saved(client, context, body: dict[str, Any], item_id: int, assigned: str | None) -> None:
+    """After the ack: an assignee who may not see the item is told nothing, and whoever
+    assigned it is told why (once: when the assignee changes); then the change's DMs."""
+    actor = actor_of(context)
+    if assigned and assigned != actor.user_id and person_is_external(client, context, actor.team_id, assigned):
+        with unit_of_work(context) as session:
+            facts = reminders.item_facts(session, [item_id]).get(item_id)
+        if facts is not None and not facts.shared:
+            ui.show_problem(client, body, NOT_SHARED.format(title=facts.title), title=NOT_SHARED_TITLE,
+                            context=context)
+    reminder_listeners.after_item_change(client, context, item_id)
 
 
 def on_mark_done(*, body, client, context, payload, respond) -> None:

@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 
 # A channel typed after the plan arrives escaped by Slack: <#C123|name> or <#C123>.
 CHANNEL_REF = re.compile(r"<#([A-Z0-9]+)(?:\|[^>]*)?>")
-EXTERNAL_NOTE = (" It is shared with another organisation, so SWOT and team-only items "
-                 "were left out.")
+EXTERNAL_NOTE = (" It is shared with another organisation, so only the parts shared with the "
+                 "customer are in it.")
 
 
 def parse_digest_args(args: str) -> tuple[str, str | None]:

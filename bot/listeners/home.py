@@ -19,6 +19,7 @@ from bot.runtime.audience import person_is_external
 from bot.runtime.middleware import actor_of, unit_of_work
 from storage import health as plan_health
 from storage import plans, reminders
+from storage.models import Audience
 from storage.plans import Actor
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,14 @@ def today() -> dt.date:
 def _open_items(session: Session, actor: Actor, limit: int,
                 external: bool = False) -> tuple[list[tuple[Any, str]], int]:
     """(item, plan name) pairs, overdue first, and how many more there are. An external
-    audience (bot/runtime/audience.py) never sees team-only items, even their own."""
-    items = plans.open_items_for(session, actor.team_id, actor.user_id, limit=limit)
-    if external or actor.external:
-        items = [item for item in items if not item.team_only]
+    audience (bot/runtime/audience.py) sees only the items shown to customers (shared,
+    under a shared objective and strategy), even of their own."""
+    audience = Audience.EXTERNAL if external or actor.external else Audience.TEAM
+    items = plans.open_items_for(session, actor.team_id, actor.user_id, limit=limit, audience=audience)
     names = plans.plan_names(session, actor.team_id, {i.plan_id for i in items})
     more = 0
     if len(items) == limit:
-        more = plans.count_open_items(session, actor.team_id, actor.user_id) - limit
+        more = plans.count_open_items(session, actor.team_id, actor.user_id, audience=audience) - limit
     return [(item, names[item.plan_id]) for item in items], more
 
 

@@ -23,7 +23,9 @@ from storage.plans import Actor, ObjectiveInput
 def add_form_under(session: Session, strategy, parent: dict[str, Any]) -> dict[str, Any]:
     """From a strategy's menu: the parent is fixed."""
     meta = encode_metadata(strategy=strategy.id, **parent)
-    return modals.objective_modal(Callback.OBJECTIVE_FORM, metadata=meta, ask_owner=True)
+    plan = plans.get_plan(session, strategy.team_id, strategy.plan_id)
+    return modals.objective_modal(Callback.OBJECTIVE_FORM, metadata=meta, ask_owner=True,
+                                  shared_default=plan.share_with_customer_by_default)
 
 
 def edit_form(session: Session, objective, parent: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +47,8 @@ def on_add(*, body, client, context, payload, respond) -> None:
         choices = [(f"{n}. {s.title}", str(s.id)) for n, s in enumerate(plan.strategies, 1)]
         meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
         view = modals.objective_modal(Callback.OBJECTIVE_FORM, strategies=choices,
-                                      selected_strategy=choices[-1][1], metadata=meta, ask_owner=True)
+                                      selected_strategy=choices[-1][1], metadata=meta, ask_owner=True,
+                                      shared_default=plan.share_with_customer_by_default)
     ui.open_or_push(client, context, body, view)
 
 
@@ -56,6 +59,7 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
         measure_unit=values.get("measure_unit") or "",
         target_value=values.get("target_value"),
         current_value=values.get("current_value"),
+        shared_with_customer=modals.shared_value(values),
     )
     if "objective" in meta:
         objective = plans.update_objective(session, actor, meta["objective"], data,

@@ -67,6 +67,7 @@ def _plan_input(values: dict[str, Any]) -> PlanInput:
         vision=values.get("vision") or "",
         customer_goals=values.get("customer_goals") or "",
         our_goals=values.get("our_goals") or "",
+        share_with_customer_by_default=modals.share_by_default_value(values),
     )
 
 

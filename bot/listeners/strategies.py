@@ -27,15 +27,18 @@ LEVEL = Level("strategy", edit_form=edit_form, add_child_form=objectives.add_for
 
 
 def on_add(**request) -> None:
-    ui.open_plan_form(**request, form=lambda meta: modals.strategy_modal(Callback.STRATEGY_FORM, metadata=meta))
+    ui.open_plan_form(**request, form=lambda meta, plan: modals.strategy_modal(
+        Callback.STRATEGY_FORM, metadata=meta, shared_default=plan.share_with_customer_by_default))
 
 
 def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
     title, description = values.get("title") or "", values.get("description") or ""
+    shared = modals.shared_value(values)
     if "strategy" in meta:
         return plans.update_strategy(session, actor, meta["strategy"], title, description,
-                                     expected_version=meta.get("version")).plan_id
-    return plans.add_strategy(session, actor, meta.get("plan"), title, description).plan_id
+                                     expected_version=meta.get("version"), shared_with_customer=shared).plan_id
+    return plans.add_strategy(session, actor, meta.get("plan"), title, description,
+                              shared_with_customer=shared).plan_id
 
 
 def register(app: App) -> None:

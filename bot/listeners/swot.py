@@ -26,7 +26,7 @@ LEVEL = Level("swot", edit_form=edit_form, label=lambda entry: entry.text)
 
 
 def on_add(**request) -> None:
-    ui.open_plan_form(**request, form=lambda meta: modals.swot_modal(Callback.SWOT_FORM, metadata=meta))
+    ui.open_plan_form(**request, form=lambda meta, _plan: modals.swot_modal(Callback.SWOT_FORM, metadata=meta))
 
 
 def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:

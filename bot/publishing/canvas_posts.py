@@ -4,8 +4,8 @@ The document is the one `accountplan export --format md` prints
 (blocks/written_plan.py). There is one canvas per plan and audience (PlanCanvas):
 publishing again edits it in place (canvases.edit, replace), so links people already
 have keep working. For a channel shared with another organisation (bot/slack/channels.py,
-asked at publishing time) the EXTERNAL canvas is used: a separate document without
-SWOT or team-only items, so the team's canvas is never shared with a customer.
+asked at publishing time) the EXTERNAL canvas is used: a separate document of only the
+parts shared with the customer, so the team's canvas is never shared with a customer.
 
 The canvas is shared to the channel read-only (canvases.access.set) and a link to it is
 posted there. A canvas someone deleted is created again. People are shown by their

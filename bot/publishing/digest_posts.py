@@ -5,8 +5,8 @@ button, a schedule, a QBR), goes through `post_digest`:
 
 1. ask Slack now who reads the channel (bot/slack/channels.py: shared with another
    organisation, or unknown → external);
-2. gather the content for that audience (storage/digests.py filters team-only parts
-   out in the query) and render it (blocks/digest.py);
+2. gather the content for that audience (storage/digests keeps only the parts shared
+   with the customer for an external one, in the query) and render it (blocks/digest.py);
 3. post the summary, then the rest in its thread;
 4. record the DigestPost ("since the last digest" starts there next time).
 

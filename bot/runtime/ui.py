@@ -288,14 +288,15 @@ def report_failure(error: Exception, kwargs: dict[str, Any]) -> None:
 
 
 def open_plan_form(*, body, client: WebClient, context: BoltContext, payload, respond,
-                   form: Callable[[str], dict[str, Any]]) -> None:
+                   form: Callable[[str, Any], dict[str, Any]]) -> None:
     """A plan-view button that opens a form adding to the plan (payload value: plan id),
-    for those who may change it; `form(metadata)` builds the modal."""
+    for those who may change it; `form(metadata, plan)` builds the modal."""
     actor = actor_of(context)
     with unit_of_work(context) as session:
         plan = plans.get_editable_plan(session, actor, record_id(payload.get("value")))
-    meta = encode_metadata(plan=plan.id, **parent_of(body))
-    open_or_push(client, context, body, form(meta), respond)
+        meta = encode_metadata(plan=plan.id, **parent_of(body))
+        view = form(meta, plan)
+    open_or_push(client, context, body, view, respond)
 
 
 def parent_of(body: dict[str, Any]) -> dict[str, Any]:

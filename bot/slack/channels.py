@@ -4,8 +4,8 @@ posting there.
 Every path that publishes a plan outside a private modal (on-demand, scheduled and
 after-QBR digests, canvases) asks `check_channel` at the moment of posting, because a
 channel can be shared with a customer at any time. A channel shared with another
-organisation, or about to be (a pending invitation), is `Audience.EXTERNAL`: SWOT and
-team-only items stay out. When Slack cannot tell us (an error, a timeout, a private
+organisation, or about to be (a pending invitation), is `Audience.EXTERNAL`: only the
+parts shared with the customer go there. When Slack cannot tell us (an error, a timeout, a private
 channel we cannot see), the answer is EXTERNAL too: the failure leaves things out, it
 never lets them through.
 

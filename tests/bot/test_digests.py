@@ -44,12 +44,14 @@ def seed(session_factory, *, name="Newton Memorial Hospital 2025 Strategic Plan"
         plan = ops.create_plan(session, owner, PlanInput(
             name=name, account="Newton Memorial Hospital", start_date=today - dt.timedelta(days=200),
             end_date=today + dt.timedelta(days=200), status=status, team=[MEMBER]))
-        strategy = ops.add_strategy(session, owner, plan.id, "Improve awareness")
+        strategy = ops.add_strategy(session, owner, plan.id, "Improve awareness", shared_with_customer=True)
         objective = ops.add_objective(session, owner, strategy.id, ObjectiveInput(
-            title="Formulary approval", measure_unit="IDNs", target_value=5, current_value=3))
-        for title, team_only in ((SHARED_ITEM, False), (SECRET_ITEM, True)):
+            title="Formulary approval", measure_unit="IDNs", target_value=5, current_value=3,
+            shared_with_customer=True))
+        for title, shared in ((SHARED_ITEM, True), (SECRET_ITEM, False)):
             ops.add_action_item(session, owner, objective.id, ActionItemInput(
-                title=title, assignee_id=MEMBER, due_date=today + dt.timedelta(days=3), team_only=team_only))
+                title=title, assignee_id=MEMBER, due_date=today + dt.timedelta(days=3),
+                shared_with_customer=shared))
         ops.add_swot_entry(session, owner, plan.id, "weakness", SWOT_TEXT)
         return plan.id
 
@@ -80,7 +82,7 @@ def assert_team_version(text: str) -> None:
 def assert_customer_safe(text: str) -> None:
     assert SHARED_ITEM in text
     assert SECRET_ITEM not in text and SWOT_TEXT not in text
-    assert "team-only parts" in text
+    assert "kept within the account team" in text
 
 
 # ---------------------------------------------------------------------------
@@ -526,7 +528,7 @@ def test_a_customer_channel_gets_its_own_canvas_without_team_only_parts(slack, s
     external = slack.wait_for("canvases.create", lambda c: c.response["canvas_id"] != team_canvas)
     markdown = markdown_of(external)
     assert SHARED_ITEM in markdown and SECRET_ITEM not in markdown and SWOT_TEXT not in markdown
-    assert "Some team-only parts are not shown." in markdown
+    assert "Some parts of this plan are kept within the account team." in markdown
     assert "shared with another organisation" in json.dumps(result)
     found = canvases(session_factory)
     assert found[Audience.EXTERNAL] == external.response["canvas_id"] != found[Audience.TEAM]

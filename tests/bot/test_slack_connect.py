@@ -3,8 +3,8 @@
 A customer in a shared channel arrives with `team.id` = our workspace and `user.team_id`
 = their own organisation; slash commands carry no user team, so the app asks users.info.
 Every test here is one of the leaks a black-box attack found, or its neighbour: the
-customer must never see SWOT, team-only items or QBR notes, never change or copy a plan,
-and never list the workspace's plans.
+customer must never see SWOT, anything not shared with them or QBR notes, never change
+or copy a plan, and never list the workspace's plans.
 """
 
 from __future__ import annotations
@@ -96,8 +96,8 @@ def test_open_plan_in_the_dm_of_an_item_assigned_to_a_customer_shows_the_custome
     seed(session_factory)
     slack.outsider(CUSTOMER)
     form = push_from(slack, open_plan(slack), "Add action item")
-    slack.submit_view(form, {"Action item": "Send the signed formulary form", "Assignee": CUSTOMER},
-                      user=OWNER)
+    slack.submit_view(form, {"Action item": "Send the signed formulary form", "Assignee": CUSTOMER,
+                             "Visibility": ["Shared with customer"]}, user=OWNER)
     dm = slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == CUSTOMER)
     before = len(slack_api.calls_to("views.open"))
     slack.click(dm, "Open plan", user=CUSTOMER)
@@ -169,11 +169,11 @@ def test_a_member_in_a_shared_channel_gets_the_customer_view_and_paging_keeps_it
 def test_mine_for_a_customer_shows_only_their_shared_items(slack, slack_api, session_factory):
     seed(session_factory)
     slack.outsider(CUSTOMER)
-    for title, team_only in (("Sign the form", False), ("Our margin on their deal", True)):
+    for title, shared in (("Sign the form", True), ("Our margin on their deal", False)):
         form = push_from(slack, open_plan(slack), "Add action item")
         fields = {"Action item": title, "Assignee": CUSTOMER}
-        if team_only:
-            fields["Visibility"] = ["Team only"]
+        if shared:
+            fields["Visibility"] = ["Shared with customer"]
         assert slack.submit_view(form, fields, user=OWNER).json is None  # saved, form closed
     slack.command("/accountplan", "mine", user=CUSTOMER, channel=SHARED)
     answer = text_of(slack.wait_for("response_url").params)
