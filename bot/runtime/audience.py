@@ -16,8 +16,10 @@ for someone who is not the requester, `person_is_external`). A request is answer
   a modal opened for an external audience says so in its private_metadata, and
   everything opened from it stays external.
 
-Anything else is `Audience.EXTERNAL`: the customer view (no SWOT, QBR notes or team-only
-items, no controls) or a polite refusal.
+Anything else is `Audience.EXTERNAL`: the customer view (only the parts shared with the
+customer, under shared parents; no SWOT, QBR notes or controls) or a polite refusal. The
+same rule of who is from another organisation (bot/slack/users.py `from_elsewhere`)
+decides which DMs about action items may go to a person (bot/scheduler/reminder_jobs.py).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from blocks.forms import metadata
 from bot.slack.channels import check_channel
+from bot.slack.users import from_elsewhere
 from storage.models import Audience
 from storage.plans import Actor
 
@@ -113,22 +116,9 @@ class People:
             return True
         if not isinstance(user, dict):
             return True
-        external = not belongs(user.get("team_id"), _enterprise_of(user), workspace)
+        external = from_elsewhere(user, workspace)
         self.remember(workspace, user_id, external)
         return external
-
-
-def _enterprise_of(user: dict[str, Any]) -> str | None:
-    enterprise = user.get("enterprise_user")
-    return enterprise.get("enterprise_id") if isinstance(enterprise, dict) else None
-
-
-def belongs(person_team: str | None, person_enterprise: str | None, workspace: str) -> bool:
-    """The person's own team is the workspace (or, for an org-wide install whose plans
-    are kept under the enterprise id, their organisation is)."""
-    if not person_team and not person_enterprise:
-        return False
-    return person_team == workspace or (workspace.startswith("E") and person_enterprise == workspace)
 
 
 def person_team_in(body: dict[str, Any]) -> tuple[str | None, str | None] | None:

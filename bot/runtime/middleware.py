@@ -36,6 +36,7 @@ from bot.config import Settings
 from bot.runtime import audience, request_log
 from bot.runtime.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
 from bot.runtime.after_ack import RECEIVED_AT_KEY, AfterAck
+from bot.slack.users import belongs
 from storage.db import transaction
 from storage.plans import Actor
 
@@ -87,7 +88,7 @@ def actor_from(context: BoltContext, body: dict[str, Any] | None = None) -> Acto
     if own is None:
         context[PERSON_PENDING_KEY] = True
         return Actor(team_id=team_id, user_id=user_id)
-    return Actor(team_id=team_id, user_id=user_id, external=not audience.belongs(*own, team_id))
+    return Actor(team_id=team_id, user_id=user_id, external=not belongs(*own, team_id))
 
 
 def unit_of_work(context: BoltContext, *, before_ack: bool = False) -> AbstractContextManager[Session]:

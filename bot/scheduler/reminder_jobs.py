@@ -17,6 +17,13 @@ under the lease. Right before each send `begin_attempt` checks that the lease is
 this pass's and notes the attempt: a pass whose lease ran out, or a row that changed
 meanwhile, sends nothing, and a send whose outcome is unknown is looked for in the DM
 before it is tried again (bot/slack/dms.py). So each DM goes out once.
+
+A person from another organisation (Slack Connect) is told only of action items shown
+to customers (shared, under a shared objective and strategy: ItemFacts.shared). Before
+a DM that would tell of anything else goes out, `outside_organisation` asks (storage
+keeps what Slack said; users.info when it never said): theirs, the items they may not
+see are left out of it, and a DM left with nothing is withheld (recorded, never
+posted); when Slack cannot say, those items wait for a later pass.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from bot.scheduler.job_context import JobContext, by_turns
 from bot.scheduler.time_zone_jobs import fetch_time_zone
 from bot.slack.dms import Outcome, Throttle, channel_of, find_posted_keys, outcome_of, post_dm, update_dm
 from bot.slack.ratelimit import Unlimited
+from bot.slack.users import from_elsewhere
 from bot.slack.workspaces import NotInstalled
 from storage import people, reminders
 from storage.claims import begin_attempt, claim_due, claim_due_groups, lease_end
@@ -53,6 +61,9 @@ BATCH = 25
 MAX_BATCHES = 2000  # per job and pass: 50,000 DMs; the next pass goes on
 # context.carry: reminder DMs that came due this pass (its report and /metrics count them)
 DUE_COUNT = "reminder DMs due"
+# The error a row waits with when Slack could not say whether its person belongs to
+# another organisation (the row is tried again later, like any passing error).
+CHECK_FAILED = "person_check_failed"
 
 Send = Callable[[WebClient, Throttle], Outcome]
 RecordSent = Callable[[Session, Outcome], bool]
@@ -68,6 +79,38 @@ def sync_new_plans(context: JobContext, now: dt.datetime) -> int:
             if not reminders.sync_new_plans(session):
                 break
     return 0
+
+
+# ---------------------------------------------------------------------------
+# People from another organisation
+
+
+def outside_organisation(context: JobContext, out: reminders.Outgoing, known: bool | None) -> bool | None:
+    """Whether the person `out` goes to belongs to another organisation: `known` (what
+    storage kept), else users.info's answer (kept from now on). None: Slack could not say."""
+    if known is not None:
+        return known
+    try:
+        client = context.client_for_team(out.team_id)
+    except NotInstalled:
+        return False  # nothing goes to anyone there: sending says so (not_installed, for good)
+    try:
+        context.limiter.acquire(out.team_id, "users.info")
+        user = client.users_info(user=out.user_id)["user"]
+    except Exception as error:  # noqa: BLE001 - Slack's error or a bug: cannot say
+        log.info("%s: whether %s is from another organisation is unknown (%s)", out.key, out.user_id,
+                 type(error).__name__)
+        return None
+    external = from_elsewhere(user, out.team_id)
+    with transaction(context.session_factory) as session:
+        people.record_organisation(session, out.team_id, out.user_id, external)
+    return external
+
+
+def _wait_for_check(context: JobContext, model, row_id: int, *, held_until: dt.datetime, now: dt.datetime) -> None:
+    with transaction(context.session_factory) as session:
+        reminders.record_failure(session, model, row_id, held_until=held_until, now=now, error=CHECK_FAILED,
+                                 permanent=False)
 
 
 # ---------------------------------------------------------------------------
@@ -177,6 +220,7 @@ def _deliver_reminders(context: JobContext, dm: Sequence[reminders.DueReminder],
         going = [r for r in dm if begin_attempt(session, ItemReminder, r.row_id, held_until=held_until, now=wall)]
     if len(going) < len(dm):
         log.info("%d of %s's reminders no longer held by this pass; not sent", len(dm) - len(going), first.user_id)
+    going = _shown_to(context, going, held_until=held_until, now=now)
     if not going:
         return False
     channel, found, outcome = first.dm_channel, {}, Outcome(error="internal_error", uncertain=True)
@@ -230,6 +274,49 @@ def _deliver_reminders(context: JobContext, dm: Sequence[reminders.DueReminder],
     return bool(found) or outcome.sent
 
 
+def _shown_to(context: JobContext, going: list[reminders.DueReminder], *, held_until: dt.datetime,
+              now: dt.datetime) -> list[reminders.DueReminder]:
+    """One person's reminders that may go to them: all for the account team; for a
+    person from another organisation those shown to customers (the rest withheld);
+    when Slack cannot say, the rest wait for a later pass."""
+    hidden = [r for r in going if not r.facts.shared]
+    if not hidden:
+        return going
+    outside = outside_organisation(context, going[0], going[0].external)
+    if outside is False:
+        return going
+    with transaction(context.session_factory) as session:
+        for reminder in hidden:
+            if outside:
+                reminders.record_reminder_withheld(session, reminder, held_until=held_until, now=now)
+            else:
+                reminders.record_failure(session, ItemReminder, reminder.row_id, held_until=held_until, now=now,
+                                         error=CHECK_FAILED, permanent=False)
+    log.info("%d reminders to %s %s", len(hidden), going[0].user_id,
+             "withheld: from another organisation, items not shared" if outside else "wait: person check failed")
+    return [r for r in going if r.facts.shared]
+
+
+def _summary_for(context: JobContext, summary: reminders.DueSummary, *, held_until: dt.datetime,
+                 now: dt.datetime) -> reminders.DueSummary | None:
+    """The summary as its person may see it (see _shown_to); None when none goes now."""
+    if summary.all_shown:
+        return summary
+    outside = outside_organisation(context, summary, summary.external)
+    if outside is False:
+        return summary
+    if outside is None:
+        _wait_for_check(context, WeeklySummary, summary.row_id, held_until=held_until, now=now)
+        return None
+    with transaction(context.session_factory) as session:
+        items, more = reminders.open_items_of(session, summary.team_id, summary.user_id,
+                                              limit=reminders.SUMMARY_ITEMS_MAX, shared_only=True)
+        if not items:
+            reminders.record_summary_withheld(session, summary, held_until=held_until, now=now)
+            return None
+    return replace(summary, items=items, more=more)
+
+
 def send_weekly_summaries(context: JobContext, now: dt.datetime) -> int:
     sent = 0
     for ids, held in _batches(context, WeeklySummary, now, ()):
@@ -238,6 +325,9 @@ def send_weekly_summaries(context: JobContext, now: dt.datetime) -> int:
                                               default_tz=context.default_timezone)
 
         def one(summary: reminders.DueSummary, held=held) -> bool:
+            summary = _summary_for(context, summary, held_until=held, now=now)
+            if summary is None:
+                return False
             message = messages.summary_message(summary.items, today=summary.today, more=summary.more)
             return _deliver(
                 context, WeeklySummary, summary, held_until=held, now=now, send=_post(summary, message),
@@ -296,6 +386,28 @@ def _group_redrawn(note: reminders.DueNotification) -> dict:
     return messages.reminders_message(items, today=note.today, closed=closed)
 
 
+def _note_for(context: JobContext, note: reminders.DueNotification, *, held_until: dt.datetime,
+              now: dt.datetime) -> reminders.DueNotification | None:
+    """The notification as its person may see it: about an item not shown to customers
+    (or gone), none to a person from another organisation (withheld); a DM it redraws
+    keeps only the items shown. None when none goes now."""
+    about_hidden = note.facts is None or not note.facts.shared
+    if not about_hidden and all(f.shared for f in note.group):
+        return note
+    outside = outside_organisation(context, note, note.external)
+    if outside is False:
+        return note
+    if outside is None:
+        _wait_for_check(context, Notification, note.row_id, held_until=held_until, now=now)
+        return None
+    if about_hidden:
+        with transaction(context.session_factory) as session:
+            reminders.record_notification_withheld(session, note.row_id, held_until=held_until)
+        log.info("%s to %s withheld: from another organisation, item not shared", note.key, note.user_id)
+        return None
+    return replace(note, group=tuple(f for f in note.group if f.shared))
+
+
 def deliver_notifications(context: JobContext, now: dt.datetime, *,
                           where: Sequence[ColumnElement[bool]] = ()) -> int:
     sent = 0
@@ -305,6 +417,9 @@ def deliver_notifications(context: JobContext, now: dt.datetime, *,
                                                   default_tz=context.default_timezone)
 
         def one(note: reminders.DueNotification, held=held) -> bool:
+            note = _note_for(context, note, held_until=held, now=now)
+            if note is None:
+                return False
             return _deliver(
                 context, Notification, note, held_until=held, now=now, send=_notification_send(note),
                 record_sent=lambda session, outcome: reminders.record_notification_sent(

@@ -13,6 +13,9 @@ burst on it (PAGES_BEFORE_SENDING pages); the listing goes on after them. Anyone
 zone is not known yet is reminded in the workspace's (ACCOUNTPLAN_TIMEZONE) meanwhile,
 and moved when it arrives (storage.reminders.set_timezones): nobody's reminder waits
 for a lookup. Lookups are claimed (storage.people), so passes at once share the work.
+The same answers say who belongs to another organisation (bot/slack/users.py), which
+the reminder jobs need before a DM about an item not shared with the customer: kept
+too (storage.people.record_organisations), so asking Slack once is enough.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 
 from bot.scheduler.job_context import JobContext
 from bot.slack.dms import Outcome, outcome_of
+from bot.slack.users import from_elsewhere
 from bot.slack.workspaces import NotInstalled
 from storage import people, reminders
 from storage.db import transaction
@@ -115,11 +119,13 @@ def _list_time_zones(context: JobContext, listing: Listing, now: dt.datetime, *,
                     people.release_claim(session, team_id, listing.wanted, listing.claim)
             return True
         read += 1
-        found = {member["id"]: member.get("tz") for member in page.get("members") or []
-                 if member.get("id") in listing.wanted}
+        members = [member for member in page.get("members") or [] if member.get("id") in listing.wanted]
+        found = {member["id"]: member.get("tz") for member in members}
         if found:
             with transaction(context.session_factory) as session:
                 reminders.set_timezones(session, team_id, found, now=now)
+                people.record_organisations(session, team_id, {
+                    member["id"]: from_elsewhere(member, team_id) for member in members})
             listing.wanted -= found.keys()
         listing.cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
         if listing.cursor is None:
@@ -150,3 +156,4 @@ def fetch_time_zone(context: JobContext, team_id: str, user_id: str, now: dt.dat
         return
     with transaction(context.session_factory) as session:
         reminders.set_timezone(session, team_id, user_id, user.get("tz"), now=now)
+        people.record_organisation(session, team_id, user_id, from_elsewhere(user, team_id))

@@ -124,6 +124,22 @@ def open_items_of(session: Session, team_id: str, user_id: str, *, limit: int,
     return items, more
 
 
+def all_open_items_shown(session: Session, team_id: str, user_id: str) -> bool:
+    """Whether every open item of someone (in draft and active plans) is shown to
+    customers: then a summary of them may go to anyone."""
+    hidden = (
+        select(ActionItem.id)
+        .join(AccountPlan, AccountPlan.id == ActionItem.plan_id)
+        .join(Objective, Objective.id == ActionItem.objective_id)
+        .join(Strategy, Strategy.id == Objective.strategy_id)
+        .where(ActionItem.team_id == team_id, ActionItem.assignee_id == user_id,
+               ActionItem.status == ItemStatus.OPEN, AccountPlan.status.in_(REMINDING),
+               ~SHOWN_TO_CUSTOMER)
+        .limit(1)
+    )
+    return session.scalar(hidden) is None
+
+
 # ---------------------------------------------------------------------------
 # The rows
 

@@ -31,6 +31,7 @@ from storage.reminders.rows import (
     SUMMARY_ITEMS_MAX,
     WITHHELD,
     ItemFacts,
+    all_open_items_shown,
     item_facts,
     open_items_of,
     redraw_if_overtaken,
@@ -123,6 +124,7 @@ class DueSummary(Outgoing):
     today: dt.date
     timezone: str
     external: bool | None = None
+    all_shown: bool = True  # every open item of theirs is shown to customers, listed or not
 
 
 def held_rows(session: Session, model, ids: Sequence[int], held_until: dt.datetime) -> list:
@@ -300,14 +302,16 @@ def prepare_summaries(session: Session, row_ids: Sequence[int], *, now: dt.datet
         if not items:  # nothing open: no message, see you next Monday
             _later(row, next_monday_at_nine(tz, not_before=now, skip_day=today), now)
             continue
-        due.append((row, items, more, today))
-    pairs = [(r.team_id, r.user_id) for r, _, _, _ in due]
+        shown = all(f.shared for f in items) and (
+            more == 0 or all_open_items_shown(session, row.team_id, row.user_id))
+        due.append((row, items, more, today, shown))
+    pairs = [(r.team_id, r.user_id) for r, *_ in due]
     channels, outside = people.dm_channels(session, pairs), people.organisations(session, pairs)
     return [
         DueSummary(row.id, row.team_id, row.user_id, f"s{row.id}-{row.sends}", row.attempted_at,
                    channels[(row.team_id, row.user_id)], items, more, today,
-                   zones[(row.team_id, row.user_id)].key, outside[(row.team_id, row.user_id)])
-        for row, items, more, today in due
+                   zones[(row.team_id, row.user_id)].key, outside[(row.team_id, row.user_id)], shown)
+        for row, items, more, today, shown in due
     ]
 
 

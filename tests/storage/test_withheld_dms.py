@@ -108,6 +108,18 @@ def test_the_summary_of_an_outsider_lists_only_items_shown_to_customers(session_
         assert more == 0
 
 
+def test_a_summary_says_whether_every_open_item_is_shown_listed_or_not(session_factory, items):
+    from storage.reminders.rows import all_open_items_shown
+
+    shown, kept = items
+    with session_factory() as session, session.begin():
+        assert all_open_items_shown(session, TEAM, CUSTOMER) is False
+        ops.update_action_item(session, OWNER, kept, ActionItemInput("Price concession", CUSTOMER, DUE,
+                                                                     shared_with_customer=True))
+        assert all_open_items_shown(session, TEAM, CUSTOMER) is True
+        assert all_open_items_shown(session, TEAM, "UNOBODY") is True
+
+
 def test_a_withheld_summary_waits_for_next_monday(session_factory, items):
     monday = dt.datetime(2025, 3, 3, 9, 0, 30, tzinfo=dt.timezone.utc)
     with session_factory() as session, session.begin():
@@ -118,6 +130,7 @@ def test_a_withheld_summary_waits_for_next_monday(session_factory, items):
     with session_factory() as session, session.begin():
         (due,) = reminders.prepare_summaries(session, ids, now=monday, default_tz="UTC", held_until=held)
         assert due.external is None and {f.shared for f in due.items} == {True, False}
+        assert due.all_shown is False
         assert reminders.record_summary_withheld(session, due, held_until=held, now=monday)
     with session_factory() as session:
         row = session.get(WeeklySummary, due.row_id)
