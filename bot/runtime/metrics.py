@@ -28,7 +28,8 @@ The scheduler (bot/scheduler/passes.py tells `observe_pass` of each pass):
     accountplan_scheduler_pass_seconds                   one pass of every job (histogram)
     accountplan_scheduler_sent_total{job}                messages each job sent
                                                          (send_item_reminders: reminder DMs,
-                                                         run_due_digests: digests posted, …)
+                                                         run_due_digests: digests posted,
+                                                         send_checkins: progress check-ins, …)
     accountplan_scheduler_job_failures_total{job}        jobs that raised
     accountplan_reminders_due_total                      reminder DMs that came due
 
