@@ -1,18 +1,19 @@
-"""The scheduler's progress check-in job: each objective owner asked, in one DM, how their
+"""The scheduler's progress check-in jobs: each objective owner asked, in one DM, how their
 objectives are going (before each QBR, and monthly when the plan asks).
 
-`send_checkins(context, now)`, every pass:
-1. the rounds: storage.checkins.schedule_checkins makes the rows of the rounds now open
-   (once a UTC day per plan; INSERT … ON CONFLICT DO NOTHING, so passes at once make
-   each row once);
-2. the DMs: a person's due rows are claimed together (storage.claims.claim_due_groups by
-   workspace and owner), so ONE DM lists all their objectives of every plan due at
-   once, whatever passes run; storage decides what each row needs (prepare_checkins:
-   09:00 in the owner's zone on a working day, dropped rounds, answered check-ins), and
-   the DMs go out at Slack's pace (the shared rate limiter, one person after another)
+Two jobs of every pass:
+1. `schedule_checkin_rounds`, before the time zone jobs: storage.checkins.
+   schedule_checkins makes the rows of the rounds now open (once a UTC day per plan;
+   INSERT … ON CONFLICT DO NOTHING, so passes at once make each row once) and asks for
+   the owners' time zones, which the same pass then fetches with everyone else's;
+2. `send_checkins`, the DMs: a person's due rows are claimed together
+   (storage.claims.claim_due_groups by workspace and owner), so ONE DM lists all their
+   objectives of every plan due at once, whatever passes run; storage decides what each
+   row needs (prepare_checkins: 09:00 in the owner's zone on a working day, dropped
+   rounds, answered check-ins), and the DMs go out at Slack's pace (the shared rate limiter, one person after another)
    with the reminders' outbox rules: `begin_attempt` fences a lease that ran out, and a
-   DM whose outcome was lost is looked for before it is posted again (bot/slack/dms.py);
-3. the one reminder: storage schedules it CHECKIN_REMINDER_WORKING_DAYS working days
+   DM whose outcome was lost is looked for before it is posted again (bot/slack/dms.py).
+   The one reminder: storage schedules it CHECKIN_REMINDER_WORKING_DAYS working days
    after the DM, listing what is still waiting; an answer (storage.progress.
    record_progress) cancels it, and nothing follows it.
 """
@@ -42,12 +43,17 @@ log = logging.getLogger(__name__)
 OWNER = ("team_id", "owner_id")  # a person's rows are claimed, and sent, together
 
 
-def send_checkins(context: JobContext, now: dt.datetime) -> int:
-    """Make the rows of the rounds now open, then send what is due: one DM per person."""
+def schedule_checkin_rounds(context: JobContext, now: dt.datetime) -> int:
+    """The rows of the rounds now open, for the active plans not looked at today."""
     for _ in range(MAX_BATCHES):
         with transaction(context.session_factory) as session:
             if not checkins.schedule_checkins(session, now, default_tz=context.default_timezone):
                 break
+    return 0
+
+
+def send_checkins(context: JobContext, now: dt.datetime) -> int:
+    """What is due: one DM per person, listing their objectives of every plan."""
     sent = 0
     for _ in range(MAX_BATCHES):
         ids = claim_due_groups(context.session_factory, CheckinRequest, now=now, lease=LEASE,

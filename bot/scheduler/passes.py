@@ -42,6 +42,7 @@ PASS_INTERVAL = 30.0  # seconds between passes of `serve`: reminders go out at 0
 
 JOBS: list[Job] = [
     reminder_jobs.sync_new_plans,
+    checkin_jobs.schedule_checkin_rounds,  # owners asked about today: their zones come next
     time_zone_jobs.refresh_time_zones,  # what Slack gives at once, so reminders use the right zone
     reminder_jobs.deliver_notifications,
     reminder_jobs.send_item_reminders,
