@@ -23,15 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from functools import partial
 from types import SimpleNamespace
 
 from blocks.progress import checkin_message
 from bot.scheduler.job_context import JobContext, by_turns
-from bot.scheduler.reminder_jobs import BATCH, LEASE, MAX_BATCHES
-from bot.slack.dms import Outcome, channel_of, find_posted_keys, outcome_of, post_dm
-from bot.slack.workspaces import NotInstalled
+from bot.scheduler.reminder_jobs import BATCH, LEASE, MAX_BATCHES, post_grouped_dm
 from storage import checkins
 from storage.checkins import CheckinObjective, DueCheckin
 from storage.claims import begin_attempt, claim_due_groups, lease_end
@@ -105,31 +102,7 @@ def _deliver(context: JobContext, dm: Sequence[DueCheckin], *, held_until: dt.da
     if not going:
         log.info("check-ins to %s no longer held by this pass; not sent", first.user_id)
         return False
-    channel, found, outcome = first.dm_channel, {}, Outcome(error="internal_error", uncertain=True)
-    try:
-        client = context.client_for_team(first.team_id)
-        throttle = partial(context.limiter.acquire, first.team_id)
-        earlier = [c for c in going if c.maybe_sent_since is not None]
-        if earlier:
-            channel = channel or channel_of(client, first.user_id, throttle)
-            found = find_posted_keys(client, channel=channel, keys=[c.key for c in earlier],
-                                     since=min(c.maybe_sent_since for c in earlier), throttle=throttle)
-        posting = [c for c in going if c.key not in found]
-        if posting:
-            outcome = post_dm(client, user_id=first.user_id, message=checkin_dm(posting), key=posting[0].key,
-                              keys=[c.key for c in posting] if len(posting) > 1 else None,
-                              dm_channel=channel, throttle=throttle)
-    except NotInstalled:
-        outcome = Outcome(error="not_installed", permanent=True)
-    except Exception as error:  # noqa: BLE001 - the lookup failed, or a bug / a failed token refresh
-        try:
-            failed = outcome_of(error)
-        except Exception:  # noqa: BLE001 - not Slack's: later, carefully
-            log.exception("check-ins to %s: sending failed", first.user_id)
-            failed = Outcome(error="internal_error")
-        outcome = replace(failed, uncertain=True)
-    if outcome.error == "ratelimited":
-        context.limiter.pause(first.team_id, outcome.retry_after or 1.0)
+    channel, found, outcome = post_grouped_dm(context, going, checkin_dm, what="check-ins")
     with transaction(context.session_factory) as session:
         for checkin in going:
             if checkin.key in found or outcome.sent:

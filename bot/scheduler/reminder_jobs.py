@@ -115,6 +115,43 @@ def _wait_for_check(context: JobContext, model, row_id: int, *, held_until: dt.d
 
 # ---------------------------------------------------------------------------
 # Sending
+def post_grouped_dm(context: JobContext, going: Sequence, message_of: Callable[[list], dict], *,
+                    what: str) -> tuple[str | None, dict[str, str], Outcome]:
+    """One DM to one person carrying the rows `going` (each with key, user_id, team_id,
+    dm_channel, maybe_sent_since): rows whose DM an earlier attempt may have posted are
+    looked for first (found: {key: ts}, not posted again), the rest go in one message.
+    Returns (channel, found, outcome); a 429 pauses the workspace for every pass."""
+    first = going[0]
+    channel, found, outcome = first.dm_channel, {}, Outcome(error="internal_error", uncertain=True)
+    try:
+        client = context.client_for_team(first.team_id)
+        throttle = partial(context.limiter.acquire, first.team_id)
+        earlier = [r for r in going if r.maybe_sent_since is not None]
+        if earlier:
+            channel = channel or channel_of(client, first.user_id, throttle)
+            found = find_posted_keys(client, channel=channel, keys=[r.key for r in earlier],
+                                     since=min(r.maybe_sent_since for r in earlier), throttle=throttle)
+            if found:
+                log.info("%d %s to %s had arrived before their answer was lost: not posted again",
+                         len(found), what, first.user_id)
+        posting = [r for r in going if r.key not in found]
+        if posting:
+            outcome = post_dm(client, user_id=first.user_id, message=message_of(posting),
+                              key=posting[0].key, keys=[r.key for r in posting] if len(posting) > 1 else None,
+                              dm_channel=channel, throttle=throttle)
+    except NotInstalled:
+        outcome = Outcome(error="not_installed", permanent=True)
+    except Exception as error:  # noqa: BLE001 - the lookup failed, or a bug / a failed token refresh
+        try:
+            failed = outcome_of(error)
+        except Exception:  # noqa: BLE001 - not Slack's: later, carefully
+            log.exception("%s to %s: sending failed", what, first.user_id)
+            failed = Outcome(error="internal_error")
+        outcome = replace(failed, uncertain=True)  # an earlier attempt's DM is looked for again
+    if outcome.error == "ratelimited":
+        context.limiter.pause(first.team_id, outcome.retry_after or 1.0)
+    return channel, found, outcome
+
 
 
 def _batches(context: JobContext, model, now: dt.datetime, where: Sequence[ColumnElement[bool]]):
@@ -223,34 +260,7 @@ def _deliver_reminders(context: JobContext, dm: Sequence[reminders.DueReminder],
     going = _shown_to(context, going, held_until=held_until, now=now)
     if not going:
         return False
-    channel, found, outcome = first.dm_channel, {}, Outcome(error="internal_error", uncertain=True)
-    try:
-        client = context.client_for_team(first.team_id)
-        throttle = partial(context.limiter.acquire, first.team_id)
-        earlier = [r for r in going if r.maybe_sent_since is not None]
-        if earlier:
-            channel = channel or channel_of(client, first.user_id, throttle)
-            found = find_posted_keys(client, channel=channel, keys=[r.key for r in earlier],
-                                     since=min(r.maybe_sent_since for r in earlier), throttle=throttle)
-            if found:
-                log.info("%d reminders to %s had arrived before their answer was lost: not posted again",
-                         len(found), first.user_id)
-        posting = [r for r in going if r.key not in found]
-        if posting:
-            outcome = post_dm(client, user_id=first.user_id, message=_reminders_message(posting),
-                              key=posting[0].key, keys=[r.key for r in posting] if len(posting) > 1 else None,
-                              dm_channel=channel, throttle=throttle)
-    except NotInstalled:
-        outcome = Outcome(error="not_installed", permanent=True)
-    except Exception as error:  # noqa: BLE001 - the lookup failed, or a bug / a failed token refresh
-        try:
-            failed = outcome_of(error)
-        except Exception:  # noqa: BLE001 - not Slack's: later, carefully
-            log.exception("reminders to %s: sending failed", first.user_id)
-            failed = Outcome(error="internal_error")
-        outcome = replace(failed, uncertain=True)  # an earlier attempt's DM is looked for again
-    if outcome.error == "ratelimited":
-        context.limiter.pause(first.team_id, outcome.retry_after or 1.0)
+    channel, found, outcome = post_grouped_dm(context, going, _reminders_message, what="reminders")
     kept = 0
     with transaction(context.session_factory) as session:
         for reminder in going:
