@@ -119,6 +119,7 @@ class Call:
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
     url: str = ""  # for response_url calls: the URL posted to
+    refused_by: str = ""  # for a 429 of the enforced limits: "method" or "channel"
 
     @property
     def ok(self) -> bool:
@@ -473,12 +474,14 @@ class FakeSlackAPI:
 
             method = bucket(call.method, self._limits.get(call.method, self._limits["*"]))
             wait = method.take(now)
+            call.refused_by = "method" if wait else ""
             channel = str(call.params.get("channel") or "")
             if not wait and call.method == "chat.postMessage" and channel:
                 if channel.startswith(("U", "W")):
                     channel = self._dm_channel(channel)
                 wait = bucket("#" + channel, self._limits["#"]).take(now)
                 if wait:  # refused: the method's token goes back
+                    call.refused_by = "channel"
                     method.tokens += 1
             return wait
 
