@@ -30,9 +30,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     On SQLite, Alembic changes a table by copying it into a new one and dropping the
     old; with foreign keys enforced, dropping a referenced table deletes its children
     (ON DELETE CASCADE): upgrading a database with plans through 0003 lost every
-    strategy. So foreign keys are off while migrations run (SQLite only honours the
-    pragma outside a transaction), checked before the commit, and on again after.
+    strategy. So foreign keys are off while migrations run (see _foreign_keys_off).
     """
+    _migrate(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database back to `revision`, with the same care as `upgrade`."""
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step, revision: str) -> None:
+    """Run an Alembic command; on SQLite with foreign keys off (SQLite only honours the
+    pragma outside a transaction), checked before the commit, and on again after."""
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
@@ -40,7 +50,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             connection.commit()
         try:
             with connection.begin():
-                command.upgrade(alembic_config(connection=connection), revision)
+                step(alembic_config(connection=connection), revision)
                 if sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:  # rolled back: the database stays as it was

@@ -103,6 +103,9 @@ class AccountPlan(Versioned, Base):
     share_with_customer_by_default: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # The plan form's "Customer channel": the Slack Connect channel shared with the
+    # customer, where customer-owned items are reminded and the customer confirms the plan.
+    customer_channel_id: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
 
     account: Mapped[Account] = relationship(back_populates="plans", lazy="joined")
     members: Mapped[list[PlanMember]] = relationship(
@@ -265,6 +268,14 @@ class ActionItem(Versioned, Base):
     done_by: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
     shared_with_customer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
+    # A customer-owned item: `assignee_id` a Slack Connect user from the customer, or
+    # `customer_contact_id` a customer stakeholder without Slack. `follow_up_id` is the
+    # team member who follows it up (told when it is done; reminded for a contact
+    # without Slack).
+    customer_contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stakeholders.id", ondelete="SET NULL"), nullable=True
+    )
+    follow_up_id: Mapped[str | None] = mapped_column(String(SLACK_ID_MAX), nullable=True)
 
     objective: Mapped[Objective] = relationship(back_populates="action_items")
 

@@ -304,8 +304,7 @@ def test_0007_keeps_what_customers_saw_and_goes_down_and_up(empty_engine):
         tree = ops.load_plan_tree(session, "T1", 1, audience=EXTERNAL)
         assert titles(tree) == [("S", [("O", ["Open to all"])])]
 
-    with empty_engine.begin() as connection:
-        command.downgrade(alembic_config(connection=connection), "0006")
+    migrate.downgrade(empty_engine, "0006")
     with empty_engine.connect() as connection:
         rows = connection.execute(text("select title, team_only from action_items order by id")).all()
     assert [(t, bool(f)) for t, f in rows] == [("Open to all", False), ("Team only", True)]

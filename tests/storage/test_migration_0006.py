@@ -76,8 +76,7 @@ def test_upgrade_keeps_every_plan_and_starts_the_new_columns_at_their_defaults(e
 def test_down_and_up_again_keeps_the_plans(empty_engine):
     _fill_at_0005(empty_engine)
     migrate.upgrade(empty_engine)
-    with empty_engine.begin() as connection:
-        command.downgrade(alembic_config(connection=connection), "0005")
+    migrate.downgrade(empty_engine, "0005")
     assert "stakeholders" not in inspect(empty_engine).get_table_names()
     assert _counts(empty_engine) == {"strategies": 1, "objectives": 1, "action_items": 1}
     migrate.upgrade(empty_engine)
