@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import listeners
+from bot.listeners import commands as command_router
 from bot.config import Settings, engine_of
 from bot.runtime import middleware, ui
 from bot.runtime.after_ack import AfterAck
@@ -117,7 +118,8 @@ def create_app(
         app = App(client=make_client(settings, settings.bot_token), **common)
     after_ack = AfterAck(report=ui.report_failure, on_overload=ui.report_overload)
     _AFTER_ACK[app] = after_ack
-    middleware.install(app, session_factory, settings, after_ack)
+    middleware.install(app, session_factory, settings, after_ack,
+                       command_words=frozenset(command_router.table_of(listeners.SURFACES)))
     app.error(ui.on_listener_error)  # failures before the ack: an answer, never a 500
     listeners.register(app)
     return app

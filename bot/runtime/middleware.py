@@ -136,10 +136,11 @@ def settings_of(context: BoltContext) -> Settings:
 
 
 def install(app: App, session_factory: sessionmaker[Session], settings: Settings | None = None,
-            after_ack: AfterAck | None = None) -> None:
+            after_ack: AfterAck | None = None, command_words: frozenset[str] = frozenset()) -> None:
     """Register the global middleware that fills `context["database"]`, `["actor"]`,
     `["settings"]`, `["after_ack"]` (bot/runtime/after_ack.py) and `["received_at"]`;
-    and gives every request its record and log line (bot/runtime/request_log.py)."""
+    and gives every request its record and log line (bot/runtime/request_log.py), which
+    names the /accountplan word when it is one of `command_words`."""
     database = Database(session_factory)
     after_ack = after_ack or AfterAck()
     people = audience.People()
@@ -157,4 +158,4 @@ def install(app: App, session_factory: sessionmaker[Session], settings: Settings
         return next()
 
     app.use(attach)
-    request_log.observe_app(app)
+    request_log.observe_app(app, command_words)

@@ -256,12 +256,13 @@ def logged(outer: WsgiApp, path: str = "/slack/events") -> WsgiApp:
     return app
 
 
-def observe_app(app: App) -> None:
+def observe_app(app: App, command_words: frozenset[str] = frozenset()) -> None:
     """Every request `app` dispatches is identified on its record and its context: the
     record `logged` began (HTTP), else one of its own, acknowledged when dispatch
-    returns (Socket Mode). Failures before the ack count in its outcome."""
+    returns (Socket Mode). Failures before the ack count in its outcome.
+    `command_words`: the /accountplan words the app answers (anything else is logged as
+    "other", so a log line never carries what a person typed)."""
     dispatch = app.dispatch
-    words = _CommandWords(app)
 
     def observed(req: BoltRequest) -> BoltResponse:
         _observe_errors(app)
@@ -271,7 +272,7 @@ def observe_app(app: App) -> None:
             token = enter(record)
         try:
             try:
-                identify(record, req, words())
+                identify(record, req, command_words)
             except Exception:  # noqa: BLE001 - the log line must never cost the request
                 log.exception("could not identify a request")
             req.context[CONTEXT_KEY] = record
@@ -327,26 +328,6 @@ def name_of(kind: str, body: dict[str, Any], words: frozenset[str]) -> str | Non
     else:
         value = body.get("type")
     return _cleaned(value)
-
-
-class _CommandWords:
-    """The /accountplan words of `app`'s router (bot/listeners/commands.py keeps them on
-    its listener as `table`), looked up at the first request: listeners are registered
-    after this module is installed."""
-
-    def __init__(self, app: App) -> None:
-        self._app = app
-        self._words: frozenset[str] | None = None
-
-    def __call__(self) -> frozenset[str]:
-        if self._words is None:
-            found: set[str] = set()
-            for listener in getattr(self._app, "_listeners", ()):
-                table = getattr(getattr(listener, "ack_function", None), "table", None)
-                if isinstance(table, dict):
-                    found.update(word for word in table if isinstance(word, str))
-            self._words = frozenset(found)
-        return self._words
 
 
 class _ObservedErrors(ListenerErrorHandler):
