@@ -92,6 +92,11 @@ def load_plan_tree(
     objectives and those objectives' shared action items (an item shared under an
     objective that is not is left out); no SWOT, no QBR reviews. The returned object is
     for reading only then: its collections are incomplete.
+
+    Either way the collections are read again (populate_existing): objects already in
+    the session would otherwise keep what an earlier load of the other audience gave
+    them, a customer's incomplete tree handed to the team, or the team's whole one to
+    a customer.
     """
     if not is_id(plan_id):
         raise NotFound(f"No plan with id {plan_id} in this workspace.")
@@ -110,8 +115,7 @@ def load_plan_tree(
             .selectinload(Objective.action_items),
             *(shared_only if external else []),
         )
-        # Objects already in this session keep their full collections otherwise.
-        .execution_options(populate_existing=external)
+        .execution_options(populate_existing=True)
     ).unique().one_or_none()
     if plan is None:
         raise NotFound(f"No plan with id {plan_id} in this workspace.")

@@ -9,13 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from storage import digests, migrate, reminders, templates
 from storage import plans as ops
-from storage.migrate import alembic_config
 from storage.models import Audience, PlanStatus
 from storage.planfile import export_plans, import_plan_file
 from storage.plans import ActionItemInput, ObjectiveInput, ReviewInput
@@ -120,6 +118,20 @@ def test_the_customer_tree_holds_only_shared_records_under_shared_parents(sessio
     with Session(session.get_bind()) as other:  # a customer's tree is for reading only (incomplete)
         team = ops.load_plan_tree(other, mixed.team_id, mixed.id)
         assert len(team.strategies) == 2 and len(team.swot_entries) == 1 and len(team.reviews) == 1
+
+
+def test_the_team_tree_after_a_customer_tree_in_one_session_is_whole(session, mixed):
+    """A request that drew the customer view and then the team's (a digest to a shared
+    channel, then the plan view for its author) must not hand the team the customer's
+    incomplete collections from the session's identity map."""
+    session.expire_all()
+    ops.load_plan_tree(session, mixed.team_id, mixed.id, audience=EXTERNAL)
+    team = ops.load_plan_tree(session, mixed.team_id, mixed.id)
+    assert titles(team) == [
+        ("Shared strategy", [("Shared objective", ["Shown item", "Kept item"]), ("Kept objective", ["Orphan item"])]),
+        ("Kept strategy", [("Objective of a kept strategy", ["Deep orphan"])]),
+    ]
+    assert len(team.swot_entries) == 1 and len(team.reviews) == 1
 
 
 def test_progress_counts_only_what_the_customer_sees(session, mixed):
