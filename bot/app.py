@@ -35,6 +35,7 @@ BOT_SCOPES = (
     "im:read",
     "mpim:read",
     "canvases:write",
+    "files:write",
 )
 
 # Listeners run in the HTTP thread (process_before_response=True): each acknowledges

@@ -94,6 +94,7 @@ SCOPE_REASONS = {
     "im:read": "the same for DMs (a command typed in a DM with someone from another organisation)",
     "mpim:read": "the same for group DMs",
     "canvases:write": '"Publish as canvas": the written plan as a canvas, shared to a channel',
+    "files:write": "the progress chart, uploaded into each digest's thread",
 }
 
 # Registrations that need interactivity (Slack's "Interactivity & Shortcuts").
