@@ -328,8 +328,29 @@ def cmd_tick(args) -> int:
     now = _parse_now(args.now)
     _open_database().dispose()  # migrate SQLite / insist PostgreSQL is current
     scheduler = importlib.import_module("bot.scheduler.passes")  # Slack loads only here
+    metrics = _tick_metrics(scheduler)
     result = scheduler.tick(now)
+    if metrics is not None:
+        problem = metrics.push_after_tick()
+        if problem:
+            print(f"accountplan: {problem}", file=sys.stderr)
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+
+def _tick_metrics(scheduler):
+    """bot.runtime.metrics, counting this tick's pass and Slack calls, when there is a
+    Pushgateway to push them to (ACCOUNTPLAN_PUSHGATEWAY_URL); else None."""
+    import os  # noqa: PLC0415
+
+    from bot.runtime import metrics  # noqa: PLC0415
+
+    if not (os.environ.get(metrics.PUSHGATEWAY_ENV) or "").strip():
+        return None
+    metrics.hook_slack_calls()
+    observers = getattr(scheduler, "observers", None)
+    if observers is not None and metrics.observe_pass not in observers:
+        observers.append(metrics.observe_pass)
+    return metrics
 
 
 def cmd_manifest(args) -> int:

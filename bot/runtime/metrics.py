@@ -203,6 +203,35 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(_registry), CONTENT_TYPE_LATEST
 
 
+PUSHGATEWAY_ENV = "ACCOUNTPLAN_PUSHGATEWAY_URL"
+TICK_JOB = "accountplan_tick"
+
+
+def push_after_tick(environ: Any = os.environ) -> str | None:
+    """`accountplan tick` from cron lives for seconds, too short to be scraped: when
+    ACCOUNTPLAN_PUSHGATEWAY_URL is set, its samples (the pass, what it sent, its Slack
+    calls) go to that Prometheus Pushgateway once, replacing the previous tick's group
+    (job="accountplan_tick"), with the time of this push. Returns the problem, if any:
+    a gateway that does not answer must not fail the tick that already sent its DMs."""
+    gateway = (environ.get(PUSHGATEWAY_ENV) or "").strip()
+    if not gateway:
+        return None
+    from prometheus_client import Gauge, push_to_gateway  # noqa: PLC0415
+
+    metrics()
+    last = Gauge("accountplan_tick_last_push_timestamp_seconds", "When the last tick pushed its samples",
+                 registry=None)
+    last.set_to_current_time()
+    _registry.register(last)
+    try:
+        push_to_gateway(gateway, job=TICK_JOB, registry=_registry, timeout=10)
+    except Exception as error:  # noqa: BLE001 - reported by the caller, never raised
+        return f"could not push metrics to {urlsplit(gateway).netloc or gateway}: {type(error).__name__}"
+    finally:
+        _registry.unregister(last)
+    return None
+
+
 def serve_metrics(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     body, content_type = exposition()
     start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
