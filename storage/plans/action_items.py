@@ -13,7 +13,7 @@ from storage import reminders
 from storage.domain import Actor
 from storage.errors import NotFound
 from storage.models import ActionItem, ItemStatus, Objective, utcnow
-from storage.plans.permissions import get_editable_plan, require_editor
+from storage.plans.permissions import get_editable_plan, require_item_actor
 from storage.plans.reads import get_plan, get_record
 from storage.plans.rules import ActionItemInput, item_fields
 from storage.plans.writes import (
@@ -93,7 +93,8 @@ def mark_action_item(
 ) -> tuple[ActionItem, bool]:
     """Mark done (or reopen); returns the item and whether this call changed it.
 
-    The assignee may do this even when not on the plan's team. Asking for the state the
+    The assignee may do this even when not on the plan's team (a customer only while
+    the item is shown to customers: permissions.may_act_on_item). Asking for the state the
     item has already (a second click, or two people clicking at once) changes nothing,
     logs nothing and succeeds, so the caller can say "already done". The state is read
     under the plan's lock (see lock_plan): of two simultaneous clicks the second sees
@@ -102,8 +103,7 @@ def mark_action_item(
     """
     item = get_record(session, ActionItem, actor.team_id, item_id, "action item")
     plan = get_plan(session, actor.team_id, item.plan_id)
-    if actor.user_id != item.assignee_id:
-        require_editor(plan, actor)
+    require_item_actor(session, plan, item, actor)
     lock_plan(session, plan.id)
     now = session.execute(
         select(ActionItem.status, ActionItem.version).where(ActionItem.id == item.id)

@@ -14,6 +14,10 @@ from storage.plans.reads import get_plan, item_shown_to_customer, with_parents
 
 OUTSIDERS_REFUSED = ("Account plans are kept by this workspace's account team: people from "
                      "other organisations can't change or copy them.")
+# Said to anyone who presses a button on an action item that is not theirs: it names
+# nothing of the item or the plan (it may be said to a customer in a shared channel).
+NOT_YOURS = ("Only the person this action item is assigned to, or the plan's team, can "
+             "change it. Nothing was changed.")
 
 
 def can_edit(plan: AccountPlan, actor: Actor) -> bool:
@@ -43,6 +47,28 @@ def readable_by_outsider(
         DigestPost.channel_id == channel_id,
     ).limit(1)
     return session.scalar(posted) is not None
+
+
+def may_act_on_item(session: Session, plan: AccountPlan, item: ActionItem, actor: Actor) -> bool:
+    """Who may mark an action item done, ask for more time or snooze it: the plan's owner
+    and team, and the item's own assignee; an assignee from another organisation (a
+    customer in the shared channel) only while the item is shown to customers (it and
+    its parents shared), since they are never shown anything else."""
+    if can_edit(plan, actor):
+        return True
+    if not item.assignee_id or actor.user_id != item.assignee_id:
+        return False
+    if not actor.external:
+        return True
+    shown = with_parents(select(ActionItem.id)).where(
+        ActionItem.id == item.id, item_shown_to_customer()).limit(1)
+    return session.scalar(shown) is not None
+
+
+def require_item_actor(session: Session, plan: AccountPlan, item: ActionItem, actor: Actor) -> None:
+    """PermissionDenied (NOT_YOURS, naming nothing) unless `may_act_on_item`."""
+    if not may_act_on_item(session, plan, item, actor):
+        raise PermissionDenied(NOT_YOURS)
 
 
 def require_internal(actor: Actor) -> None:

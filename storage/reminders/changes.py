@@ -65,8 +65,9 @@ def item_updated(session: Session, actor: Actor, item: ActionItem, *,
 
 
 def item_done(session: Session, actor: Actor, item: ActionItem) -> None:
+    """Whoever assigned the item is told; for a customer-owned item, its follow-up owner."""
     row = item_row(session, item.id, lock=True)
-    assigner = (row.assigned_by if row is not None else None) or item.created_by
+    assigner = item.follow_up_id or (row.assigned_by if row is not None else None) or item.created_by
     if assigner and assigner != actor.user_id:
         notify(session, item, NotificationKind.DONE, assigner, actor)
     if row is not None:

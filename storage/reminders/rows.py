@@ -22,6 +22,7 @@ from storage.models import (
     NotificationKind,
     Objective,
     PlanStatus,
+    Stakeholder,
     Strategy,
     WeeklySummary,
 )
@@ -61,6 +62,19 @@ class ItemFacts:
     # An external audience sees the item: it, its objective and its strategy are all
     # "Shared with customer". A person from another organisation is DMed about it only then.
     shared: bool = False
+    # A customer-owned item (storage.customer_items): the plan's "Customer channel", the
+    # customer contact without Slack it belongs to (their name), and who follows it up
+    # (the item's follow-up owner, else whoever created it, else the plan's owner).
+    customer_channel: str | None = None
+    contact_name: str | None = None
+    follow_up_id: str | None = None
+    follow_up_set: bool = False  # the item names its follow-up owner itself
+
+    @property
+    def maybe_customers(self) -> bool:
+        """Worth asking whether the assignee is a customer before a reminder: the plan
+        has a customer channel, or the item was given a follow-up owner or a contact."""
+        return bool(self.customer_channel or self.contact_name or self.follow_up_set)
 
     @property
     def reminding(self) -> bool:
@@ -78,18 +92,22 @@ def facts_query():
         select(ActionItem.id, ActionItem.team_id, ActionItem.title, ActionItem.due_date,
                ActionItem.status, ActionItem.assignee_id, ActionItem.plan_id, AccountPlan.name,
                AccountPlan.status, AccountPlan.reminder_lead_days, Objective.title, Strategy.title,
-               SHOWN_TO_CUSTOMER)
+               SHOWN_TO_CUSTOMER, AccountPlan.customer_channel_id, Stakeholder.name,
+               ActionItem.follow_up_id, ActionItem.created_by, AccountPlan.owner_id)
         .join(AccountPlan, AccountPlan.id == ActionItem.plan_id)
         .join(Objective, Objective.id == ActionItem.objective_id)
         .join(Strategy, Strategy.id == Objective.strategy_id)
+        .outerjoin(Stakeholder, Stakeholder.id == ActionItem.customer_contact_id)
     )
 
 
 def facts_of(row) -> ItemFacts:
     (item_id, team_id, title, due, status, assignee, plan_id, plan_name, plan_status, lead,
-     objective, strategy, shared) = row
+     objective, strategy, shared, channel, contact, follow_up, creator, owner) = row
     return ItemFacts(item_id, team_id, title, due, status == ItemStatus.DONE, assignee, plan_id,
-                     plan_name, plan_status, lead, objective, strategy, bool(shared))
+                     plan_name, plan_status, lead, objective, strategy, bool(shared),
+                     customer_channel=channel, contact_name=contact,
+                     follow_up_id=follow_up or creator or owner, follow_up_set=follow_up is not None)
 
 
 def item_facts(session: Session, item_ids: Iterable[int]) -> dict[int, ItemFacts]:
