@@ -26,14 +26,13 @@ import io
 import sys
 from importlib import resources
 
-from sqlalchemy import Engine, make_url, select
+from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.config import LOCAL_TEAM, one_line
 from storage import migrate
 from storage.db import database_url, is_sqlite, make_engine, make_session_factory, transaction
 from storage.errors import PlanError
-from storage.models import AccountPlan
 
 SAMPLE = "newton_2025.yaml"
 SAMPLE_PLAN_NAME = "Newton Memorial Hospital 2025 Strategic Plan"
@@ -106,9 +105,9 @@ def resolve_team(session, team: str | None) -> tuple[str, bool]:
         if not team.isalnum() or len(team) > 32:
             raise CliError(f"--team {team!r} is not a Slack workspace id such as T0123ABCD")
         return team, False
-    teams = list(
-        session.scalars(select(AccountPlan.team_id).distinct().order_by(AccountPlan.team_id))
-    )
+    from storage.plans import workspaces_with_plans  # noqa: PLC0415
+
+    teams = workspaces_with_plans(session)
     if not teams:
         return LOCAL_TEAM, True
     if len(teams) > 1:
@@ -150,17 +149,13 @@ def _written_plan(session, team_id: str, plan_id: int) -> str:
 
 def cmd_demo(args) -> int:
     from storage.planfile import import_plan_file
+    from storage.plans import first_plan_named
 
     engine = _open_database()
     try:
         with transaction(make_session_factory(engine)) as session:
             team_id, _ = resolve_team(session, args.team)
-            plan_id = session.scalars(
-                select(AccountPlan.id)
-                .where(AccountPlan.team_id == team_id, AccountPlan.name == SAMPLE_PLAN_NAME)
-                .order_by(AccountPlan.id)
-                .limit(1)
-            ).first()
+            plan_id = first_plan_named(session, team_id, SAMPLE_PLAN_NAME)
             if plan_id is None:
                 text = resources.files("storage").joinpath("samples", SAMPLE).read_text("utf-8")
                 (plan_id,) = import_plan_file(session, team_id, text, "yaml")
@@ -224,8 +219,9 @@ def _open_plan_file(name: str):
 
 
 def cmd_import(args) -> int:
-    from storage.models import PlanTemplate
     from storage.planfile import import_file
+    from storage.plans import plan_names
+    from storage.templates import template_names
 
     source = _open_plan_file(args.file)
     try:
@@ -242,14 +238,8 @@ def cmd_import(args) -> int:
                 )
                 plan_ids = imported.plans
                 shown = plan_ids[:LISTED]
-                rows = session.execute(
-                    select(AccountPlan.id, AccountPlan.name).where(AccountPlan.id.in_(shown))
-                )
-                names = {plan_id: name for plan_id, name in rows}
-                templates = list(session.execute(
-                    select(PlanTemplate.id, PlanTemplate.name)
-                    .where(PlanTemplate.id.in_(imported.templates[:LISTED])).order_by(PlanTemplate.id)
-                ))
+                names = plan_names(session, team_id, shown)
+                templates = template_names(session, team_id, imported.templates[:LISTED])
         finally:
             gc.unfreeze()
             engine.dispose()

@@ -66,7 +66,14 @@ from storage.plans.rules import (
     clean_user_id,
 )
 from storage.plans.strategies import add_strategy, delete_strategy, update_strategy
-from storage.plans.surfaces import ObjectiveChoice, count_plans, editable_objectives, plan_names
+from storage.plans.surfaces import (
+    ObjectiveChoice,
+    count_plans,
+    editable_objectives,
+    first_plan_named,
+    plan_names,
+    workspaces_with_plans,
+)
 from storage.plans.swot import add_swot_entry, delete_swot_entry, update_swot_entry
 
 __all__ = [
@@ -135,5 +142,7 @@ __all__ = [
     "ObjectiveChoice",
     "count_plans",
     "editable_objectives",
+    "first_plan_named",
     "plan_names",
+    "workspaces_with_plans",
 ]

@@ -48,6 +48,24 @@ def plan_names(session: Session, team_id: str, plan_ids: Iterable[int]) -> dict[
     return {plan_id: name for plan_id, team, name in rows if team == team_id}
 
 
+def workspaces_with_plans(session: Session, *, limit: int = 10) -> list[str]:
+    """The workspaces that hold plans (up to `limit`, in order): which one the CLI works
+    in when none is named (ix_account_plans_team_id answers it without the rows)."""
+    return list(session.scalars(
+        select(AccountPlan.team_id).distinct().order_by(AccountPlan.team_id).limit(limit)
+    ))
+
+
+def first_plan_named(session: Session, team_id: str, name: str) -> int | None:
+    """The id of the workspace's oldest plan of exactly this name, if any."""
+    return session.scalars(
+        select(AccountPlan.id)
+        .where(AccountPlan.team_id == team_id, AccountPlan.name == name)
+        .order_by(AccountPlan.id)
+        .limit(1)
+    ).first()
+
+
 @dataclass(frozen=True)
 class ObjectiveChoice:
     plan_id: int

@@ -18,6 +18,7 @@ from storage.templates.operations import (
     save_as_template,
     template_body,
     template_key,
+    template_names,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "save_as_template",
     "template_body",
     "template_key",
+    "template_names",
 ]

@@ -70,6 +70,17 @@ def list_templates(session: Session, actor: Actor, *, limit: int = LIST_MAX) -> 
     return builtins + [_choice(t) for t in saved]
 
 
+def template_names(session: Session, team_id: str, template_ids: list[int]) -> list[tuple[int, str]]:
+    """(id, name) of the workspace's templates among `template_ids`, by id."""
+    if not template_ids:
+        return []
+    return [tuple(row) for row in session.execute(
+        select(PlanTemplate.id, PlanTemplate.name)
+        .where(PlanTemplate.team_id == team_id, PlanTemplate.id.in_(template_ids))
+        .order_by(PlanTemplate.id)
+    )]
+
+
 def get_template(session: Session, actor: Actor, template_id: int) -> PlanTemplate:
     require_internal(actor)
     return get_record(session, PlanTemplate, actor.team_id, template_id, "template")
