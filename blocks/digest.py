@@ -196,6 +196,44 @@ def _review(content) -> str:
     return render("digest_qbr.mrkdwn.j2", r=data)
 
 
+def _commitment_when(item, today: dt.date) -> str:
+    if item.due_date is None:
+        return "no due date"
+    if item.due_date < today:
+        late = (today - item.due_date).days
+        return f"due {_date(item.due_date)} ({late} day{'s' if late != 1 else ''} late)"
+    return f"due {_date(item.due_date)}"
+
+
+def _commitments(content) -> list[dict[str, Any]]:
+    """"Our commitments / your commitments": what each side owes next (nothing when
+    neither side owes anything). The customer's side is "Your commitments" where the
+    customer reads it, "Customer commitments" in a team channel."""
+    found = getattr(content, "commitments", None)
+    if found is None or not (found.ours_total or found.theirs_total):
+        return []
+    external = str(getattr(content.audience, "value", content.audience)) == "external"
+    contacts = getattr(found, "contacts", {}) or {}
+
+    def rows(items) -> list[SimpleNamespace]:
+        out = []
+        for item in items:
+            late = item.due_date is not None and item.due_date < content.today
+            who = _person(item.assignee_id) if item.assignee_id else contacts.get(item.id, "")
+            out.append(SimpleNamespace(mark=Trusted(":warning:" if late else ":calendar:"), title=item.title,
+                                       who=who, when=_commitment_when(item, content.today)))
+        return out
+
+    sides = [
+        SimpleNamespace(title="Our commitments", total=found.ours_total, items=rows(found.ours),
+                        more=max(0, found.ours_total - len(found.ours))),
+        SimpleNamespace(title="Your commitments" if external else "Customer commitments",
+                        total=found.theirs_total, items=rows(found.theirs),
+                        more=max(0, found.theirs_total - len(found.theirs))),
+    ]
+    return sections(render("digest_commitments.mrkdwn.j2", sides=sides))
+
+
 def _lists(content) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for title, items, kind, key in (
@@ -270,6 +308,7 @@ def digest_messages(content, *, plan_id: int | None = None,
     summary += sections(_summary(content))
     if objective_updates is not None and objective_updates.total and not external:
         summary.append(context(objective_updates_text(objective_updates)))
+    summary += _commitments(content)
     if content.review is not None:
         summary += sections(_review(content))
     if content.hidden:

@@ -1,7 +1,7 @@
 """Digests: channel subscriptions, when they run next, and what a digest says.
 
 Modules: subscriptions (schedules, subscriptions, what each run records), content
-(what a digest says, per audience), canvases (the rows of published canvases), qbr
+(what a digest says, per audience), commitments (what each side owes next), canvases (the rows of published canvases), qbr
 (QBR reminders).
 
 Nothing here knows Slack. A subscription is a (plan, channel) pair with a schedule in
@@ -31,6 +31,7 @@ Choices where the issue is silent:
 """
 
 from storage.digests.canvases import canvas_id_for, save_canvas
+from storage.digests.commitments import COMMITMENTS_LIMIT, Commitments
 from storage.digests.content import (
     CHANGES_LIMIT,
     DUE_SOON_DAYS,
@@ -89,6 +90,8 @@ __all__ = [
     "FIRST_DIGEST_LOOKBACK",
     "LIST_LIMIT",
     "DigestContent",
+    "COMMITMENTS_LIMIT",
+    "Commitments",
     "digest_content",
     "last_digest_at",
     "since_for",

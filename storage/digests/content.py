@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import and_, case, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
+from storage.digests.commitments import Commitments, open_commitments, theirs_condition
 from storage.digests.qbr import qbr_due_date
 from storage.models import (
     AccountPlan,
@@ -62,6 +63,8 @@ class DigestContent:
     next_qbr: dt.date | None = None
     qbr_due_by: dt.date | None = None  # no next QBR set: when one is due (reminder rule)
     review: QbrReview | None = None  # the QBR this digest reports (after a QBR)
+    # What each side owes next (storage/digests/commitments.py), with its totals.
+    commitments: Commitments = field(default_factory=Commitments)
 
 
 def last_digest_at(session: Session, plan_id: int, channel_id: str) -> dt.datetime | None:
@@ -116,6 +119,7 @@ def digest_content(
     is_done_since = and_(ActionItem.status == ItemStatus.DONE, ActionItem.done_at > since)
     is_due_soon = and_(is_open, ActionItem.due_date >= today, ActionItem.due_date <= soon)
     is_overdue = and_(is_open, ActionItem.due_date < today)
+    theirs = theirs_condition(team_id)
 
     strategies = list(session.scalars(
         select(Strategy).where(Strategy.plan_id == plan.id).order_by(Strategy.position, Strategy.id)
@@ -149,15 +153,18 @@ def digest_content(
             count(is_done_since),
             count(is_due_soon),
             count(is_overdue),
+            count(and_(is_open, theirs)),
+            count(and_(is_open, not_(theirs))),
             func.sum(case((visible, 0), else_=1)),
         ))
         .group_by(ActionItem.objective_id)
     ).all()
     progress = PlanProgress()
     totals = dict.fromkeys(("done", "due_soon", "overdue"), 0)
+    owed = {"theirs": 0, "ours": 0}
     hidden_items = 0
     strategy_of = {o.id: s_id for s_id, objs in objectives.items() for o in objs}
-    for objective_id, total, done, done_since, due_soon, overdue, not_shown in rows:
+    for objective_id, total, done, done_since, due_soon, overdue, owed_by_them, owed_by_us, not_shown in rows:
         hidden_items += int(not_shown or 0)
         strategy_id = strategy_of.get(objective_id)
         if strategy_id is None:
@@ -169,6 +176,8 @@ def digest_content(
         totals["done"] += int(done_since or 0)
         totals["due_soon"] += int(due_soon or 0)
         totals["overdue"] += int(overdue or 0)
+        owed["theirs"] += int(owed_by_them or 0)
+        owed["ours"] += int(owed_by_us or 0)
 
     def items(condition, order) -> list[ActionItem]:
         return list(session.scalars(
@@ -179,6 +188,8 @@ def digest_content(
     done_items = items(is_done_since, [ActionItem.done_at])
     due_soon = items(is_due_soon, [ActionItem.due_date])
     overdue = items(is_overdue, [ActionItem.due_date])
+    commitments = open_commitments(session, team_id, of_plan, visible, external=external)
+    commitments.ours_total, commitments.theirs_total = owed["ours"], owed["theirs"]
 
     changes_query = select(ChangeLogEntry).where(
         ChangeLogEntry.team_id == team_id, ChangeLogEntry.plan_id == plan.id, ChangeLogEntry.at > since
@@ -218,7 +229,7 @@ def digest_content(
         objectives=objectives, progress=progress, done=done_items, due_soon=due_soon,
         overdue=overdue, changes=changes,
         counts={**totals, "changes": changes_count}, hidden=hidden,
-        next_qbr=next_qbr, qbr_due_by=due_by, review=review,
+        next_qbr=next_qbr, qbr_due_by=due_by, review=review, commitments=commitments,
     )
 
 
