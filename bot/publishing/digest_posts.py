@@ -8,7 +8,10 @@ button, a schedule, a QBR), goes through `post_digest`:
 2. gather the content for that audience (storage/digests keeps only the parts shared
    with the customer for an external one, in the query) and render it (blocks/digest.py);
 3. post the summary, then the rest in its thread;
-4. record the DigestPost ("since the last digest" starts there next time).
+4. record the DigestPost ("since the last digest" starts there next time);
+5. upload the progress chart (blocks/charts.py, drawn from storage/digests/charts.py for
+   the same audience) into the summary's thread, with its alt text. A chart that cannot
+   be drawn or uploaded is logged and left out: the digest is out already.
 
 No database transaction is open while Slack is called. Digests on demand and after a
 QBR work for a plan in any state, because a person asked for them; the scheduled ones
@@ -26,14 +29,19 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
+from blocks import charts as chart_blocks
 from blocks import digest as digest_blocks
 from bot.slack.channels import check_channel, post_messages, refusal, withdraw_team_canvas
 from bot.slack.errors import TRANSIENT_ERRORS, error_code, explain
 from storage import digests, health, plans, progress
 from storage.db import transaction
+from storage.digests import charts as chart_facts
 from storage.models import Audience, DigestReason, utcnow
 
 log = logging.getLogger(__name__)
+
+CHART_FILENAME = "progress.png"
+CHART_TITLE_MAX = 120
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,7 @@ def post_digest(
         )
         team = {} if check.external else team_reading(session, content, now)
         messages = digest_blocks.digest_messages(content, **team)
+        facts = chart_facts.progress_facts(session, team_id, plan_id, audience=check.audience)
     channel, ts, error = post_messages(client, channel_id, messages)
     if error:
         return Posted(channel_id, check.audience, error=error)
@@ -97,7 +106,42 @@ def post_digest(
         digests.record_post(session, team_id=team_id, plan_id=plan_id, channel_id=channel,
                             message_ts=ts, reason=reason, audience=check.audience,
                             posted_by=posted_by, now=now)
+    upload_chart(client, channel, ts, facts, today_in(timezone, now))
     return Posted(channel, check.audience, ts=ts)
+
+
+def upload_chart(client: WebClient, channel_id: str, thread_ts: str,
+                 facts: chart_facts.ProgressFacts, today: dt.date) -> bool:
+    """Draw the progress chart and upload it into the digest's thread; True when it is
+    there. Never raises: the digest it belongs to is posted and recorded already.
+
+    The client retries 429s, 5xx and lost connections of each call (bot/slack/clients.py);
+    the upload of the bytes themselves is not a Web API call, so a transient failure of
+    the whole upload is tried once more here. Anything else (missing_scope: the app was
+    not reinstalled with files:write) is logged.
+    """
+    try:
+        chart = chart_blocks.progress_chart(facts, today)
+    except Exception:  # a drawing bug must not turn a posted digest into a failure
+        log.exception("progress chart for %s not drawn", channel_id)
+        return False
+    if chart is None:
+        return False  # nothing to draw (no action items, no measurable objective)
+    title = chart_blocks.clip(f"Progress of {facts.plan_name}", CHART_TITLE_MAX)
+    for attempt in (1, 2):
+        try:
+            client.files_upload_v2(channel=channel_id, thread_ts=thread_ts, file=chart.png,
+                                   filename=CHART_FILENAME, title=title, alt_txt=chart.alt_text)
+            return True
+        except (SlackApiError, SlackClientError, OSError) as error:
+            code = error_code(error)
+            if attempt == 1 and code in TRANSIENT_ERRORS:
+                continue
+            log.warning("progress chart not uploaded to the digest %s in %s: %s%s", thread_ts,
+                        channel_id, code, " (reinstall the app to grant files:write)"
+                        if code == "missing_scope" else "")
+            return False
+    return False
 
 
 def team_reading(session: Session, content: digests.DigestContent, now: dt.datetime) -> dict:

@@ -33,6 +33,13 @@ Programmable:
 Every answer to a call with a token carries the token's scopes in the x-oauth-scopes
 header, as Slack's do: by default all of BOT_SCOPES (bot/app.py) for a bot token.
 
+File uploads (files_upload_v2): files.getUploadURLExternal answers with an upload URL on
+this server (`POST /upload/<file id>`, recorded as method "file_upload" with the bytes in
+params["data"]); files.completeUploadExternal shares the uploaded files, recorded in
+`api.files` (id, filename, title, alt_txt, channel_id, thread_ts, data). A completion of a
+file never uploaded, a length that differs from the bytes, or a thread_ts that is no
+message of the channel is a violation.
+
 Slack's rate limits, opt-in (`api.enforce_rate_limits()`): each method per workspace
 (the tiers, SLACK_RATE_LIMITS) and chat.postMessage per channel too (about one a
 second, short bursts), as token buckets; a call beyond them is answered 429 with
@@ -179,6 +186,8 @@ class FakeSlackAPI:
         self.views: dict[str, dict[str, Any]] = {}  # view id -> latest stored view
         self.home: dict[str, dict[str, Any]] = {}  # user id -> published Home view
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
+        self.files: dict[str, dict[str, Any]] = {}  # file id -> shared file (files.completeUploadExternal)
+        self._uploads: dict[str, dict[str, Any]] = {}  # file id -> files.getUploadURLExternal + bytes
         self.violations: list[str] = []
         self._calls: list[Call] = []
         self._faults: list[Fault] = []
@@ -362,6 +371,9 @@ class FakeSlackAPI:
         parts = urlsplit(request.path)
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
+        if parts.path.startswith("/upload/"):  # a file's bytes, not a form
+            self._handle_upload(request, parts.path.rsplit("/", 1)[1], raw)
+            return
         content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip()
         params: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
         try:
@@ -435,6 +447,30 @@ class FakeSlackAPI:
         body = {"ok": not problems, **({"error": "invalid_blocks"} if problems else {})}
         self._record(call, 200 if not problems else 400, body)
         self._reply(request, 200 if not problems else 400, {}, body)
+
+    def _handle_upload(self, request: BaseHTTPRequestHandler, file_id: str, raw: bytes) -> None:
+        """The POST of a file's bytes to the URL files.getUploadURLExternal gave."""
+        call = Call(method="file_upload", params={"file_id": file_id, "data": raw}, token=None,
+                    at=time.monotonic(), url=f"{self.base_url}/upload/{file_id}")
+        fault = self._take_fault("file_upload")
+        if fault is not None and fault.status != 200:
+            self._record(call, fault.status, {"ok": False})
+            self._reply(request, fault.status, {}, {"ok": False})
+            return
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is not None:
+                upload["data"] = raw
+        if upload is None:
+            self._violation("file_upload", f"no upload URL was issued for {file_id}")
+            self._record(call, 404, {"ok": False})
+            self._reply(request, 404, {}, {"ok": False})
+            return
+        if upload["length"] != len(raw):
+            self._violation("file_upload", f"{file_id}: length {upload['length']} announced, "
+                                           f"{len(raw)} bytes sent")
+        self._record(call, 200, {"ok": True})
+        self._reply(request, 200, {}, {"ok": True})
 
     def _reply(self, request: BaseHTTPRequestHandler, status: int, headers: dict[str, str],
                body: dict[str, Any]) -> None:
@@ -737,6 +773,47 @@ class FakeSlackAPI:
 
     def _conversations_canvases_create(self, params: dict, call: Call) -> dict[str, Any]:
         return {"ok": True, "canvas_id": f"F{next(self._ids):08d}"}
+
+    def _files_getUploadURLExternal(self, params: dict, call: Call) -> dict[str, Any]:  # noqa: N802
+        missing = [name for name in ("filename", "length") if not params.get(name)]
+        if missing:
+            self._violation(call.method, f"missing {', '.join(missing)}")
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):08d}"
+        with self._lock:
+            self._uploads[file_id] = {"filename": params["filename"], "length": int(params["length"]),
+                                      "alt_txt": params.get("alt_txt") or "", "data": None}
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}/upload/{file_id}"}
+
+    def _files_completeUploadExternal(self, params: dict, call: Call) -> dict[str, Any]:  # noqa: N802
+        try:
+            files = json.loads(params.get("files") or "")
+        except ValueError:
+            files = None
+        if not isinstance(files, list) or not files:
+            self._violation(call.method, "files: must be a JSON list of {id, title}")
+            return {"ok": False, "error": "invalid_arguments"}
+        channel, thread_ts = params.get("channel_id") or None, params.get("thread_ts") or None
+        if thread_ts and not channel:
+            self._violation(call.method, "thread_ts without channel_id")
+            return {"ok": False, "error": "invalid_arguments"}
+        shared = []
+        with self._lock:
+            if thread_ts and (channel, thread_ts) not in self.messages:
+                self._violation(call.method, f"thread_ts {thread_ts} is no message in {channel}")
+                return {"ok": False, "error": "invalid_thread_ts"}
+            for entry in files:
+                upload = self._uploads.get(str(entry.get("id")))
+                if upload is None or upload["data"] is None:
+                    self._violation(call.method, f"file {entry.get('id')} was never uploaded")
+                    return {"ok": False, "error": "file_not_found"}
+                stored = {"id": entry["id"], "name": upload["filename"],
+                          "title": entry.get("title") or upload["filename"],
+                          "alt_txt": upload["alt_txt"], "channel_id": channel,
+                          "thread_ts": thread_ts, "data": upload["data"]}
+                self.files[entry["id"]] = stored
+                shared.append({k: v for k, v in stored.items() if k != "data"})
+        return {"ok": True, "files": shared}
 
     def _oauth_v2_access(self, params: dict, call: Call) -> dict[str, Any]:
         n = next(self._ids)
