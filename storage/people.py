@@ -2,14 +2,17 @@
 database.
 
 The time zone comes from Slack (users.list for many people at once, users.info for a
-few; bot/scheduler/reminder_jobs.py) and is fetched again when it is unknown or older than
+few; bot/scheduler/time_zone_jobs.py) and is fetched again when it is unknown or older than
 TIMEZONE_MAX_AGE; Slack's `user_change` event replaces it at once. A lookup that
 failed for good (user_not_found) is remembered too, so it is not asked every pass.
 Callers that must act on a changed zone use storage.reminders.set_timezone(s).
 
-Whether someone belongs to another organisation (Slack Connect) is asked of users.info
-the first time it matters (a DM about an action item not shared with the customer,
-bot/scheduler/reminder_jobs.py) and kept: it does not change in practice.
+Whether someone belongs to another organisation (Slack Connect) comes with the same
+answers (users.list pages, users.info) and is kept: it does not change in practice. A
+person whose organisation is not known yet (everyone, right after the upgrade that added
+it) is looked up like a person whose zone is unknown, so the scheduler's time zone job
+learns it in bulk before the DMs; bot/scheduler/reminder_jobs.py asks users.info only
+for someone still unknown when a DM about an item not shared with the customer is due.
 
 Lookups are claimed like the scheduler's rows (storage.claims), through `fetched_at`:
 a claim sets it to the moment the claim runs out minus TIMEZONE_MAX_AGE, so the person
@@ -156,9 +159,18 @@ def _stale(now: dt.datetime):
     return or_(Person.fetched_at.is_(None), Person.fetched_at <= now - TIMEZONE_MAX_AGE)
 
 
-def _unknown(now: dt.datetime):
-    """Never told (or a claim that ran out): what users.list is for."""
-    return and_(Person.timezone.is_(None), Person.lookup_error == "", _stale(now))
+def _organisation_unknown(now: dt.datetime, lease: dt.timedelta):
+    """Slack never said which organisation they belong to, and no lookup holds them: not
+    claimed, i.e. stale, or fetched later than any live claim writes (`claimed_until`)."""
+    return and_(Person.external.is_(None), Person.lookup_error == "",
+                or_(_stale(now), Person.fetched_at > claimed_until(now, lease)))
+
+
+def _unknown(now: dt.datetime, lease: dt.timedelta):
+    """Never told their zone or organisation (or a claim that ran out): what users.list
+    is for."""
+    return or_(and_(Person.timezone.is_(None), Person.lookup_error == "", _stale(now)),
+               _organisation_unknown(now, lease))
 
 
 def claimed_until(now: dt.datetime, lease: dt.timedelta) -> dt.datetime:
@@ -166,19 +178,21 @@ def claimed_until(now: dt.datetime, lease: dt.timedelta) -> dt.datetime:
     return now + lease - TIMEZONE_MAX_AGE
 
 
-def unknown_counts(session: Session, *, now: dt.datetime) -> dict[str, int]:
-    """{team: how many people we remind have no time zone yet} (a scan of `people`)."""
+def unknown_counts(session: Session, *, now: dt.datetime, lease: dt.timedelta) -> dict[str, int]:
+    """{team: how many people we remind have no time zone or organisation yet, unclaimed}
+    (a scan of `people`)."""
     rows = session.execute(
-        select(Person.team_id, func.count()).where(_unknown(now)).group_by(Person.team_id)
+        select(Person.team_id, func.count()).where(_unknown(now, lease)).group_by(Person.team_id)
     )
     return {team: count for team, count in rows}
 
 
 def claim_unknown(session: Session, team_id: str, *, now: dt.datetime,
                   lease: dt.timedelta) -> list[str]:
-    """Everyone of the workspace whose zone is unknown, claimed for a users.list pass."""
+    """Everyone of the workspace whose zone or organisation is unknown, claimed for a
+    users.list pass."""
     return sorted(session.scalars(
-        update(Person).where(Person.team_id == team_id, _unknown(now))
+        update(Person).where(Person.team_id == team_id, _unknown(now, lease))
         .values(fetched_at=claimed_until(now, lease))
         .returning(Person.user_id).execution_options(synchronize_session=False)
     ))
@@ -186,19 +200,21 @@ def claim_unknown(session: Session, team_id: str, *, now: dt.datetime,
 
 def claim_stale(session: Session, *, now: dt.datetime, lease: dt.timedelta,
                 limit: int) -> list[tuple[str, str]]:
-    """Up to `limit` people whose zone is unknown or old, never fetched first, claimed
-    for users.info."""
-    oldest = (select(Person.team_id, Person.user_id).where(_stale(now))
+    """Up to `limit` people whose zone is unknown or old, or whose organisation is
+    unknown, never fetched first, claimed for users.info."""
+    wanted = or_(_stale(now), _organisation_unknown(now, lease))
+    oldest = (select(Person.team_id, Person.user_id).where(wanted)
               .order_by(Person.fetched_at.is_not(None), Person.fetched_at, Person.team_id, Person.user_id)
               .limit(limit))
     return sorted(tuple(row) for row in session.execute(
-        update(Person).where(tuple_(Person.team_id, Person.user_id).in_(oldest), _stale(now))
+        update(Person).where(tuple_(Person.team_id, Person.user_id).in_(oldest), wanted)
         .values(fetched_at=claimed_until(now, lease))
         .returning(Person.team_id, Person.user_id).execution_options(synchronize_session=False)
     ))
 
 
-def _chunks(users: Iterable[str]):
+def chunks(users: Iterable[str]):
+    """Sorted ids in lists of CHUNK (one IN (...) each)."""
     users = sorted(set(users))
     for start in range(0, len(users), CHUNK):
         yield users[start:start + CHUNK]
@@ -207,7 +223,7 @@ def _chunks(users: Iterable[str]):
 def _still_claimed(session: Session, team_id: str, users: Iterable[str], claim: dt.datetime,
                    **values) -> None:
     """Change the people this claim still holds (nobody recorded their zone meanwhile)."""
-    for chunk in _chunks(users):
+    for chunk in chunks(users):
         session.execute(
             update(Person).where(Person.team_id == team_id, Person.user_id.in_(chunk),
                                  Person.fetched_at == claim)
@@ -228,7 +244,7 @@ def mark_not_listed(session: Session, team_id: str, users: Iterable[str], claim:
 def record_lookups_failed(session: Session, team_id: str, users: Iterable[str], error: str, *,
                           now: dt.datetime) -> None:
     """Many lookups refused for good at once (the workspace is not installed)."""
-    for chunk in _chunks(users):
+    for chunk in chunks(users):
         session.execute(
             update(Person).where(Person.team_id == team_id, Person.user_id.in_(chunk))
             .values(fetched_at=now, lookup_error=error[:64]).execution_options(synchronize_session=False)
@@ -243,7 +259,7 @@ def record_timezones(session: Session, team_id: str, zones: dict[str, str | None
     if not zones:
         return []
     before: dict[str, str | None] = {}
-    for chunk in _chunks(zones):
+    for chunk in chunks(zones):
         before.update(session.execute(
             select(Person.user_id, Person.timezone).where(Person.team_id == team_id, Person.user_id.in_(chunk))
         ).all())
@@ -259,7 +275,7 @@ def record_timezones(session: Session, team_id: str, zones: dict[str, str | None
 def tracked_among(session: Session, team_id: str, users: Iterable[str]) -> set[str]:
     """Those of `users` we keep a row for (people we remind)."""
     found: set[str] = set()
-    for chunk in _chunks(users):
+    for chunk in chunks(users):
         found.update(session.scalars(
             select(Person.user_id).where(Person.team_id == team_id, Person.user_id.in_(chunk))
         ))

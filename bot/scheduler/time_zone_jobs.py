@@ -15,7 +15,10 @@ and moved when it arrives (storage.reminders.set_timezones): nobody's reminder w
 for a lookup. Lookups are claimed (storage.people), so passes at once share the work.
 The same answers say who belongs to another organisation (bot/slack/users.py), which
 the reminder jobs need before a DM about an item not shared with the customer: kept
-too (storage.people.record_organisations), so asking Slack once is enough.
+too (storage.people.record_organisations), so asking Slack once is enough. Someone
+whose organisation is unknown counts as unknown here even with a zone (everyone, after
+the upgrade that added it): learnt from the same pages before the DMs, rather than a
+users.info each (Tier 4) in the reminder jobs while the DMs wait.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def _listings(context: JobContext) -> dict[str, Listing]:
 def _time_zones(context: JobContext, now: dt.datetime, *, pages: int | None) -> None:
     listings = _listings(context)
     with transaction(context.session_factory) as session:
-        counts = people.unknown_counts(session, now=now)
+        counts = people.unknown_counts(session, now=now, lease=LOOKUP_LEASE)
     for team_id in sorted(counts):
         if counts[team_id] > BULK_THRESHOLD and team_id not in listings:
             with transaction(context.session_factory) as session:

@@ -32,6 +32,11 @@ def from_elsewhere(user: Any, workspace: str) -> bool:
     Slack describes without a team counts as another organisation too."""
     if not isinstance(user, dict):
         return True
+    # is_stranger: Slack's mark of someone from another workspace seen through a shared
+    # channel. Guests (is_restricted) are the workspace's own accounts: a request they
+    # make carries the workspace as their team, so they count as of it here too.
+    if user.get("is_stranger"):
+        return True
     return not belongs(user.get("team_id"), enterprise_of(user), workspace)
 
 
