@@ -4,7 +4,7 @@
     accountplan tick [--now ISO-8601]
     accountplan db upgrade
     accountplan demo [--team TEAM_ID]
-    accountplan export [PLAN] [--templates] [--format md|json|yaml] [--team TEAM_ID]
+    accountplan export [PLAN] [--templates] [--format md|json|yaml] [--team TEAM_ID] [--output FILE]
     accountplan import FILE [--team TEAM_ID]
     accountplan manifest [--socket-mode | --url https://HOST] [--oauth] [--name NAME]
     accountplan doctor
@@ -179,6 +179,7 @@ def cmd_export(args) -> int:
     if args.templates and fmt == "md":
         _say("--templates writes a plan file: use --format yaml or --format json")
         return 2
+    facts = None
     engine = _open_database()
     try:
         with make_session_factory(engine)() as session:
@@ -196,13 +197,60 @@ def cmd_export(args) -> int:
                 plan_ids = [found[0].id]
             if fmt == "md":
                 output = _written_plan(session, team_id, plan_ids[0])
+                if args.output:
+                    from storage.digests.charts import progress_facts
+                    from storage.models import Audience
+
+                    facts = progress_facts(session, team_id, plan_ids[0], audience=Audience.TEAM)
             else:
                 # With --templates: the workspace's own templates (never the built-ins).
                 output = export_plans(session, team_id, plan_ids, fmt, templates=args.templates)
     finally:
         engine.dispose()
-    sys.stdout.write(output)
+    if not args.output:
+        sys.stdout.write(output)
+        return 0
+    if facts is not None:
+        output = _with_chart(output, args.output, facts)
+    _write(args.output, output.encode("utf-8"))
     return 0
+
+
+def chart_path(output: str) -> str:
+    """Where the written plan's chart goes: beside it, "plan.md" → "plan.progress.png"."""
+    import os.path
+
+    root, extension = os.path.splitext(output)
+    return f"{root if extension else output}.progress.png"
+
+
+def _with_chart(document: str, output: str, facts) -> str:
+    """Write the progress chart beside the written plan and link it from the document,
+    before its first section (after the plan's header); no chart when there is nothing
+    to draw (no action items, no measurable objective)."""
+    import os.path
+    from urllib.parse import quote
+
+    from blocks.charts import progress_chart
+    from storage.models import utcnow
+
+    chart = progress_chart(facts, utcnow().date())
+    if chart is None:
+        return document
+    path = chart_path(output)
+    _write(path, chart.png)
+    alt = chart.alt_text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    image = f"![{alt}]({quote(os.path.basename(path))})\n\n"
+    at = document.find("\n## ")
+    return document + "\n" + image if at < 0 else document[:at + 1] + image + document[at + 1:]
+
+
+def _write(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as file:
+            file.write(data)
+    except OSError as error:
+        raise CliError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def _open_plan_file(name: str):
@@ -401,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="md (a document, the default for a plan) or a plan file: yaml (the "
                              "default with --templates) or json")
     export.add_argument("--team", metavar="TEAM_ID", help=team_help)
+    export.add_argument("--output", "-o", metavar="FILE",
+                        help="write to FILE instead of printing; a written plan (md) gets its "
+                             "progress chart beside it (plan.md: plan.progress.png), linked from it")
     export.set_defaults(run=cmd_export)
 
     import_ = commands.add_parser("import", help="create the plans and templates of a plan file (all or nothing)")
