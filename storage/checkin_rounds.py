@@ -86,6 +86,21 @@ def plan_checkin_rounds(plan, today: dt.date, *, next_qbr=_FROM_PLAN) -> list[Ch
     return rounds
 
 
+def round_last_day(key: str) -> dt.date | None:
+    """The last day a round is open, from its key (the QBR; the month's last day);
+    None for a key this version does not know."""
+    kind, _, when = key.partition(":")
+    try:
+        if kind == QBR:
+            return dt.date.fromisoformat(when)
+        if kind == MONTH:
+            year, month = (int(part) for part in when.split("-"))
+            return dt.date(year, month, calendar.monthrange(year, month)[1])
+    except ValueError:
+        return None
+    return None
+
+
 def round_holds(key: str, plan, qbr: dt.date | None, today: dt.date) -> bool:
     """Whether a row's round still stands on the owner's `today`."""
     return any(r.key == key for r in plan_checkin_rounds(plan, today, next_qbr=qbr))

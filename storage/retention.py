@@ -11,6 +11,13 @@ pass replayed in the future deletes nothing that is still within it today):
 - digest posts made before then, except the latest of each plan in each channel:
   "since the last digest" starts there, and a person from another organisation may
   read a plan where its digest was posted;
+- progress check-ins (checkin_requests) at rest (answered, reminded, dropped or refused
+  for good: nothing more to send) whose round ended and whose last news (sent,
+  reminded, answered) came before then. A round that ended is never made again (only
+  rounds open today or tomorrow are, storage/checkin_rounds.py), so the unique row
+  that stopped a second DM is not needed any more. Kept however old: those sent after
+  the plan's latest QBR ("since the last QBR"; the digest's counts read objectives,
+  but a check-in of that period stays readable beside them);
 - rate budgets (storage/rate_budget.py) of workspaces idle for a day: an idle budget
   is full, the same as none.
 
@@ -38,8 +45,18 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage import rate_budget
+from storage.checkin_rounds import round_last_day
 from storage.db import transaction
-from storage.models import ActionItem, DigestPost, ItemReminder, ItemStatus, Notification, utcnow
+from storage.models import (
+    ActionItem,
+    CheckinRequest,
+    DigestPost,
+    ItemReminder,
+    ItemStatus,
+    Notification,
+    QbrReview,
+    utcnow,
+)
 
 DEFAULT_RETENTION = dt.timedelta(days=90)
 BATCH = 500
@@ -72,6 +89,8 @@ def prune(session_factory: sessionmaker[Session], *, now: dt.datetime,
     report.deleted["notifications"] = prune_notifications(session_factory, before=cutoff, now=now, batch=batch)
     report.deleted["item_reminders"] = prune_item_reminders(session_factory, before=cutoff, now=now, batch=batch)
     report.deleted["digest_posts"] = prune_digest_posts(session_factory, before=cutoff, batch=batch)
+    report.deleted["checkin_requests"] = prune_checkin_requests(session_factory, before=cutoff, now=now,
+                                                                batch=batch)
     report.deleted["rate_budgets"] = prune_rate_budgets(session_factory, before=today - BUDGET_IDLE, batch=batch)
     return report
 
@@ -158,6 +177,33 @@ def prune_digest_posts(session_factory: sessionmaker[Session], *, before: dt.dat
 
     return _walk(session_factory, batch=batch, page=page, doomed=doomed, model=DigestPost,
                  stop_at_young=True)
+
+
+def prune_checkin_requests(session_factory: sessionmaker[Session], *, before: dt.datetime,
+                           now: dt.datetime, batch: int = BATCH) -> int:
+    """Check-in rows at rest whose round ended and whose last news came before `before`,
+    but none sent since the plan's latest QBR."""
+    today = min(now, utcnow()).date()
+
+    def page(session: Session, after: int) -> list[tuple[int, bool]]:
+        # The round's end is in its key (immutable): worked out here, not in SQL.
+        return [(row_id, (round_last_day(key) or today) < min(today, before.date()))
+                for row_id, key in session.execute(
+                    select(CheckinRequest.id, CheckinRequest.round_key)
+                    .where(CheckinRequest.next_run_at.is_(None), CheckinRequest.id > after)
+                    .order_by(CheckinRequest.next_run_at, CheckinRequest.id).limit(batch))]
+
+    last_news = func.coalesce(CheckinRequest.answered_at, CheckinRequest.reminded_at, CheckinRequest.sent_at,
+                              CheckinRequest.last_sent_at, CheckinRequest.created_at)
+    reviewed = exists().where(QbrReview.plan_id == CheckinRequest.plan_id)
+    reviewed_since = exists().where(QbrReview.plan_id == CheckinRequest.plan_id,
+                                    QbrReview.held_on >= CheckinRequest.send_on)
+    doomed = and_(CheckinRequest.next_run_at.is_(None), _no_lease(CheckinRequest, now),
+                  CheckinRequest.created_at < before, last_news < before,
+                  or_(~reviewed, reviewed_since))
+
+    return _walk(session_factory, batch=batch, page=page, doomed=doomed, model=CheckinRequest,
+                 stop_at_young=False)
 
 
 def prune_rate_budgets(session_factory: sessionmaker[Session], *, before: dt.datetime,

@@ -14,11 +14,13 @@ from storage.db import make_session_factory
 from storage.models import (
     ActionItem,
     Audience,
+    CheckinRequest,
     DigestPost,
     DigestReason,
     ItemReminder,
     Notification,
     NotificationKind,
+    QbrReview,
     RateBudget,
 )
 
@@ -114,6 +116,51 @@ def test_old_digest_posts_go_but_the_latest_of_each_channel_stays(session):
     assert ids(session, DigestPost) == {weekly[2], lone, same_channel_other_plan, *recent}
     assert digests.since_for(session, plan.id, "C2", now=NOW) == before == OLD
     assert ops.readable_by_outsider(session, TEAM, plan.id, user_id="UCUSTOMER", channel_id="C2")
+
+
+def checkin(session, plan, key: str, send_on: dt.date, *, owner=MEMBER.user_id, due=None, locked=None,
+            sent=True, reminded=False, answered=False, error=""):
+    at = dt.datetime.combine(send_on, dt.time(9), UTC)
+    row = CheckinRequest(team_id=TEAM, plan_id=plan.id, owner_id=owner, round_key=key, send_on=send_on,
+                         sent_at=at if sent else None, last_sent_at=at if sent else None,
+                         reminded_at=at + dt.timedelta(days=2) if reminded else None,
+                         answered_at=at + dt.timedelta(days=1) if answered else None,
+                         next_run_at=due, locked_until=locked, sends=int(sent), failures=0,
+                         last_error=error, created_at=at - dt.timedelta(days=1))
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def test_check_ins_that_are_over_go_those_of_the_last_qbr_and_open_rounds_stay(session):
+    reviewed, *_ = make_tree(session)
+    never_reviewed, *_ = make_tree(session, name="No QBR yet")
+    session.add(QbrReview(team_id=TEAM, plan_id=reviewed.id, held_on=dt.date(2025, 5, 2), created_by=OWNER.user_id))
+    gone = [
+        checkin(session, reviewed, "qbr:2025-05-02", dt.date(2025, 4, 25), answered=True),
+        checkin(session, reviewed, "qbr:2025-05-02", dt.date(2025, 4, 25), owner="U0OTHER", reminded=True),
+        checkin(session, never_reviewed, "month:2025-04", dt.date(2025, 4, 1), sent=False, error="overtaken"),
+        checkin(session, never_reviewed, "month:2025-03", dt.date(2025, 3, 3), reminded=True),
+    ]
+    kept = [
+        # Sent after the plan's latest QBR (its digest's "since the last QBR" period).
+        checkin(session, reviewed, "month:2025-05", dt.date(2025, 5, 5), answered=True),
+        checkin(session, never_reviewed, "month:2025-08", dt.date(2025, 8, 1), answered=True),  # recent
+        checkin(session, never_reviewed, "qbr:2025-05-20", dt.date(2025, 5, 13),
+                due=NOW + dt.timedelta(hours=1)),  # still due (its reminder)
+        checkin(session, never_reviewed, "month:2025-02", dt.date(2025, 2, 3),
+                locked=NOW + dt.timedelta(minutes=5)),  # a pass holds it right now
+        # Sent long ago, but its round is still open (a QBR far ahead): pruned, a pass
+        # would make the row again and send a second DM.
+        checkin(session, never_reviewed, "qbr:2025-09-30", dt.date(2025, 4, 1), answered=True,
+                owner="U0EARLY"),
+        checkin(session, never_reviewed, "someday:x", dt.date(2025, 1, 6), answered=True),  # unknown round
+    ]
+    session.commit()
+    report = retention.prune(_factory(session), now=NOW, retention=RETENTION)
+    assert report.deleted["checkin_requests"] == len(gone)
+    assert ids(session, CheckinRequest) == set(kept)
+    assert "checkin_requests 4" in str(report)
 
 
 def test_idle_rate_budgets_go(session_factory, session):
