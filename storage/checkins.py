@@ -19,6 +19,10 @@ passes claim due rows like every other DM (storage.claims: lease, `begin_attempt
 fence), `prepare_checkins` settles what needs no DM and returns the DMs to send, and
 `record_checkin_sent` writes the outcome under the lease.
 
+A time zone learnt after the rows were made (they were timed in the workspace's zone
+meanwhile) moves the owner's waiting rows to 09:00 where they are
+(`owners_zones_changed`, called where the zone is learnt), as action-item reminders move.
+
 After the DM, the owner has CHECKIN_REMINDER_WORKING_DAYS working days: the check-in is
 answered once every objective it asked about has a progress update since it went out
 (`mark_answered`, from storage.progress.record_progress; it also clears any lease, so a
@@ -38,7 +42,6 @@ from sqlalchemy import ColumnElement, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import people, reminders
-from storage.claims import claim_due
 from storage.checkin_rounds import (  # noqa: F401 - CheckinRound, MONTH, next_qbr_date: for callers
     MONTH,
     QBR,
@@ -207,6 +210,32 @@ def schedule_checkins(session: Session, now: dt.datetime, *, default_tz: str = "
         .execution_options(synchronize_session=False)
     )
     return len(plans)
+
+
+def owners_zones_changed(session: Session, team_id: str, owner_ids: Iterable[str], *, now: dt.datetime,
+                         default_tz: str = "UTC") -> int:
+    """Their time zones are known now (or changed): their check-ins still to send (the
+    DM, or its one reminder) move to 09:00 in the zone they have now, on the day each
+    was meant for. A leased row stays (a DM on its way was right when it left). How
+    many rows moved; a query per thousand owners."""
+    moved = 0
+    for chunk in people.chunks(owner_ids):
+        rows = list(session.scalars(
+            select(CheckinRequest).where(
+                CheckinRequest.team_id == team_id, CheckinRequest.owner_id.in_(chunk),
+                CheckinRequest.next_run_at.is_not(None), CheckinRequest.answered_at.is_(None),
+                CheckinRequest.reminded_at.is_(None),
+                or_(CheckinRequest.locked_until.is_(None), CheckinRequest.locked_until < now))
+        ))
+        zones = people.timezone_names(session, [(team_id, row.owner_id) for row in rows])
+        for row in rows:
+            tz = zone(zones.get((team_id, row.owner_id)), default_tz)
+            slot = next_slot(now, tz, row.send_on) if row.sent_at is None \
+                else at_nine(reminder_day(local_day(row.sent_at, tz)), tz)
+            if slot != row.next_run_at:
+                row.next_run_at = slot
+                moved += 1
+    return moved
 
 
 def claim_due_checkins(session_factory: sessionmaker[Session], *, now: dt.datetime,

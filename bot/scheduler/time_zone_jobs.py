@@ -11,8 +11,9 @@ bursts of 3; its own pace in the limiter), else users.info asks for each (Tier 4
 at most TIMEZONE_LOOKUPS a job. Before the DMs go out a pass spends no more than a
 burst on it (PAGES_BEFORE_SENDING pages); the listing goes on after them. Anyone whose
 zone is not known yet is reminded in the workspace's (ACCOUNTPLAN_TIMEZONE) meanwhile,
-and moved when it arrives (storage.reminders.set_timezones): nobody's reminder waits
-for a lookup. Lookups are claimed (storage.people), so passes at once share the work.
+and moved when it arrives (storage.reminders.set_timezones, and their check-ins:
+storage.checkins.owners_zones_changed): nobody's reminder waits for a lookup.
+Lookups are claimed (storage.people), so passes at once share the work.
 The same answers say who belongs to another organisation (bot/slack/users.py), which
 the reminder jobs need before a DM about an item not shared with the customer: kept
 too (storage.people.record_organisations), so asking Slack once is enough. Someone
@@ -31,7 +32,7 @@ from bot.scheduler.job_context import JobContext
 from bot.slack.dms import Outcome, outcome_of
 from bot.slack.users import from_elsewhere
 from bot.slack.workspaces import NotInstalled
-from storage import people, reminders
+from storage import checkins, people, reminders
 from storage.db import transaction
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,8 @@ def _list_time_zones(context: JobContext, listing: Listing, now: dt.datetime, *,
         if found:
             with transaction(context.session_factory) as session:
                 reminders.set_timezones(session, team_id, found, now=now)
+                checkins.owners_zones_changed(session, team_id, found, now=now,
+                                              default_tz=context.default_timezone)
                 people.record_organisations(session, team_id, {
                     member["id"]: from_elsewhere(member, team_id) for member in members})
             listing.wanted -= found.keys()
@@ -158,5 +161,7 @@ def fetch_time_zone(context: JobContext, team_id: str, user_id: str, now: dt.dat
         log.info("time zone of %s not fetched: %s", user_id, outcome.error)
         return
     with transaction(context.session_factory) as session:
-        reminders.set_timezone(session, team_id, user_id, user.get("tz"), now=now)
+        if reminders.set_timezone(session, team_id, user_id, user.get("tz"), now=now):
+            checkins.owners_zones_changed(session, team_id, [user_id], now=now,
+                                          default_tz=context.default_timezone)
         people.record_organisation(session, team_id, user_id, from_elsewhere(user, team_id))

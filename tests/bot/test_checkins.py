@@ -193,3 +193,20 @@ def test_the_plan_form_sets_when_owners_are_asked(slack, session_factory):
     with session_factory() as session:
         plan = session.get(AccountPlan, ids["newton"])
         assert (plan.checkin_lead_days, plan.monthly_checkins) == (10, True)
+
+
+def test_an_owner_whose_zone_comes_after_the_round_was_written_is_asked_at_nine_there(
+        settings, session_factory, slack, slack_api):
+    """The rounds are written before the pass asks Slack for the owners' zones (the
+    workspace's zone, UTC, meanwhile); MEMBER turns out to be in Kolkata, ahead of it:
+    their DM goes at 09:00 in Kolkata (03:30 UTC), not at 09:00 UTC (14:30 there)."""
+    seed(session_factory)
+    slack_api.set_user(OWNER, tz="UTC")
+    slack_api.set_user(MEMBER, tz="Asia/Kolkata")
+    passes_at_once(settings, session_factory, utc(2026, 3, 11, 12, 0, 30), instances=1)
+    with session_factory() as session:
+        due = set(session.scalars(select(CheckinRequest.next_run_at).where(CheckinRequest.owner_id == MEMBER)))
+    assert due == {utc(2026, 3, 12, 3, 30)}
+    passes_at_once(settings, session_factory, utc(2026, 3, 12, 3, 30, 30), instances=1)
+    [dm] = checkin_dms(slack_api)
+    assert dm.params["channel"] == MEMBER and "Pharmacy in-services" in text_of(dm)

@@ -307,3 +307,35 @@ def test_the_database_itself_refuses_a_second_row_for_a_round(session, session_f
                                    round_key="qbr:2025-06-13", send_on=dt.date(2025, 6, 6), sends=0, failures=0,
                                    last_error=""))
         session.flush()
+
+
+def test_a_zone_learnt_after_the_rows_were_made_moves_them_to_nine_there(session, session_factory, active):
+    """MEMBER's zone was unknown (New York, the default) when their row was made; once
+    Slack says Kolkata, the DM and later its reminder are at 09:00 in Kolkata, and a
+    row a pass holds or one already answered stays as it is."""
+    kolkata = ZoneInfo("Asia/Kolkata")
+    made = at(dt.date(2025, 6, 5), 12)
+    schedule(session_factory, made)
+    assert rows(session)[0][3] == at(dt.date(2025, 6, 6), 9, NEW_YORK)
+    people.record_timezone(session, MEMBER.team_id, MEMBER.user_id, "Asia/Kolkata", now=made)
+    assert checkins.owners_zones_changed(session, MEMBER.team_id, [MEMBER.user_id, OWNER.user_id], now=made,
+                                         default_tz="America/New_York") == 1  # Paris's was right
+    session.commit()
+    assert [(owner, when) for owner, _, _, when in rows(session)] == [
+        (MEMBER.user_id, at(dt.date(2025, 6, 6), 9, kolkata)), (OWNER.user_id, at(dt.date(2025, 6, 6), 9, PARIS))]
+
+    morning = at(dt.date(2025, 6, 6), 9, kolkata)  # 03:30 UTC: sent then
+    _, due = _claim_and_prepare(session_factory, morning)
+    (dm,) = [d for d in due if d.user_id == MEMBER.user_id]
+    assert dm.timezone == "Asia/Kolkata" and _sent(session_factory, dm, morning)
+    # Learnt wrong the first time: they are in Paris after all; the reminder follows.
+    people.record_timezone(session, MEMBER.team_id, MEMBER.user_id, "Europe/Paris", now=morning)
+    assert checkins.owners_zones_changed(session, MEMBER.team_id, [MEMBER.user_id], now=morning) == 1
+    session.commit()
+    assert session.get(CheckinRequest, dm.row_id).next_run_at == at(dt.date(2025, 6, 10), 9, PARIS)
+    # Held by a pass: not moved (the DM on its way was right when it left).
+    held = checkins.claim_due_checkins(session_factory, now=at(dt.date(2025, 6, 10), 9, PARIS), lease=LEASE)
+    assert dm.row_id in held
+    people.record_timezone(session, MEMBER.team_id, MEMBER.user_id, "Asia/Tokyo", now=morning)
+    assert checkins.owners_zones_changed(session, MEMBER.team_id, [MEMBER.user_id],
+                                         now=at(dt.date(2025, 6, 10), 9, PARIS)) == 0
