@@ -12,7 +12,7 @@ from typing import Any
 
 from blocks.ids import Action, Callback, Verb
 from blocks.inputs import modal, select_input, text_input
-from blocks.kit import context, esc, record_menu, section, user
+from blocks.kit import actions, button, confirm, context, esc, section, user
 from storage.domain import NAME_MAX
 
 START_FROM = "template"  # the block id of "Start from"
@@ -20,8 +20,7 @@ BLANK = "blank"
 TEMPLATE_NAME = "name"   # the block id of "Template name" (storage's field name)
 OPTIONS_MAX = 100
 MESSAGE_BLOCKS_MAX = 50
-TEMPLATES_SHOWN = MESSAGE_BLOCKS_MAX - 3  # a heading, a "more" line and the footer
-_MENU = (("Rename", Verb.EDIT), ("Delete", Verb.DELETE))
+CONFIRM_NAME_MAX = 180  # of the 300 characters of a confirmation dialog's text
 
 
 def start_from_input(templates: Sequence[tuple[str, str]], *, initial: str | None = None) -> dict[str, Any]:
@@ -70,23 +69,46 @@ def rename_template_modal(
     return modal(callback_id, "Rename template", blocks, private_metadata=metadata)
 
 
+def _delete_button(template_id: int, name: str) -> Any:
+    """"Delete", behind Slack's confirmation dialog: a template is gone for everyone.
+    (The dialog's text holds 300 characters: a name escaped long is cut shorter.)"""
+    shown = esc(name, CONFIRM_NAME_MAX)
+    if len(shown) > CONFIRM_NAME_MAX:
+        shown = esc(name, CONFIRM_NAME_MAX // 5)  # "&" escaped is five characters
+    return button("Delete", Action.TEMPLATE_MENU, f"{Verb.DELETE}:{template_id}", style="danger",
+                  confirm=confirm("Delete this template?",
+                                  f"*{shown}* will be gone for everyone in the workspace. "
+                                  "Plans already started from it do not change.", "Delete"))
+
+
 def templates_message(templates: Sequence[Any], *, changeable: Collection[int] = ()) -> dict[str, Any]:
     """The workspace's templates as an ephemeral message. Each template: `name`, `id`
     (None for a built-in one), optionally `owner_id`. Those whose id is in `changeable`
-    (the person may rename or delete them) get a menu: Rename ("edit:<id>"), Delete
-    ("delete:<id>")."""
+    (the person may rename or delete them) get "Rename" ("edit:<id>") beside the line
+    and, under it, "Delete" ("delete:<id>") behind a confirmation dialog: two blocks, so
+    fewer fit in the message's 50 (the rest are counted)."""
     blocks = [section("*Plan templates*")]
-    for template in templates[:TEMPLATES_SHOWN]:
+    room = MESSAGE_BLOCKS_MAX - 3  # the heading, a "more" line, the footer
+    shown = 0
+    for template in templates:
         template_id = getattr(template, "id", None)
+        mine = template_id is not None and template_id in changeable
+        if room < (2 if mine else 1):
+            break
         if template_id is None:
-            line, menu = f"*{esc(template.name, NAME_MAX)}* · built in", None
+            blocks.append(section(f"*{esc(template.name, NAME_MAX)}* · built in"))
         else:
             owner = getattr(template, "owner_id", None)
             line = f"*{esc(template.name, NAME_MAX)}*" + (f" · saved by {user(owner)}" if owner else "")
-            menu = record_menu(Action.TEMPLATE_MENU, _MENU, template_id) if template_id in changeable else None
-        blocks.append(section(line, accessory=menu))
-    if len(templates) > TEMPLATES_SHOWN:
-        blocks.append(context(f"…and {len(templates) - TEMPLATES_SHOWN} more."))
+            rename = button("Rename", Action.TEMPLATE_MENU, f"{Verb.EDIT}:{template_id}") if mine else None
+            blocks.append(section(line, accessory=rename.to_dict() if rename else None))
+            if mine:
+                blocks.append(actions(_delete_button(template_id, template.name),
+                                      block_id=f"template_{template_id}"))
+        room -= 2 if mine else 1
+        shown += 1
+    if len(templates) > shown:
+        blocks.append(context(f"…and {len(templates) - shown} more."))
     blocks.append(context("Start a plan from one with `/accountplan new`; save a plan as one with "
                           "*Save as template* in its view."))
     return {"text": f"Plan templates: {len(templates)}", "blocks": blocks}

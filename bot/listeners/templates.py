@@ -57,12 +57,14 @@ def templates_command(*, respond, client: WebClient, command, context, args) -> 
 
 
 def on_template_menu(*, body, client: WebClient, context: BoltContext, payload, respond) -> None:
-    """The list's menu: "edit:<id>" opens "Rename template", "delete:<id>" deletes it
-    and redraws the list."""
+    """The list's buttons: "Rename" ("edit:<id>") opens "Rename template"; "Delete"
+    ("delete:<id>", pressed once Slack's confirmation dialog was accepted) deletes it
+    and redraws the list. A menu's option with those values (lists posted before the
+    buttons) does the same."""
     if looking(client, context, body).outsider:
         raise PermissionDenied(OUTSIDER_REFUSED)
     try:
-        verb, template_id = parse_menu_value(str(ui.chosen_value(payload) or ""))
+        verb, template_id = parse_menu_value(str(ui.chosen_value(payload) or payload.get("value") or ""))
         if verb not in (Verb.EDIT, Verb.DELETE):
             raise ValueError(verb)
     except ValueError:

@@ -100,10 +100,20 @@ def test_the_templates_list_offers_rename_and_delete_where_allowed():
                  NS(id=8, name="Someone else's")]
     message = templates_message(templates, changeable={7})
     assert validate_message(message) == []
-    menus = [b["accessory"] for b in message["blocks"] if "accessory" in b]
-    assert len(menus) == 1 and menus[0]["action_id"] == Action.TEMPLATE_MENU
-    assert [(o["text"]["text"], parse_menu_value(o["value"])) for o in menus[0]["options"]] == [
+    pressed = [b["accessory"] for b in message["blocks"] if "accessory" in b] + [
+        e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert all(e["action_id"] == Action.TEMPLATE_MENU for e in pressed)
+    assert [(e["text"]["text"], parse_menu_value(e["value"])) for e in pressed] == [
         ("Rename", (Verb.EDIT, 7)), ("Delete", (Verb.DELETE, 7))]
+    rename, delete = pressed
+    assert "confirm" not in rename and delete["style"] == "danger"
+    # Deleting asks first, in Slack's own confirmation dialog, naming the template (escaped).
+    dialog = delete["confirm"]
+    assert (dialog["title"]["text"], dialog["confirm"]["text"], dialog["deny"]["text"]) == (
+        "Delete this template?", "Delete", "Cancel")
+    assert "&lt;!channel&gt;" in dialog["text"]["text"] and "will be gone for everyone" in dialog["text"]["text"]
+    long_names = templates_message([NS(id=9, name="&" * 200)], changeable={9})
+    assert validate_message(long_names) == []  # the dialog's text within its 300 characters
     text = json.dumps(message["blocks"], ensure_ascii=False)
     assert "Key account plan* · built in" in text and "saved by <@UANA>" in text
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text

@@ -99,7 +99,7 @@ def test_templates_lists_them_with_rename_and_delete_for_those_who_may(slack, sl
 
     listed = templates_list(slack, OWNER)
     before = len(slack_api.calls_to("views.open"))
-    slack.choose(listed, "Rename", user=OWNER)
+    slack.click(listed, "Rename", user=OWNER)
     slack.wait_for("views.open", lambda c: len(slack_api.calls_to("views.open")) > before)
     rename = slack_api.calls_to("views.open")[before].view
     assert slack.submit_view(rename, {"Template name": "Hospital plan"}, user=OWNER).json["response_action"] == "update"
@@ -107,7 +107,11 @@ def test_templates_lists_them_with_rename_and_delete_for_those_who_may(slack, sl
         assert [t.name for t in session.scalars(select(PlanTemplate))] == ["Hospital plan"]
 
     listed = templates_list(slack, OWNER)
-    slack.choose(listed, "Delete", user=OWNER)
+    [delete] = [e for b in listed.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["text"]["text"] == "Delete"]
+    assert delete["confirm"]["title"]["text"] == "Delete this template?"  # Slack asks before it is pressed
+    assert "Hospital plan" in delete["confirm"]["text"]["text"]
+    slack.click(listed, "Delete", user=OWNER)
     redrawn = slack.wait_for("response_url", lambda c: "Deleted the template" in text_of(c.params))
     assert redrawn.params.get("replace_original") is True and "Hospital plan*." in text_of(redrawn.params)
     with session_factory() as session:
