@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
 
+from blocks.agreements import agreement_lines
 from blocks.health import health_headline
 from blocks.ids import Action
 from blocks.kit import actions, button, context, day, header, progress_bar, section, user
@@ -308,6 +309,9 @@ def digest_messages(content, *, plan_id: int | None = None,
     summary += sections(_summary(content))
     if objective_updates is not None and objective_updates.total and not external:
         summary.append(context(objective_updates_text(objective_updates)))
+    agreed = agreement_lines(getattr(content, "agreements", None) or [])
+    if agreed:  # the customer's agreement, and whether it still holds (blocks/agreements.py)
+        summary.append(context(*agreed[:10]))
     summary += _commitments(content)
     if content.review is not None:
         summary += sections(_review(content))

@@ -102,6 +102,18 @@ def _measure(objective) -> str:
     return text
 
 
+def agreement_text(state) -> str:
+    """The customer's agreement (storage.agreements.AgreementState) in plain words, raw
+    user text (each format escapes it): who, of which organisation, when, and whether
+    it still holds. blocks/agreements.py shows the same words in Slack."""
+    who = f"{state.name} ({state.organisation})" if state.organisation else state.name
+    what = f"\u201c{state.objective_title}\u201d " if state.objective_id is not None else ""
+    text = f"{what}Agreed by {who} on {format_day(state.agreed_at)}"
+    if state.changed_at is not None:
+        text += f"; changed since ({format_day(state.changed_at)}), so not agreed as it is now"
+    return text
+
+
 def _label(labels: Mapping, choice) -> str:
     value = _value(choice)
     return next((text for key, text in labels.items() if key.value == value), value)
@@ -169,8 +181,11 @@ def plan_view(
     include_team_only: bool = True,
     stakeholders: Sequence | None = None,
     today: dt.date | None = None,
+    agreements: Sequence = (),
 ) -> SimpleNamespace:
-    """The plain data the template shows (all user text still raw: the template escapes)."""
+    """The plain data the template shows (all user text still raw: the template escapes).
+    `agreements`: the customer's (storage.agreements.agreement_states, for the same
+    audience), each a line under the plan's header."""
     if stakeholders is not None and not include_team_only:
         raise ValueError("stakeholders are team only: never in a customer's document")
     names = names or {}
@@ -295,6 +310,7 @@ def plan_view(
         reviews=reviews,
         stakeholders=_stakeholder_rows(stakeholders, person, today) if stakeholders is not None else None,
         internal_note=INTERNAL_NOTE if hidden else "",
+        agreements=[agreement_text(state) for state in agreements],
     )
 
 
@@ -306,17 +322,20 @@ def render_written_plan(
     include_team_only: bool = True,
     stakeholders: Sequence | None = None,
     today: dt.date | None = None,
+    agreements: Sequence = (),
 ) -> str:
     """The whole plan as one Markdown document (the canvas's too). `stakeholders`
     ([(stakeholder, depth)], team audience only) adds the "Key stakeholders" table;
-    `today` marks in it who was not contacted for 60+ days."""
+    `today` marks in it who was not contacted for 60+ days; `agreements` (storage's
+    agreement_states for the document's audience) the customer's agreement."""
     view = plan_view(plan, progress, names=names, include_team_only=include_team_only,
-                     stakeholders=stakeholders, today=today)
+                     stakeholders=stakeholders, today=today, agreements=agreements)
     return render(TEMPLATE, plan=view)
 
 
 __all__ = [
     "INTERNAL_NOTE",
+    "agreement_text",
     "cell",
     "escape_markdown",
     "format_day",

@@ -12,7 +12,9 @@ from slack_bolt import App
 
 from bot.listeners import (
     action_items,
+    agreements,
     commands,
+    customer_items,
     digest_settings,
     digests,
     home,
@@ -30,7 +32,8 @@ from bot.listeners import (
 )
 
 SURFACES = (commands, plans, plan_forms, strategies, objectives, action_items, swot, digests, qbrs,
-            digest_settings, home, shortcuts, reminders, stakeholders, progress, templates)
+            digest_settings, home, shortcuts, reminders, stakeholders, progress, templates, agreements,
+            customer_items)
 
 
 def register(app: App) -> None:

@@ -1,8 +1,8 @@
 """Digests: channel subscriptions, when they run next, and what a digest says.
 
 Modules: subscriptions (schedules, subscriptions, what each run records), content
-(what a digest says, per audience), commitments (what each side owes next), canvases (the rows of published canvases), qbr
-(QBR reminders).
+(what a digest says, per audience), commitments (what each side owes next), canvases
+(the rows of published canvases), qbr (QBR reminders).
 
 Nothing here knows Slack. A subscription is a (plan, channel) pair with a schedule in
 the subscriber's time zone; `next_run` turns that schedule into the next UTC instant.

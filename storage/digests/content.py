@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, case, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
+from storage.agreements import AgreementState, agreement_states
 from storage.digests.commitments import Commitments, open_commitments, theirs_condition
 from storage.digests.qbr import qbr_due_date
 from storage.models import (
@@ -65,6 +66,8 @@ class DigestContent:
     review: QbrReview | None = None  # the QBR this digest reports (after a QBR)
     # What each side owes next (storage/digests/commitments.py), with its totals.
     commitments: Commitments = field(default_factory=Commitments)
+    # The customer's agreement to the plan (and to objectives), and whether it holds.
+    agreements: list[AgreementState] = field(default_factory=list)
 
 
 def last_digest_at(session: Session, plan_id: int, channel_id: str) -> dt.datetime | None:
@@ -230,6 +233,7 @@ def digest_content(
         overdue=overdue, changes=changes,
         counts={**totals, "changes": changes_count}, hidden=hidden,
         next_qbr=next_qbr, qbr_due_by=due_by, review=review, commitments=commitments,
+        agreements=agreement_states(session, team_id, plan.id, audience=audience),
     )
 
 

@@ -18,6 +18,7 @@ from storage.domain import (
     PlanStatus,
     SwotKind,
 )
+from storage.models.agreements import PlanAgreement
 from storage.models.base import NAMING_CONVENTION, UTC, Base, Versioned, str_enum, utcnow
 from storage.models.engagement import (
     CheckinRequest,
@@ -83,6 +84,7 @@ __all__ = [
     "DigestReason",
     "DigestSubscription",
     "PlanCanvas",
+    "PlanAgreement",
     "CheckinRequest",
     "ObjectiveStakeholder",
     "PlanTemplate",

@@ -307,8 +307,10 @@ def test_digest_content_takes_the_same_few_queries_whatever_the_size(session, en
                 content(session, plan, audience)
             session.expire_all()
             counts[size, audience] = counter.count
-    assert counts[(1, 1, 2), Audience.TEAM] == counts[(5, 10, 30), Audience.TEAM] <= 11, counts
-    assert counts[(1, 1, 2), Audience.EXTERNAL] == counts[(5, 10, 30), Audience.EXTERNAL] <= 13, counts
+    # Counted in: the commitments (both sides in one query) and the customer's
+    # agreements (one query when there are none, as here; a fixed few more with some).
+    assert counts[(1, 1, 2), Audience.TEAM] == counts[(5, 10, 30), Audience.TEAM] <= 12, counts
+    assert counts[(1, 1, 2), Audience.EXTERNAL] == counts[(5, 10, 30), Audience.EXTERNAL] <= 14, counts
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""The request to confirm, as posted in the customer channel: the customer view of the
+plan (or of one objective), built by the customer view's own builders
+(blocks/plan_view.py) from a plan loaded with only its shared parts (storage's
+Audience.EXTERNAL), so nothing kept within the team (SWOT, stakeholders, health,
+internal notes, unshared parts) can be in it; then "Agree" and "Comment". What does
+not fit one message follows in its thread.
+
+Its own module: blocks/plan_view.py's header uses blocks/agreements.py, so that one
+must not import the plan view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
+from blocks.agreements import ACTIONS_BLOCK, AGREE, COMMENT, FALLBACK_TEXT_MAX, MAX_REPLIES, MESSAGE_BLOCKS_MAX
+from blocks.kit import actions, button, context, divider, esc, header, section, user
+from blocks.plan_view import goals_blocks, hierarchy_blocks
+from blocks.text import escape_mrkdwn, truncate
+
+
+def _only(plan, objective_id: int):
+    """The plan narrowed to one objective (for the customer view's builders)."""
+    for strategy in plan.strategies:
+        for objective in strategy.objectives:
+            if objective.id == objective_id:
+                narrowed = SimpleNamespace(id=strategy.id, title=strategy.title, objectives=[objective],
+                                           shared_with_customer=strategy.shared_with_customer)
+                return SimpleNamespace(strategies=[narrowed], owner_id=plan.owner_id), objective
+    raise LookupError(f"objective {objective_id} is not shown to the customer")
+
+
+def confirm_messages(plan, progress, *, request_id: int, objective_id: int | None = None,
+                     today: dt.date | None = None) -> list[dict[str, Any]]:
+    """[the request, *thread replies]: `plan` loaded with its shared parts only."""
+    if objective_id is None:
+        shown, title = plan, f"Please confirm: {plan.name}"
+        intro = (f"{user(plan.owner_id)} and the account team ask you to confirm this plan for "
+                 f"*{esc(plan.account.name, 200)}*: the parts we share with you. Press *Agree* if it "
+                 "is right, or *Comment* to tell us what to change.")
+        body = goals_blocks(plan) + [divider()]
+    else:
+        shown, objective = _only(plan, objective_id)
+        title = f"Please confirm: {objective.title}"
+        intro = (f"{user(plan.owner_id)} and the account team ask you to confirm this objective of "
+                 f"*{esc(plan.name, 200)}*. Press *Agree* if it is right, or *Comment* to tell us what "
+                 "to change.")
+        body = []
+    body += [factory() for _, factory in hierarchy_blocks(shown, progress, can_edit=False, today=today)]
+    buttons = actions(button("Agree", AGREE, str(request_id), style="primary"),
+                      button("Comment", COMMENT, str(request_id)), block_id=ACTIONS_BLOCK)
+    head = [header(truncate(title, 150)), section(intro)]
+    room = MESSAGE_BLOCKS_MAX - len(head) - 2  # the buttons, and a line saying where the rest is
+    fallback = truncate(title, FALLBACK_TEXT_MAX, escape=escape_mrkdwn)
+    if len(body) <= room + 1:
+        return [{"text": fallback, "blocks": head + body + [buttons]}]
+    first = head + body[:room] + [context("The rest of what you are asked to confirm is in the thread :thread:"),
+                                  buttons]
+    rest = body[room:]
+    replies = [rest[i:i + MESSAGE_BLOCKS_MAX] for i in range(0, len(rest), MESSAGE_BLOCKS_MAX)][:MAX_REPLIES]
+    return [{"text": fallback, "blocks": first}] + [{"text": fallback, "blocks": reply} for reply in replies]
