@@ -68,6 +68,8 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "conversations.open": TIER_3,
     "conversations.history": TIER_3,
     "conversations.info": TIER_3,
+    "files.getUploadURLExternal": TIER_4,  # a digest's progress chart (two calls a digest)
+    "files.completeUploadExternal": TIER_4,
     "users.info": TIER_4,
     "views.publish": TIER_4,
 }

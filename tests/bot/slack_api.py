@@ -83,6 +83,8 @@ SLACK_RATE_LIMITS: dict[str, tuple[float, float]] = {
     "conversations.open": TIER_3,
     "conversations.history": TIER_3,
     "conversations.info": TIER_3,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
     "users.info": TIER_4,
     "users.list": TIER_2,
     "views.publish": TIER_4,
