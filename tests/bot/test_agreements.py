@@ -9,6 +9,7 @@ checks every payload against Block Kit."""
 from __future__ import annotations
 
 import json
+import time
 
 from sqlalchemy import func, select
 
@@ -60,6 +61,17 @@ def the_request(slack, slack_api):
 
 def responses(slack_api) -> list:
     return slack_api.calls_to("response_url")
+
+
+def thread_of(session_factory, *, timeout: float = 5.0) -> tuple[str, str]:
+    """The team conversation's first comment, once the app has recorded it (after its post)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_factory() as session:
+            request = session.scalars(select(PlanAgreement)).one()
+            if request.thread_ts or time.monotonic() > deadline:
+                return request.thread_channel_id, request.thread_ts
+        time.sleep(0.02)
 
 
 def states(session_factory, plan_id, audience=Audience.TEAM):
@@ -182,6 +194,7 @@ def test_comments_reach_the_team_in_one_thread_and_never_change_the_plan(slack, 
     text = posted_text(first)
     assert "Jane Doe (Acme Health)" in text and "Please move the &lt;!channel&gt; pilot to May" in text
     assert "<!channel>" not in text
+    assert thread_of(session_factory) == (first.response["channel"], first.response["ts"])
     second = comment("And add training")
     assert second.params["channel"] == first.response["channel"]
     assert second.params["thread_ts"] == first.response["ts"]
@@ -218,3 +231,24 @@ def test_nothing_shared_and_outsiders_are_refused(slack, slack_api, session_fact
     assert "Not done" in json.dumps(refusal.params)
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(PlanAgreement)) == 0
+
+
+def test_when_slack_will_not_say_the_organisation_or_open_a_group_dm(slack, slack_api, session_factory):
+    """Without team:read the organisation is the customer's team id; without mpim:write
+    the comment goes to the owner alone."""
+    plan_id = setup(slack, slack_api, session_factory)
+    slack_api.on("team.info", lambda call: {"ok": False, "error": "missing_scope"})
+    slack_api.on("conversations.open", lambda call: (
+        {"ok": False, "error": "missing_scope"} if "," in call.params["users"]
+        else {"ok": True, "channel": {"id": "D" + call.params["users"][1:]}}))
+    ask(slack, slack_api, plan_id)
+    request = the_request(slack, slack_api)
+    slack.click(request, "Agree", user=CUSTOMER)
+    updated = slack.wait_for("response_url", lambda c: c.params.get("replace_original"))
+    assert "Agreed by Jane Doe (T0ACME) on" in json.dumps(updated.params["blocks"])
+    slack.click(request, "Comment", user=CUSTOMER)
+    form = slack.wait_for("views.open", lambda c: c.view and c.view.get("callback_id") == ids.COMMENT_FORM).view
+    slack.submit_view(form, {"Comment": "Looks right"}, user=CUSTOMER)
+    sent = slack.wait_for("chat.postMessage", lambda c: "Looks right" in posted_text(c))
+    assert sent.params["channel"] == "D" + OWNER[1:]
+    assert thread_of(session_factory) == (sent.response["channel"], sent.response["ts"])
