@@ -179,16 +179,19 @@ def modal(
     return view.to_dict()
 
 
-def channel_input(block_id: str, label: str, *, hint: str | None = None) -> dict[str, Any]:
+def channel_input(block_id: str, label: str, *, hint: str | None = None, optional: bool = False,
+                  initial: str | None = None) -> dict[str, Any]:
     """A channel picker: public and private channels, no DMs with bots.
 
-    Modals opened from buttons have no "current conversation", so nothing is preselected.
+    Modals opened from buttons have no "current conversation", so nothing is preselected
+    (`initial`: the channel a form's record has).
     """
     element = ConversationSelectElement(
         action_id="value",
+        initial_conversation=initial or None,
         filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
     )
-    return _input(block_id, label, element, hint=hint)
+    return _input(block_id, label, element, hint=hint, optional=optional)
 
 
 def time_input(block_id: str, label: str, *, initial: dt.time | None = None,

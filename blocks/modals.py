@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import StaticSelectElement
 
+from blocks import customer_items
 from blocks.ids import Action
 from blocks.inputs import (  # noqa: F401  (the inputs are reached as modals.<name> too)
     channel_input,
@@ -137,6 +138,7 @@ def plan_modal(
         checked=[SHARE_BY_DEFAULT] if getattr(p, SHARE_BY_DEFAULT, False) else [],
         hint="New strategies, objectives and action items start shared with the customer; "
              "each can be changed in its own form."))
+    blocks.append(customer_items.customer_channel_input(getattr(p, "customer_channel_id", None)))
     if checkins:
         blocks += checkin_inputs(p)
     if p is not None:  # a new plan belongs to whoever creates it
@@ -249,17 +251,27 @@ def action_item_modal(
     assignee: str | None = None,
     metadata: str = "",
     shared_default: bool = False,
+    contacts: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """`objectives` ((strategy, [(objective, id)])) adds an "Objective" select.
-    `shared_default`: the plan's "New parts shared with customer" (a new item)."""
+    `shared_default`: the plan's "New parts shared with customer" (a new item).
+    `contacts` (label, stakeholder id): the plan's customer contacts without Slack, who
+    may own the item instead of a Slack user ("Customer contact"); "Follow-up" names the
+    team member who follows a customer's item up (blocks.customer_items)."""
     i = item
+    contact = getattr(i, "customer_contact_id", None)
     blocks = []
     if objectives:
         blocks.append(grouped_select_input("objective", "Objective", objectives, initial=selected_objective))
     blocks += [
         text_input("title", "Action item", initial=(i.title if i else title), max_length=TITLE_MAX,
                    placeholder="Share results from the latest studies"),
-        user_input("assignee", "Assignee", initial=(i.assignee_id if i else assignee)),
+        # A contact's item is assigned to its follow-up owner: the form shows the contact.
+        user_input("assignee", "Assignee", initial=(None if contact else i.assignee_id) if i else assignee,
+                   optional=bool(contacts),
+                   hint="Someone in your team, or a customer in your shared channel (Slack Connect)."
+                        + (" Or pick a customer contact without Slack below." if contacts else "")),
+        *customer_items.owner_inputs(contacts, contact=contact, follow_up=getattr(i, "follow_up_id", None)),
         date_input("due_date", "Due date", initial=i and i.due_date, optional=True),
         text_input("notes", "Notes", initial=(i.notes if i else notes), max_length=TEXT_MAX,
                    multiline=True, optional=True),

@@ -71,10 +71,21 @@ def _item_buttons(facts, *, snoozable: bool = True, block_id: str = ITEM_ACTIONS
     )
 
 
+def contact_line(facts) -> str | None:
+    """For an item of a customer contact without Slack (storage.customer_items), what a
+    DM to its assignee, the team member who follows it up, adds."""
+    name = getattr(facts, "contact_name", None)
+    if not name:
+        return None
+    return f":bust_in_silhouette: For {esc(name, NAME_MAX)} (customer contact without Slack): you follow it up with them."
+
+
 def _item_blocks(facts, headline: str, *, today: dt.date, assigned_by: str | None,
                  note: str | None = None) -> list[dict[str, Any]]:
     lines = [headline, f"*{esc(facts.title, TITLE_MAX)}*", f":calendar: {due_phrase(facts.due_date, today)}"]
     blocks = [section("\n".join(lines)), context(_where(facts))]
+    if contact_line(facts):
+        blocks.append(context(contact_line(facts)))
     if assigned_by:
         blocks.append(context(f"Assigned by {user(assigned_by)}"))
     if note:
@@ -189,8 +200,9 @@ def summary_with_item_done(blocks: Sequence[dict[str, Any]], item_id: int, *, ti
 
 def _reminder_line(facts, today: dt.date) -> str:
     late = facts.due_date is not None and facts.due_date < today
+    contact = contact_line(facts)
     return (f"{':warning:' if late else ':alarm_clock:'} *{esc(facts.title, TITLE_MAX)}* · "
-            f"{due_phrase(facts.due_date, today)}\n{_where(facts)}")
+            f"{due_phrase(facts.due_date, today)}\n{_where(facts)}" + (f"\n{contact}" if contact else ""))
 
 
 def reminders_message(items: Sequence[Any], *, today: dt.date,

@@ -13,6 +13,7 @@ from slack_bolt import App
 from sqlalchemy.orm import Session
 
 from blocks import modals
+from blocks.customer_items import CONTACT, FOLLOW_UP
 from blocks.forms import encode_metadata
 from blocks.ids import Action, Callback
 from bot.listeners import home
@@ -22,7 +23,7 @@ from bot.runtime import ui
 from bot.runtime.after_ack import Answer, acked
 from bot.runtime.audience import looking, person_is_external
 from bot.runtime.middleware import actor_of, unit_of_work
-from storage import plans, reminders
+from storage import customer_items, plans, reminders
 from storage.errors import ValidationError
 from storage.plans import ActionItemInput, Actor
 
@@ -38,12 +39,14 @@ def add_form_under(session: Session, objective, parent: dict[str, Any]) -> dict[
     meta = encode_metadata(objective=objective.id, **parent)
     plan = plans.get_plan(session, objective.team_id, objective.plan_id)
     return modals.action_item_modal(Callback.ACTION_ITEM_FORM, metadata=meta,
-                                    shared_default=plan.share_with_customer_by_default)
+                                    shared_default=plan.share_with_customer_by_default,
+                                    contacts=customer_items.contact_choices(session, plan.team_id, plan.id))
 
 
 def edit_form(session: Session, item, parent: dict[str, Any]) -> dict[str, Any]:
     meta = encode_metadata(item=item.id, version=item.version, **parent)
-    return modals.action_item_modal(Callback.ACTION_ITEM_FORM, item=item, metadata=meta)
+    return modals.action_item_modal(Callback.ACTION_ITEM_FORM, item=item, metadata=meta,
+                                    contacts=customer_items.contact_choices(session, item.team_id, item.plan_id))
 
 
 LEVEL = Level("action_item", edit_form=edit_form)
@@ -70,7 +73,8 @@ def on_add(*, body, client, context, payload, respond) -> None:
         meta = encode_metadata(plan=plan.id, **ui.parent_of(body))
         view = modals.action_item_modal(Callback.ACTION_ITEM_FORM, objectives=groups,
                                         selected_objective=groups[0][1][0][1], metadata=meta,
-                                        shared_default=plan.share_with_customer_by_default)
+                                        shared_default=plan.share_with_customer_by_default,
+                                        contacts=customer_items.contact_choices(session, plan.team_id, plan.id))
     ui.open_or_push(client, context, body, view, respond)
 
 
@@ -84,15 +88,24 @@ def item_input(values: dict[str, Any]) -> ActionItemInput:
     )
 
 
+def owner_input(values: dict[str, Any]) -> customer_items.CustomerOwner:
+    """"Customer contact" and "Follow-up" (an id that is no number is no contact: storage says so)."""
+    contact = values.get(CONTACT)
+    contact_id = int(contact) if isinstance(contact, str) and contact.isascii() and contact.isdigit() else (
+        -1 if contact else None)
+    return customer_items.CustomerOwner(contact_id=contact_id, follow_up_id=values.get(FOLLOW_UP))
+
+
 def save_item(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]):
-    data = item_input(values)
+    """Every field error at once (storage.customer_items checks the owner with the rest)."""
+    data, owner = item_input(values), owner_input(values)
     if "item" in meta:
-        return plans.update_action_item(session, actor, meta["item"], data,
-                                        expected_version=meta.get("version"))
+        return customer_items.update_item(session, actor, meta["item"], data, owner,
+                                          expected_version=meta.get("version"))
     objective_id = meta.get("objective") or values.get("objective")
     if not objective_id:
         raise ValidationError("objective", "required")
-    return plans.add_action_item(session, actor, ui.record_id(objective_id, what="objective"), data)
+    return customer_items.add_item(session, actor, ui.record_id(objective_id, what="objective"), data, owner)
 
 
 def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:

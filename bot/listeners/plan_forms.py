@@ -14,12 +14,13 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from blocks import modals
+from blocks.customer_items import CHANNEL as CUSTOMER_CHANNEL
 from blocks.forms import encode_metadata, metadata
 from blocks.ids import Callback
 from blocks.plan_templates import chosen_template
 from bot.runtime import ui
 from bot.runtime.middleware import actor_of, unit_of_work
-from storage import checkins, plans, stakeholders, templates
+from storage import checkins, customer_items, plans, stakeholders, templates
 from storage.errors import NotFound, PlanError, ValidationError
 from storage.models import AccountPlan, ActionItem, Objective, PlanStatus, Stakeholder, Strategy, SwotEntry
 from storage.plans import Actor, CopyOptions, PlanInput
@@ -82,6 +83,12 @@ def save_checkins(session: Session, actor: Actor, plan_id: int, values: dict[str
                                   monthly=chosen["monthly_checkins"])
 
 
+def save_customer_channel(session: Session, actor: Actor, plan_id: int, values: dict[str, Any]) -> None:
+    """"Customer channel" of a submitted plan form, if it had it."""
+    if CUSTOMER_CHANNEL in values:
+        customer_items.set_customer_channel(session, actor, plan_id, values.get(CUSTOMER_CHANNEL))
+
+
 def save_new_plan(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str, Any]) -> int:
     template = chosen_template(values)
     if template is None:
@@ -89,6 +96,7 @@ def save_new_plan(session: Session, actor: Actor, values: dict[str, Any], meta: 
     else:
         plan = templates.create_plan_from_template(session, actor, _plan_input(values), template)
     save_checkins(session, actor, plan.id, values)
+    save_customer_channel(session, actor, plan.id, values)
     return plan.id
 
 
@@ -96,6 +104,7 @@ def save_plan(session: Session, actor: Actor, values: dict[str, Any], meta: dict
     plan = plans.update_plan(session, actor, meta.get("plan"), _plan_input(values),
                              expected_version=meta.get("version"))
     save_checkins(session, actor, plan.id, values)
+    save_customer_channel(session, actor, plan.id, values)
     return plan.id
 
 

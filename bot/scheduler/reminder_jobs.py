@@ -23,7 +23,9 @@ to customers (shared, under a shared objective and strategy: ItemFacts.shared). 
 a DM that would tell of anything else goes out, `outside_organisation` asks (storage
 keeps what Slack said; users.info when it never said): theirs, the items they may not
 see are left out of it, and a DM left with nothing is withheld (recorded, never
-posted); when Slack cannot say, those items wait for a later pass.
+posted); when Slack cannot say, those items wait for a later pass. Reminders are the
+exception: a customer's are not DMed to them at all (bot/scheduler/customer_reminders.py
+posts them in the plan's customer channel, or tells the item's follow-up owner).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from blocks import reminders as messages
 from bot.config import Settings
+from bot.scheduler import customer_reminders
 from bot.scheduler.job_context import JobContext, by_turns
 from bot.scheduler.time_zone_jobs import fetch_time_zone
 from bot.slack.dms import Outcome, Throttle, channel_of, find_posted_keys, outcome_of, post_dm, update_dm
@@ -257,9 +260,12 @@ def _deliver_reminders(context: JobContext, dm: Sequence[reminders.DueReminder],
         going = [r for r in dm if begin_attempt(session, ItemReminder, r.row_id, held_until=held_until, now=wall)]
     if len(going) < len(dm):
         log.info("%d of %s's reminders no longer held by this pass; not sent", len(dm) - len(going), first.user_id)
+    # A customer's items go to the plan's customer channel or their follow-up owner.
+    going, elsewhere = customer_reminders.route(context, going, held_until=held_until, now=now,
+                                                outside=outside_organisation)
     going = _shown_to(context, going, held_until=held_until, now=now)
     if not going:
-        return False
+        return elsewhere > 0
     channel, found, outcome = post_grouped_dm(context, going, _reminders_message, what="reminders")
     kept = 0
     with transaction(context.session_factory) as session:
@@ -281,7 +287,7 @@ def _deliver_reminders(context: JobContext, dm: Sequence[reminders.DueReminder],
     if (found or outcome.sent) and kept < len(going):
         log.info("%d reminders to %s changed while their DM went out; their new state stands",
                  len(going) - kept, first.user_id)
-    return bool(found) or outcome.sent
+    return bool(found) or outcome.sent or elsewhere > 0
 
 
 def _shown_to(context: JobContext, going: list[reminders.DueReminder], *, held_until: dt.datetime,

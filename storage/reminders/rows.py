@@ -114,7 +114,9 @@ def item_facts(session: Session, item_ids: Iterable[int]) -> dict[int, ItemFacts
     ids = sorted(set(item_ids))
     if not ids:
         return {}
-    return {f.item_id: f for f in map(facts_of, session.execute(facts_query().where(ActionItem.id.in_(ids))))}
+    # In id order: callers list them as they come.
+    rows = session.execute(facts_query().where(ActionItem.id.in_(ids)).order_by(ActionItem.id))
+    return {f.item_id: f for f in map(facts_of, rows)}
 
 
 def open_items_of(session: Session, team_id: str, user_id: str, *, limit: int,

@@ -210,10 +210,12 @@ def delivered(row, now: dt.datetime) -> None:
 
 
 def record_reminder_sent(session: Session, due: DueReminder, *, held_until: dt.datetime,
-                         now: dt.datetime, channel: str, ts: str) -> bool:
+                         now: dt.datetime, channel: str, ts: str, dm: bool = True) -> bool:
     """False: the row changed (or the lease ran out) while the DM went out; the new
-    state stands (and the DM is redrawn if it was overtaken)."""
-    if channel != due.dm_channel:
+    state stands (and the DM is redrawn if it was overtaken). `dm=False`: it went to the
+    plan's customer channel (a customer-owned item), not to the person's DM; it is
+    still the message "done" redraws."""
+    if dm and channel != due.dm_channel:
         # First: a person's row before their reminders, the order set_timezone locks them in.
         people.record_dm_channel(session, due.team_id, due.user_id, channel)
     row = session.scalars(select(ItemReminder).where(ItemReminder.id == due.row_id).with_for_update()).one_or_none()
@@ -252,6 +254,20 @@ def record_reminder_withheld(session: Session, due: DueReminder, *, held_until: 
     row.failures, row.last_error = 0, WITHHELD
     row.next_run_at = ASAP if row.needs_schedule else next_at(cadence, sent, not_before=now)
     return True
+
+def record_reminder_forwarded(session: Session, due: DueReminder, *, held_until: dt.datetime,
+                              now: dt.datetime) -> bool:
+    """A customer-owned item's reminder went to its follow-up owner instead (no customer
+    channel, or the item is not shared with the customer): it counts as given and sent,
+    and the row keeps the message "done" redraws (if any). False: no longer held."""
+    row = held_row(session, ItemReminder, due.row_id, held_until)
+    if row is None:
+        return False
+    cadence, sent = _given(row, due, now)
+    delivered(row, now)
+    row.next_run_at = ASAP if row.needs_schedule else next_at(cadence, sent, not_before=now)
+    return True
+
 
 def record_failure(session: Session, model, row_id: int, *, held_until: dt.datetime,
                    now: dt.datetime, error: str, permanent: bool, uncertain: bool = False,

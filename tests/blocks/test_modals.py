@@ -20,7 +20,8 @@ def test_new_plan_modal_has_plain_labels_and_block_ids_named_for_fields():
     view = modals.plan_modal("cb")
     assert validate_view(view) == []
     assert _labels(view) == ["Plan name", "Account", "Start date", "End date", "Status",
-                             "Team members", "Description", "Customer goals", "Our goals", "Sharing"]
+                             "Team members", "Description", "Customer goals", "Our goals", "Sharing",
+                             "Customer channel"]
     assert _input(view, "Plan name")["block_id"] == "name"
     assert _input(view, "End date")["block_id"] == "end_date"
     assert len(view["title"]["text"]) <= 24
@@ -65,7 +66,14 @@ def test_swot_entries_default_to_team_only():
 
 
 def test_action_item_modal_labels():
-    assert _labels(modals.action_item_modal("cb")) == ["Action item", "Assignee", "Due date", "Notes", "Visibility"]
+    assert _labels(modals.action_item_modal("cb")) == ["Action item", "Assignee", "Follow-up", "Due date", "Notes",
+                                                       "Visibility"]
+    # A plan with customer contacts without Slack: one may own the item instead.
+    view = modals.action_item_modal("cb", contacts=[("Dr. Ada Chen (CMO)", "7")])
+    assert validate_view(view) == []
+    assert _labels(view) == ["Action item", "Assignee", "Customer contact", "Follow-up", "Due date", "Notes",
+                             "Visibility"]
+    assert _input(view, "Assignee")["optional"] and _input(view, "Customer contact")["optional"]
 
 
 def test_form_values_reads_every_element_type():

@@ -1,0 +1,148 @@
+"""The buttons of a customer-owned item's reminder in the plan's customer channel
+(bot/scheduler/customer_reminders.py posts it): "Mark done" and "Need more time", and
+the "Need more time" modal.
+
+Only the item's own customer person (while the item is shown to customers) and the
+plan's owner and team may press them: storage decides (permissions.may_act_on_item,
+the rule "Mark done" everywhere uses). Anyone else, another customer or an outsider, is
+told so in an ephemeral line that names nothing of the item or the plan, and nothing
+changes. Done by the customer: the item's follow-up owner is told by DM (the outbox of
+storage.reminders, sent right after), progress counts it, and the channel message says
+it is done. More time: a new date within the plan, said on the message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from blocks import customer_items as messages
+from blocks.forms import encode_metadata, form_values, metadata
+from blocks.modals import message_modal
+from bot.listeners import reminders as reminder_listeners
+from bot.runtime import ui
+from bot.runtime.after_ack import Answer, acked
+from bot.runtime.middleware import actor_of, settings_of, unit_of_work
+from bot.scheduler.reminder_jobs import local_zone
+from storage import customer_items, plans
+from storage.errors import NotFound, PlanError, ValidationError
+from storage.models import utcnow
+from storage.reminder_calendar import local_day
+
+log = logging.getLogger(__name__)
+
+GONE = "That action item is no longer there."
+
+
+def _clicked(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return channel, ts
+
+
+def _tell(respond, text: str) -> None:
+    """An ephemeral line to whoever pressed the button, where they pressed it."""
+    respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def _redraw(client: WebClient, channel: str | None, ts: str | None, message: dict[str, Any]) -> None:
+    if not (channel and ts):
+        return
+    try:
+        client.chat_update(channel=channel, ts=ts, **message)
+    except SlackApiError as error:
+        log.info("customer channel message %s not redrawn: %s", ts, error.response.get("error"))
+
+
+def _today(session, context: BoltContext, actor) -> Any:
+    """Today where the person is (what "due in 3 days" is counted from)."""
+    return local_day(utcnow(), local_zone(session, actor.team_id, actor.user_id, settings_of(context).timezone))
+
+
+def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, payload, respond) -> None:
+    actor = actor_of(context)
+    channel, ts = _clicked(body)
+    try:
+        item_id = ui.record_id(payload.get("value"), what="action item")
+        with unit_of_work(context) as session:
+            item, changed = plans.mark_action_item(session, actor, item_id, True)
+            done_by = item.done_by or actor.user_id
+            facts = customer_items.item_or_none(session, actor.team_id, item_id)
+    except NotFound:
+        _tell(respond, GONE)
+        return
+    except PlanError as refused:  # not theirs (says nothing of the item), or a conflict
+        _tell(respond, refused.message)
+        return
+    if changed:
+        # The follow-up owner's DM and the reminder row's own redraw, now.
+        reminder_listeners.after_item_change(client, context, item_id)
+    if facts is not None:
+        _redraw(client, channel, ts, messages.channel_done(facts, actor=done_by))
+
+
+def on_more_time(*, body: dict[str, Any], client: WebClient, context: BoltContext, payload, respond) -> None:
+    """Opens "Need more time" for those who may ask it; anyone else is told, ephemerally."""
+    actor = actor_of(context)
+    channel, ts = _clicked(body)
+    try:
+        item_id = ui.record_id(payload.get("value"), what="action item")
+        with unit_of_work(context) as session:
+            customer_items.check_item_actor(session, actor, item_id)
+            facts = customer_items.item_or_none(session, actor.team_id, item_id)
+        if facts is None:
+            raise NotFound(GONE)
+        if facts.done:
+            _tell(respond, "That action item is done already.")
+            return
+    except NotFound:
+        _tell(respond, GONE)
+        return
+    except PlanError as refused:
+        _tell(respond, refused.message)
+        return
+    view = messages.more_time_modal(facts, metadata=encode_metadata(item=item_id, channel=channel, ts=ts))
+    ui.open_modal(client, context, body["trigger_id"], view, respond=respond)
+
+
+def on_more_time_submitted(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext,
+                           view: dict[str, Any]) -> None:
+    """The new date is checked against the plan's dates (an error on the date picker);
+    saved, the channel message shows it."""
+    meta = metadata(view)
+    actor = actor_of(context)
+    try:
+        with unit_of_work(context, before_ack=True) as session:
+            item = customer_items.more_time(session, actor, ui.record_id(meta.get("item"), what="action item"),
+                                            form_values(view).get("due_date"))
+            facts = customer_items.item_or_none(session, actor.team_id, item.id)
+            today = _today(session, context, actor)
+    except ValidationError as error:
+        ack(response_action="errors", errors={"due_date": error.message[:150]})
+        return
+    except PlanError as error:
+        ack(response_action="update", view=message_modal("Not changed", error.message))
+        return
+    ack()
+    ui.later(context, _after_more_time, answer=Answer.MESSAGE, client=client, context=context,
+             item_id=item.id, channel=meta.get("channel"), ts=meta.get("ts"),
+             message=messages.channel_moved(facts, actor=actor.user_id, today=today) if facts else None)
+
+
+def _after_more_time(client: WebClient, context: BoltContext, item_id: int, channel: str | None,
+                     ts: str | None, message: dict[str, Any] | None) -> None:
+    reminder_listeners.after_item_change(client, context, item_id)
+    if message is not None:
+        _redraw(client, channel if isinstance(channel, str) else None, ts if isinstance(ts, str) else None,
+                message)
+
+
+def register(app: App) -> None:
+    app.action(messages.CustomerAction.DONE)(acked(on_done, Answer.MESSAGE))
+    app.action(messages.CustomerAction.MORE_TIME)(acked(on_more_time))
+    app.view(messages.MORE_TIME_FORM)(on_more_time_submitted)
