@@ -18,13 +18,16 @@ Choices:
 - At most MEASURES_MAX bars; the alt text says how many more there are.
 - matplotlib is imported here, lazily (~0.5 s): the app's start and the ack path never
   pay for it. The figure is a bare `Figure` on the Agg canvas (no pyplot, no display,
-  no global registry keeping figures alive), rendered to memory. Math text is off, so a
-  title with "$" is drawn as typed.
+  no global registry keeping figures alive), rendered to memory. Nothing global is
+  changed while drawing (no rc_context, no warnings context: digests are drawn in
+  several threads at once). "$" is escaped in drawn text, so a title with "$" is drawn
+  as typed, never as math; `Chart.texts` gives the text as typed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import warnings
 from collections.abc import Sequence
@@ -100,6 +103,15 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def plain(text: str) -> str:
+    """Text for matplotlib, drawn as typed: "$" would start math."""
+    return text.replace("$", r"\$")
+
+
+def typed(drawn: str) -> str:
+    return drawn.replace(r"\$", "$")
+
+
 def measure_label(measure: Measure) -> str:
     """"3 of 5 IDNs", or "no value yet (target 5 IDNs)"."""
     unit = f" {measure.unit}" if measure.unit else ""
@@ -149,31 +161,37 @@ def progress_chart(facts: ProgressFacts, today: dt.date) -> Chart | None:
     measures = list(facts.measures[:MEASURES_MAX])
     if not facts.total_items and not measures:
         return None
-    import matplotlib  # noqa: PLC0415 - lazily: see the module's docstring
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - lazily: see above
     from matplotlib.figure import Figure  # noqa: PLC0415
     from matplotlib.text import Text  # noqa: PLC0415
 
     panels = [p for p, wanted in (("items", facts.total_items > 0), ("measures", bool(measures))) if wanted]
     height = HEIGHT + max(0, len(measures) - 6) * BAR_HEIGHT
-    with matplotlib.rc_context({"text.parse_math": False, "font.size": 9}), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a glyph the font lacks (emoji) is drawn as a box, not a warning
-        figure = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
-        FigureCanvasAgg(figure)  # the Agg canvas, explicitly: no display needed
-        weights = [1.0] if len(panels) == 1 else [1.0, max(1.0, len(measures) / 5)]
-        axes = figure.subplots(len(panels), 1, squeeze=False, height_ratios=weights)[:, 0]
-        figure.suptitle(clip(facts.plan_name, 90), fontsize=11, fontweight="bold")
-        for ax, panel in zip(axes, panels, strict=True):
-            if panel == "items":
-                _draw_items(ax, facts, today)
-            else:
-                _draw_measures(ax, measures, len(facts.measures) - len(measures))
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=DPI)
-        texts = tuple(t.get_text() for t in figure.findobj(Text) if t.get_text().strip())
-        width, height_px = (round(v) for v in figure.get_size_inches() * DPI)
-        figure.clear()  # drop the artists now; nothing else holds the figure
+    _quiet_missing_glyphs()
+    figure = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)  # the Agg canvas, explicitly: no display needed
+    weights = [1.0] if len(panels) == 1 else [1.0, max(1.0, len(measures) / 5)]
+    axes = figure.subplots(len(panels), 1, squeeze=False, height_ratios=weights)[:, 0]
+    figure.suptitle(plain(clip(facts.plan_name, 90)), fontsize=11, fontweight="bold")
+    for ax, panel in zip(axes, panels, strict=True):
+        ax.tick_params(labelsize=8)
+        if panel == "items":
+            _draw_items(ax, facts, today)
+        else:
+            _draw_measures(ax, measures, len(facts.measures) - len(measures))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    texts = tuple(typed(t.get_text()) for t in figure.findobj(Text) if t.get_text().strip())
+    width, height_px = (round(v) for v in figure.get_size_inches() * DPI)
+    figure.clear()  # drop the artists now; nothing else holds the figure
     return Chart(buffer.getvalue(), alt_text(facts, today), texts, width, height_px)
+
+
+@functools.cache
+def _quiet_missing_glyphs() -> None:
+    """A glyph the font lacks (an emoji in a title) is drawn as a box: not worth a warning.
+    Once per process: the warnings filters are global."""
+    warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
 
 
 def _draw_items(ax, facts: ProgressFacts, today: dt.date) -> None:
@@ -198,7 +216,7 @@ def _draw_items(ax, facts: ProgressFacts, today: dt.date) -> None:
     ax.set_xlim(first - dt.timedelta(days=1), last + dt.timedelta(days=1))
     ax.set_ylim(0, max(total, 1) * 1.05)
     ax.set_title(f"Action items done: {done} of {total}", loc="left", fontsize=10)
-    ax.set_ylabel("Items done")
+    ax.set_ylabel("Items done", fontsize=9)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     from matplotlib import dates  # noqa: PLC0415 - loaded with matplotlib already
@@ -213,11 +231,11 @@ def _draw_measures(ax, measures: list[Measure], more: int) -> None:
     shares = [share(m) for m in measures]
     ax.barh(rows, [min(s, BAR_CAP) * 100 for s in shares], color=BAR_COLOUR, height=0.6)
     ax.axvline(100, color=TARGET_COLOUR, linewidth=1, linestyle="--")
-    ax.set_yticks(list(rows), [clip(m.title, LABEL_MAX) for m in measures])
+    ax.set_yticks(list(rows), [plain(clip(m.title, LABEL_MAX)) for m in measures])
     ax.invert_yaxis()  # the plan's order, top down
     for row, (measure, part) in enumerate(zip(measures, shares, strict=True)):
         percent = "" if measure.current is None else f" ({part:.0%})"
-        ax.text(min(part, BAR_CAP) * 100 + 1, row, measure_label(measure) + percent,
+        ax.text(min(part, BAR_CAP) * 100 + 1, row, plain(measure_label(measure)) + percent,
                 va="center", fontsize=8)
     ax.set_xlim(0, BAR_CAP * 100 + 45)
     ax.set_xticks([0, 25, 50, 75, 100, 125, 150], ["0%", "25%", "50%", "75%", "Target", "125%", "150%"])

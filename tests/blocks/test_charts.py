@@ -64,7 +64,19 @@ def test_titles_are_drawn_as_typed():
     """No math text: "$" in a title is a dollar sign, never a formula or an error."""
     title = "Grow $1M to $2M_in 2025 ^ 50% {fast}"
     chart = progress_chart(facts(name="Plan $x$", measures=[measure(title, 1, 2, "$")]), TODAY)
-    assert title in chart.texts and "Plan $x$" in chart.texts
+    assert title in chart.texts and "Plan $x$" in chart.texts and "1 of 2 $ (50%)" in chart.texts
+
+
+def test_a_glyph_the_font_lacks_is_drawn_quietly():
+    """An emoji in a title is a box in the picture, not a warning in the app's log
+    (even with every warning shown: python -W always)."""
+    code = ("import datetime as dt; from types import SimpleNamespace as N; "
+            "from blocks.charts import progress_chart; "
+            "progress_chart(N(plan_name='Launch 🚀', start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31), "
+            "total_items=1, done_on=[], measures=[]), dt.date(2025, 3, 3))")
+    out = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert "Glyph" not in out.stderr
 
 
 def test_items_done_without_a_date_and_after_the_plan_still_count():
@@ -96,3 +108,15 @@ def test_neither_the_app_nor_the_renderer_loads_matplotlib_when_imported():
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_charts_drawn_in_several_threads_at_once_are_the_ones_drawn_alone():
+    """Digests are posted from several threads: drawing changes nothing global."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = [facts(name=f"Plan ${n}", done_on=[START] * n, measures=[measure(f"${n} deal", n, 9, "$")])
+             for n in range(1, 7)]
+    alone = [progress_chart(case, TODAY).png for case in cases]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(lambda case: progress_chart(case, TODAY).png, cases))
+    assert together == alone
