@@ -14,13 +14,15 @@ import pytest
 from PIL import Image
 
 from blocks.charts import progress_chart
+from bot.app import BOT_SCOPES
 from bot.publishing import digest_posts
 from storage import plans as ops
 from storage.digests.charts import progress_facts
 from storage.models import Audience, DigestReason
 from storage.plans import ActionItemInput, Actor, ObjectiveInput, PlanInput
+from tests.bot.test_digests import QBR_FIELDS, add_subscription, jobs_context, posted_text
 from tests.bot.test_digests import digest_posts as recorded_posts
-from tests.bot.test_digests import jobs_context, posted_text
+from tests.bot.test_doctor import SINGLE_HTTP, database, doctor  # noqa: F401 - fixtures
 
 TEAM = "T1"
 OWNER, MEMBER = "U0OWNER", "U0MEMBER"
@@ -164,3 +166,23 @@ def test_scheduled_digests_carry_the_chart_too(slack_api, settings, session_fact
     assert (chart["channel_id"], chart["thread_ts"]) == ("C8", posted.ts)
     assert ("3 action items" if shared else "5 action items") in chart["alt_txt"]
     assert (HIDDEN_OBJECTIVE in chart["alt_txt"]) is not shared
+
+
+def test_the_digest_after_a_qbr_carries_the_customers_chart(slack, slack_api, session_factory):
+    plan_id = seed(session_factory)
+    add_subscription(session_factory, plan_id, "C11")
+    slack_api.set_channel("C11", is_ext_shared=True)
+    slack.command("/accountplan", "qbr Newton", user=MEMBER)
+    slack.submit_view(slack.wait_for("views.open").view, QBR_FIELDS, user=MEMBER)
+    digest = slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == "C11"
+                            and "thread_ts" not in c.params)
+    assert "QBR digest" in posted_text(digest)
+    alt = upload_into(slack_api, digest)["alt_txt"]
+    assert f"{SHARED_OBJECTIVE} 3 of 5 IDNs" in alt
+    assert HIDDEN_OBJECTIVE not in alt and HIDDEN_STRATEGY_OBJECTIVE not in alt
+
+
+def test_doctor_names_files_write_when_the_app_was_not_reinstalled(doctor, slack_api):
+    slack_api.scopes = [scope for scope in BOT_SCOPES if scope != "files:write"]
+    line = doctor(**SINGLE_HTTP).line("bot token scopes")
+    assert line.startswith("FAIL") and "files:write (the progress chart" in line and "reinstall" in line
