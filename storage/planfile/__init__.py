@@ -13,14 +13,15 @@ Shape (every key optional unless the rules of storage/plans/rules.py require it)
           - title, description, shared_with_customer,
             objectives:
               - title, description, measure_unit, target_value, current_value,
-                shared_with_customer, owner, stakeholders: [names],
+                shared_with_customer, owner, stakeholders: [references],
                 action_items:
                   - title, assignee, due_date, status (open | done),
-                    done_at, done_by, shared_with_customer, notes
+                    done_at, done_by, shared_with_customer, notes,
+                    customer_contact (a reference), follow_up (a user id)
         swot:    [{kind, text, team_only}]          # team_only defaults to true
         reviews: [{held_on, attendees, notes, decisions, next_qbr_date}]
-        stakeholders: [{name, title, side, slack_user, role, influence, stance,
-                        reports_to, last_contact_on, notes}]
+        stakeholders: [{name, ref, title, side, slack_user, role, influence, stance,
+                        reports_to (a reference), last_contact_on, notes}]
     templates:                                      # beside or instead of plans
       - name, owner, strategies, swot                # storage/templates/files.py
 
@@ -39,8 +40,13 @@ Decisions:
   strings); `done_at` is UTC to the second, `YYYY-MM-DDTHH:MM:SSZ`.
 - People (storage/planfile/people.py): an objective's `owner` is a Slack user id (none,
   or the plan's owner: it follows the plan's owner); stakeholders are referred to by
-  name (`reports_to`, an objective's `stakeholders`), a name referred to being one
-  person's. Templates (storage/templates/files.py) are a name, an owner (default: who
+  name (`reports_to`, an objective's `stakeholders`, an item's `customer_contact`), a
+  name referred to being one person's; people who share a name carry a `ref` ("John
+  Smith (2)", written by export) and are referred to by it. A customer-owned item
+  (storage/customer_items.py): `customer_contact` a customer-side stakeholder without
+  Slack, `follow_up` the owner or one of the team (for a contact also its assignee).
+  Import makes a `people` row for every objective owner, assignee and follow-up owner,
+  as the app's own paths do (storage.people.ensure). Templates (storage/templates/files.py) are a name, an owner (default: who
   imports) and a template body; the workspace's own, never the built-ins.
 - `done_at` and `done_by` are exported for done items, so export → import → export is
   identical. A file that marks an item done without `done_at` gets the time of the

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from storage.errors import ValidationError
 from storage.models import NAME_MAX, SLACK_ID_MAX, TEXT_MAX, TITLE_MAX, ItemStatus, utcnow
 from storage.planfile.parse import PlanFileError
-from storage.planfile.people import check_objective_people, check_stakeholders
+from storage.planfile.people import check_customer_owner, check_objective_people, check_stakeholders
 from storage.plans import (
     ActionItemInput,
     ObjectiveInput,
@@ -38,7 +38,8 @@ OBJECTIVE_KEYS = (
 )
 # `team_only` last: read for files of earlier versions, never written.
 ITEM_KEYS = ("title", "assignee", "due_date", "status", "done_at", "done_by", "shared_with_customer",
-             "notes", "team_only")
+             "notes", "customer_contact", "follow_up", "team_only")
+OWNED_BY_CUSTOMER = ("customer_contact", "follow_up")  # the rules decide (_check_item)
 SHARED = "shared_with_customer"
 SWOT_KEYS = ("kind", "text", "team_only")
 REVIEW_KEYS = ("held_on", "attendees", "notes", "decisions", "next_qbr_date")
@@ -311,8 +312,9 @@ def check_plan(raw, default_owner: str | None, now: dt.datetime) -> CheckedPlan:
     )
     window = SimpleNamespace(start_date=start, end_date=end)
     # Before the strategies: objectives name the plan's stakeholders.
-    stakeholders, bosses, _ = check_stakeholders(raw.get("stakeholders"), _date)
-    people = SimpleNamespace(owner=owner, stakeholders=stakeholders)
+    stakeholders = check_stakeholders(raw.get("stakeholders"), _date)
+    people = SimpleNamespace(owner=owner, team=team, stakeholders=stakeholders,
+                             follow_up=default_owner or owner)
     strategies = _each(
         _list(raw, "strategies"), "strategies", lambda s: _check_strategy(s, window, now, people)
     )
@@ -320,7 +322,7 @@ def check_plan(raw, default_owner: str | None, now: dt.datetime) -> CheckedPlan:
     reviews = _each(_list(raw, "reviews"), "reviews", _check_review)
     return CheckedPlan(
         columns=columns, account=account, team=team, strategies=strategies, swot=swot,
-        reviews=reviews, stakeholders=stakeholders, bosses=bosses,
+        reviews=reviews, stakeholders=stakeholders.columns, bosses=stakeholders.bosses,
         items=sum(len(o[1]) for s in strategies for o in s[1]),
     )
 
@@ -353,21 +355,24 @@ def _check_objective(raw, window, now, people) -> tuple[dict, list, list[str]]:
     owner, names = check_objective_people(raw, people.stakeholders)
     # As progress.set_objective_owner: the plan's owner is stored as none (follow the plan's).
     columns["owner_id"] = None if owner == people.owner else owner
-    items = _each(_list(raw, "action_items"), "action_items", lambda i: _check_item(i, window, now))
+    items = _each(_list(raw, "action_items"), "action_items", lambda i: _check_item(i, window, now, people))
     return columns, items, names
 
 
-def _check_item(raw, window, now) -> dict:
-    if type(raw) is dict and _ITEM_KEY_SET.issuperset(raw):
+def _check_item(raw, window, now, people) -> dict:
+    if type(raw) is dict and _ITEM_KEY_SET.issuperset(raw) and not any(k in raw for k in OWNED_BY_CUSTOMER):
         columns = _fast_item(raw, window, now)
         if columns is not None:
+            columns.update(follow_up_id=None, customer_contact=None)
             return columns
     raw = _mapping(raw, ITEM_KEYS)
+    owner = check_customer_owner(raw, people)
     columns = item_fields(
         window,
         ActionItemInput(
             title=_text(raw, "title"),
-            assignee_id=_text(raw, "assignee"),
+            # A customer contact's item is assigned to its follow-up owner.
+            assignee_id=owner["follow_up_id"] if owner["customer_contact"] is not None else _text(raw, "assignee"),
             due_date=_date(raw, "due_date"),
             notes=_text(raw, "notes") or "",
             shared_with_customer=_item_shared(raw),
@@ -382,7 +387,7 @@ def _check_item(raw, window, now) -> dict:
         raise ValidationError("done_at", "only for items with status done")
     elif done_by is not None:
         raise ValidationError("done_by", "only for items with status done")
-    columns.update(status=status, done_at=done_at, done_by=done_by)
+    columns.update(status=status, done_at=done_at, done_by=done_by, **owner)
     return columns
 
 

@@ -60,11 +60,13 @@ def plan_to_dict(plan, people: tuple[list[dict], dict[int, list[str]]] | None = 
     """One plan loaded by load_plan_tree as a plan-file entry (plain, ordered, no empties).
 
     `people` is what storage.planfile.people.plan_people gives for it (the plan's
-    stakeholders, each objective's linked ones by name); without it none are written.
+    stakeholders, each objective's linked ones and each stakeholder's reference: a
+    name, or a `ref` for one whose name another shares); without it no stakeholder is
+    written, nor any item's `customer_contact`.
     Dates stay `datetime.date`, `done_at` a UTC `datetime` to the second; numbers are
     int, float or (when a float cannot carry them exactly) str.
     """
-    stakeholders, linked = people or ([], {})
+    stakeholders, linked, contacts = people or ([], {}, {})
     result: dict[str, Any] = dict(
         name=plan.name,
         account=plan.account.name,
@@ -106,6 +108,10 @@ def plan_to_dict(plan, people: tuple[list[dict], dict[int, list[str]]] | None = 
                     _put(i, "done_by", item.done_by)
                 i["shared_with_customer"] = bool(item.shared_with_customer)
                 _put(i, "notes", item.notes)
+                # A customer-owned item: its contact without Slack (by reference), and
+                # who follows it up (storage/customer_items.py).
+                _put(i, "customer_contact", contacts.get(item.customer_contact_id))
+                _put(i, "follow_up", item.follow_up_id)
                 items.append(i)
             _put(o, "action_items", items)
             objectives.append(o)

@@ -11,6 +11,7 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage import people
 from storage.bulk import CHUNK, insert_rows
 from storage.errors import ValidationError
 from storage.models import (
@@ -190,7 +191,7 @@ def _write_plans(
             objective_children.append((plan_id, items))
             objective_names.append(names)
     objective_ids = insert_rows(session, Objective, objective_rows, ids=True, parent="strategy_id")
-    write_stakeholders(
+    stakeholder_ids = write_stakeholders(
         session, team_id, stamp, list(zip(plan_ids, plans)),
         [(plan_id, objective_id, names)
          for objective_id, (plan_id, _), names in zip(objective_ids, objective_children, objective_names)
@@ -199,17 +200,26 @@ def _write_plans(
 
     item_rows = [
         dict(
-            columns,
+            {key: value for key, value in columns.items() if key != "customer_contact"},
             **stamp,
             plan_id=plan_id,
             objective_id=objective_id,
             position=position,
             created_by=actor_id,
+            customer_contact_id=None if columns["customer_contact"] is None
+            else stakeholder_ids[(plan_id, columns["customer_contact"])],
         )
         for objective_id, (plan_id, items) in zip(objective_ids, objective_children)
         for position, columns in enumerate(items)
     ]
     insert_rows(session, ActionItem, item_rows)
+    # As the app's own paths (storage.progress.set_objective_owner, an item assigned):
+    # a row for each person the scheduler will DM, so their zone and organisation are
+    # looked up before their first DM is due.
+    owner_of = dict(zip(plan_ids, (p.columns["owner_id"] for p in plans)))
+    people.ensure(session, {(team_id, row["owner_id"] or owner_of[row["plan_id"]]) for row in objective_rows}
+                  | {(team_id, user) for row in item_rows for user in (row["assignee_id"], row["follow_up_id"])
+                     if user})
     insert_rows(session, SwotEntry, swot_rows)
     insert_rows(session, QbrReview, review_rows)
     insert_rows(session, ChangeLogEntry, log_rows)

@@ -34,13 +34,14 @@ def date_of(entry, key):
 
 def test_written_and_read_back_the_same(session):
     plan, _, objective, _ = make_tree(session)
-    columns, bosses, _ = check_stakeholders(ENTRIES, date_of)
-    owner, names = check_objective_people({"owner": "U0OWNS", "stakeholders": ["Cy Diaz", "Ada Obi"]}, columns)
-    assert (owner, names) == ("U0OWNS", ["Cy Diaz", "Ada Obi"])
+    checked = check_stakeholders(ENTRIES, date_of)
+    owner, names = check_objective_people({"owner": "U0OWNS", "stakeholders": ["Cy Diaz", "Ada Obi"]}, checked)
+    assert (owner, names) == ("U0OWNS", [2, 0])
     stamp = dict(version=1, created_at=dt.datetime.now(dt.timezone.utc), updated_at=dt.datetime.now(dt.timezone.utc))
-    write_stakeholders(session, plan.team_id, stamp, [(plan.id, SimpleNamespace(stakeholders=columns, bosses=bosses))],
+    write_stakeholders(session, plan.team_id, stamp,
+                       [(plan.id, SimpleNamespace(stakeholders=checked.columns, bosses=checked.bosses))],
                        [(plan.id, objective.id, names)])
-    entries, linked = plan_people(session, OWNER.team_id, plan.id)
+    entries, linked, _ = plan_people(session, OWNER.team_id, plan.id)
     assert entries == ENTRIES
     assert sorted(linked[objective.id]) == ["Ada Obi", "Cy Diaz"]
 
@@ -52,7 +53,11 @@ def test_written_and_read_back_the_same(session):
     ([{"name": "A", "last_contact_on": "yesterday"}], "stakeholders[0].last_contact_on", "must be a date"),
     ([{"name": "A", "mood": "fine"}], "stakeholders[0].mood", "unknown field"),
     ([{"name": "A", "reports_to": "Nobody"}], "stakeholders[0].reports_to", "no stakeholder"),
-    ([{"name": "A"}, {"name": "A"}, {"name": "B", "reports_to": "A"}], "stakeholders[2].reports_to", "2 stakeholders"),
+    ([{"name": "A"}, {"name": "A"}, {"name": "B", "reports_to": "A"}], "stakeholders[2].reports_to",
+     "2 stakeholders are named “A”: give each of them a `ref` (such as “A (2)”) and refer to that"),
+    ([{"name": "A", "ref": "X"}, {"name": "B", "ref": "X"}], "stakeholders[1].ref", "ref of stakeholders[0]"),
+    ([{"name": "A", "ref": "B"}, {"name": "B"}], "stakeholders[0].ref", "another stakeholder's name"),
+    ([{"name": "A", "ref": 2}], "stakeholders[0].ref", "must be text"),
     ([{"name": "A", "reports_to": "B"}, {"name": "B", "reports_to": "A"}], "stakeholders[0].reports_to", "loop"),
     ([{"name": "A", "reports_to": "A"}], "stakeholders[0].reports_to", "loop"),
     ("Ada", "stakeholders", "must be a list"),
@@ -64,13 +69,15 @@ def test_each_mistake_is_named_by_its_place(entries, path, message):
 
 
 def test_an_objectives_people_must_be_the_plans():
-    columns, _, _ = check_stakeholders([{"name": "A"}, {"name": "B"}, {"name": "B"}], date_of)
+    checked = check_stakeholders([{"name": "A"}, {"name": "B"}, {"name": "B", "ref": "B (2)"}], date_of)
     for raw, path in [({"stakeholders": ["Z"]}, "stakeholders[0]"), ({"stakeholders": ["A", "B"]}, "stakeholders[1]"),
                       ({"stakeholders": "A"}, "stakeholders"), ({"owner": "no way"}, "owner")]:
         with pytest.raises(ValidationError) as raised:
-            check_objective_people(raw, columns)
+            check_objective_people(raw, checked)
         assert raised.value.field == path
-    assert check_objective_people({}, columns) == (None, [])
+    assert check_objective_people({}, checked) == (None, [])
+    # A ref picks one of two of the same name; a name then still means the one of it.
+    assert check_objective_people({"stakeholders": ["B (2)", "A", "A"]}, checked) == (None, [2, 0])
 
 
 # ---------------------------------------------------------------------------
@@ -203,3 +210,155 @@ def test_a_bad_person_is_named_and_nothing_is_written(session, change, path, mes
     session.rollback()
     assert session.scalar(select(func.count()).select_from(AccountPlan)) == 0
     assert session.scalar(select(func.count()).select_from(Stakeholder)) == 0
+
+
+# ---------------------------------------------------------------------------
+# Two people of one name; customer-owned items; the people the scheduler will DM
+
+TWINS_FILE = """\
+plans:
+  - name: Twins plan
+    account: Acme Health
+    start_date: 2025-01-01
+    end_date: 2025-12-31
+    status: active
+    owner: UOWNER
+    team: [UFOLLOW]
+    strategies:
+      - title: Win the board
+        shared_with_customer: true
+        objectives:
+          - title: Formulary listing
+            shared_with_customer: true
+            owner: UOWNS
+            stakeholders: [Ada Obi, John Smith (2)]
+            action_items:
+              - title: Send the study
+                assignee: UFOLLOW
+                status: open
+                shared_with_customer: true
+                customer_contact: John Smith (2)
+                follow_up: UFOLLOW
+              - title: Sign the order
+                assignee: U0CUSTOMER
+                status: open
+                shared_with_customer: true
+                follow_up: UOWNER
+              - title: Plain
+                assignee: UPLAIN
+                status: open
+                shared_with_customer: false
+    stakeholders:
+      - name: Ada Obi
+      - name: John Smith
+        ref: John Smith (1)
+        title: CFO
+        reports_to: Ada Obi
+      - name: John Smith
+        ref: John Smith (2)
+        title: Buyer
+        reports_to: John Smith (1)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_two_people_of_one_name_and_a_customer_contacts_item_come_back_the_same(session, fmt):
+    from sqlalchemy import select
+
+    from storage.models import ActionItem, Objective, ObjectiveStakeholder, Person, Stakeholder
+    from storage.planfile import dump_plan_file, export_plans, import_plan_file, parse_plan_file
+
+    text = TWINS_FILE if fmt == "yaml" else dump_plan_file(parse_plan_file(TWINS_FILE), "json")
+    (plan_id,) = import_plan_file(session, "T0TWINS", text, fmt, actor_id="UIMPORTS")
+    session.commit()
+    people = session.scalars(select(Stakeholder).where(Stakeholder.plan_id == plan_id)
+                             .order_by(Stakeholder.position)).all()
+    ada, cfo, buyer = people
+    assert (cfo.reports_to_id, buyer.reports_to_id, buyer.title) == (ada.id, cfo.id, "Buyer")
+    (objective,) = session.scalars(select(Objective).where(Objective.plan_id == plan_id)).all()
+    links = set(session.execute(select(ObjectiveStakeholder.stakeholder_id)
+                                .where(ObjectiveStakeholder.objective_id == objective.id)).scalars())
+    assert links == {buyer.id, ada.id}
+    items = session.execute(select(ActionItem.title, ActionItem.assignee_id, ActionItem.customer_contact_id,
+                                   ActionItem.follow_up_id).where(ActionItem.plan_id == plan_id)
+                            .order_by(ActionItem.position)).all()
+    assert items == [("Send the study", "UFOLLOW", buyer.id, "UFOLLOW"),
+                     ("Sign the order", "U0CUSTOMER", None, "UOWNER"), ("Plain", "UPLAIN", None, None)]
+    # As the app's own paths: the objective's owner, the assignees and follow-up owners
+    # have a row the scheduler looks up before their first DM.
+    assert set(session.scalars(select(Person.user_id).where(Person.team_id == "T0TWINS"))) == {
+        "UOWNS", "UFOLLOW", "U0CUSTOMER", "UOWNER", "UPLAIN"}
+
+    assert export_plans(session, "T0TWINS", [plan_id], fmt) == text
+    again = import_plan_file(session, "T0TWINS2", text, fmt)
+    session.commit()
+    assert export_plans(session, "T0TWINS2", again, fmt) == text
+
+
+def test_the_apps_twins_and_customer_items_export_with_refs_and_import_again(session):
+    """Made in the app: two stakeholders of one name (and one literally named like a
+    ref), a customer contact's item; the file refers to each one apart."""
+    from storage.customer_items import CustomerOwner, add_item
+    from storage.planfile import export_plans, import_plan_file
+    from storage.plans import ActionItemInput
+    from storage.stakeholders import StakeholderInput, add_stakeholder
+
+    plan, _, objective, _ = make_tree(session)
+    first = add_stakeholder(session, OWNER, plan.id, StakeholderInput(name="John Smith"))
+    add_stakeholder(session, OWNER, plan.id, StakeholderInput(name="John Smith (2)"))
+    second = add_stakeholder(session, OWNER, plan.id, StakeholderInput(name="John Smith", reports_to_id=first.id,
+                                                                       objective_ids=[objective.id]))
+    add_item(session, OWNER, objective.id, ActionItemInput("Send the study", None, None),
+             CustomerOwner(contact_id=second.id))
+    session.commit()
+    text = export_plans(session, plan.team_id, [plan.id], "yaml")
+    assert "ref: John Smith (1)" in text and "ref: John Smith (3)" in text  # (2) is someone's name
+    assert "reports_to: John Smith (1)" in text and "stakeholders: [John Smith (3)]" in text
+    assert "customer_contact: John Smith (3)" in text and f"follow_up: {OWNER.user_id}" in text
+    ids = import_plan_file(session, "T0ELSEWHERE", text)
+    assert export_plans(session, "T0ELSEWHERE", ids, "yaml") == text
+
+
+@pytest.mark.parametrize(("item", "path", "message"), [
+    ({"customer_contact": "John Smith"}, "customer_contact", "2 stakeholders are named “John Smith”"),
+    ({"customer_contact": "Nobody"}, "customer_contact", "no stakeholder of this plan is named “Nobody”"),
+    ({"customer_contact": "Ada Obi"}, "customer_contact", "customer contacts without Slack"),  # has Slack
+    ({"customer_contact": "Ben Cole"}, "customer_contact", "customer contacts without Slack"),  # ours
+    ({"customer_contact": "John Smith (1)", "follow_up": "UELSE"}, "follow_up", "on its team"),
+    ({"assignee": "U0CUSTOMER", "follow_up": "UELSE"}, "follow_up", "on its team"),
+    ({"customer_contact": "John Smith (1)", "assignee": "UOWNER", "follow_up": "UFOLLOW"}, "assignee",
+     "assigned to its follow-up owner"),
+    ({"customer_contact": "John Smith (1)", "assignee": "UELSE"}, "follow_up", "on its team"),
+    ({"follow_up": "not a user"}, "follow_up", "Slack user id"),
+])
+def test_a_bad_customer_owner_is_named(session, item, path, message):
+    from storage.planfile import PlanFileError, import_plans
+
+    plan = {"name": "P", "account": "Acme", "start_date": "2025-01-01", "end_date": "2025-12-31",
+            "owner": "UOWNER", "team": ["UFOLLOW"],
+            "stakeholders": [{"name": "Ada Obi", "slack_user": "U0ADA"}, {"name": "Ben Cole", "side": "ours"},
+                             {"name": "John Smith", "ref": "John Smith (1)"}, {"name": "John Smith"}],
+            "strategies": [{"title": "S", "objectives": [{"title": "O", "action_items": [
+                {"title": "Item", **item}]}]}]}
+    with pytest.raises(PlanFileError) as raised:
+        import_plans(session, "T0BAD", {"plans": [plan]})
+    assert raised.value.path == f"plans[0].strategies[0].objectives[0].action_items[0].{path}"
+    assert message in raised.value.message
+
+
+def test_a_contacts_item_without_follow_up_is_followed_up_by_its_assignee_else_who_imports(session):
+    from sqlalchemy import select
+
+    from storage.models import ActionItem
+    from storage.planfile import import_plans
+
+    def plan(**item):
+        return {"name": "P", "account": "Acme", "start_date": "2025-01-01", "end_date": "2025-12-31",
+                "owner": "UOWNER", "team": ["UFOLLOW", "UIMPORTS"], "stakeholders": [{"name": "Cy"}],
+                "strategies": [{"title": "S", "objectives": [{"title": "O", "action_items": [
+                    {"title": "Item", "customer_contact": "Cy", **item}]}]}]}
+
+    ids = import_plans(session, "T0DEF", {"plans": [plan(assignee="UFOLLOW"), plan()]}, actor_id="UIMPORTS")
+    rows = session.execute(select(ActionItem.assignee_id, ActionItem.follow_up_id)
+                           .where(ActionItem.plan_id.in_(ids)).order_by(ActionItem.plan_id)).all()
+    assert rows == [("UFOLLOW", "UFOLLOW"), ("UIMPORTS", "UIMPORTS")]
