@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.bulk import insert_rows
@@ -18,6 +19,7 @@ from storage.models import (
     Objective,
     PlanMember,
     PlanStatus,
+    Stakeholder,
     Strategy,
     SwotEntry,
     SwotKind,
@@ -84,14 +86,17 @@ def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOp
 
     if options.swot:
         _copy_swot(session, copy, source.swot_entries)
+    contacts: list[dict] = []
     if options.strategies:
-        _copy_hierarchy(session, actor, source, copy, options)
+        team = {actor.user_id} | ({source.owner_id, *source.member_ids} if options.team else set())
+        contacts = _copy_hierarchy(session, actor, source, copy, options, team)
     if options.stakeholders:
         # Not at load time: storage.stakeholders builds on storage.plans.
         from storage.stakeholders import copy_stakeholders
 
         copy_stakeholders(session, source.id, copy.id, actor.team_id,
                           objectives=options.strategies and options.objectives)
+        _copy_contacts(session, source.id, copy, contacts)
     flush_or_conflict(session)
     log_change(
         session,
@@ -130,12 +135,19 @@ def _copy_swot(session: Session, copy: AccountPlan, entries: Sequence[SwotEntry]
 
 
 def _copy_hierarchy(
-    session: Session, actor: Actor, source: AccountPlan, copy: AccountPlan, options: CopyOptions
-) -> None:
+    session: Session, actor: Actor, source: AccountPlan, copy: AccountPlan, options: CopyOptions,
+    team: set[str],
+) -> list[dict]:
     """Strategies, then objectives, then action items: one INSERT per level.
 
     Copies are numbered 0, 1, 2... within their parent, so (parent, position) names each
     new row and storage.bulk reads its id back with one query per level.
+
+    A customer-owned item keeps its follow-up owner if they are the copy's owner or on
+    its team (`team`), else none (whoever copied it assigned it); its customer contact
+    only when the stakeholders are copied too (`_copy_contacts` sets it; then, as the
+    item form does, the follow-up owner, by default who copies, is its assignee).
+    Returns what `_copy_contacts` needs: (copied objective id, position, source contact).
     """
     shift = copy.start_date - source.start_date
     stamp = _stamp(copy)
@@ -151,7 +163,7 @@ def _copy_hierarchy(
         parent="plan_id",
     )
     if not options.objectives or not source.strategies:
-        return
+        return []
     objective_ids = insert_rows(
         session,
         Objective,
@@ -175,14 +187,19 @@ def _copy_hierarchy(
         parent="strategy_id",
     )
     if not options.action_items:
-        return
+        return []
     objectives = [o for s in source.strategies for o in s.objectives]  # as listed above
-    rows = []
+    rows, contacts = [], []
     for objective_id, o in zip(objective_ids, objectives, strict=True):
         for a_index, a in enumerate(o.action_items):
             due = a.due_date + shift if a.due_date else None
             if due is not None:  # a shorter cycle: keep every date inside it
                 due = min(max(due, copy.start_date), copy.end_date)
+            follow_up = a.follow_up_id if a.follow_up_id in team else None
+            assignee = a.assignee_id
+            if options.stakeholders and a.customer_contact_id is not None:
+                follow_up = assignee = follow_up or actor.user_id
+                contacts.append(dict(objective=objective_id, position=a_index, source=a.customer_contact_id))
             rows.append(
                 dict(
                     stamp,
@@ -190,13 +207,35 @@ def _copy_hierarchy(
                     position=a_index,
                     title=a.title,
                     notes=a.notes,
-                    assignee_id=a.assignee_id,
+                    assignee_id=assignee,
                     due_date=due,
                     status=ItemStatus.OPEN,
                     done_at=None,
                     done_by=None,
                     shared_with_customer=a.shared_with_customer,
                     created_by=actor.user_id,
+                    customer_contact_id=None,
+                    follow_up_id=follow_up,
                 )
             )
     insert_rows(session, ActionItem, rows)
+    return contacts
+
+
+def _copy_contacts(session: Session, source_plan_id: int, copy: AccountPlan, contacts: list[dict]) -> None:
+    """The copied items' customer contacts: the copy's stakeholder in the same place as
+    the source's (copy_stakeholders keeps their order). Three statements, if any."""
+    if not contacts:
+        return
+    sources = session.scalars(
+        select(Stakeholder.id).where(Stakeholder.team_id == copy.team_id, Stakeholder.plan_id == source_plan_id)
+        .order_by(Stakeholder.position, Stakeholder.id)).all()
+    copies = dict(session.execute(
+        select(Stakeholder.position, Stakeholder.id)
+        .where(Stakeholder.team_id == copy.team_id, Stakeholder.plan_id == copy.id)).all())
+    new_id = {old: copies[index] for index, old in enumerate(sources) if index in copies}
+    table = ActionItem.__table__
+    session.execute(
+        table.update().where(table.c.objective_id == bindparam("objective"), table.c.position == bindparam("at"))
+        .values(customer_contact_id=bindparam("contact")),
+        [dict(objective=c["objective"], at=c["position"], contact=new_id.get(c["source"])) for c in contacts])

@@ -321,3 +321,87 @@ def test_copy_statement_count_does_not_grow_with_size(engine, session):
             ops.deep_copy_plan(session, OWNER, plan.id, next_cycle(name=f"{plan.name} copy"))
         counts.append(queries.count)
     assert counts[0] == counts[1]
+
+
+# ---------------------------------------------------------------------------
+# Customer-owned items (issue 13's columns): contact and follow-up owner
+
+
+def customer_items(session):
+    """A plan with a customer contact without Slack (the second stakeholder) and two
+    customer-owned items: one of the contact's, followed up by UFOLLOW (on the team),
+    and one of a Slack Connect user's, followed up by the plan's owner."""
+    from storage.customer_items import CustomerOwner, add_item
+    from storage.plans import ActionItemInput
+    from storage.stakeholders import StakeholderInput, add_stakeholder
+
+    plan = make_plan(session, team=[MEMBER.user_id, "UFOLLOW"])
+    objective = make_objective(session, make_strategy(session, plan))
+    add_stakeholder(session, OWNER, plan.id, StakeholderInput(name="Ada Obi", slack_user_id="U0ADA"))
+    contact = add_stakeholder(session, OWNER, plan.id, StakeholderInput(name="Cy Diaz", title="Buyer"))
+    add_item(session, OWNER, objective.id, ActionItemInput("Send the study", None, None),
+             CustomerOwner(contact_id=contact.id, follow_up_id="UFOLLOW"))
+    add_item(session, OWNER, objective.id, ActionItemInput("Sign the order", "U0CUSTOMER", None),
+             CustomerOwner(follow_up_id=OWNER.user_id))
+    session.commit()
+    return plan
+
+
+def copied_owners(session, plan_id):
+    from storage.models import Stakeholder
+
+    session.expire_all()
+    names = dict(session.execute(select(Stakeholder.id, Stakeholder.name)).all())
+    return [(title, assignee, names.get(contact), contact is None or names.get(contact) is not None
+             and session.get(Stakeholder, contact).plan_id == plan_id, follow_up)
+            for title, assignee, contact, follow_up in session.execute(
+                select(ActionItem.title, ActionItem.assignee_id, ActionItem.customer_contact_id,
+                       ActionItem.follow_up_id).where(ActionItem.plan_id == plan_id).order_by(ActionItem.position))]
+
+
+def test_a_customer_contacts_item_keeps_its_contact_in_the_copy(session):
+    plan = customer_items(session)
+    copy = ops.deep_copy_plan(session, MEMBER, plan.id, next_cycle())
+    session.commit()
+    # The contact is the copy's own Cy Diaz (not the original's); follow-up owners stay.
+    assert copied_owners(session, copy.id) == [
+        ("Send the study", "UFOLLOW", "Cy Diaz", True, "UFOLLOW"),
+        ("Sign the order", "U0CUSTOMER", None, True, OWNER.user_id)]
+    assert copied_owners(session, plan.id)[0][2:4] == ("Cy Diaz", True)  # the original's untouched
+
+
+def test_without_the_stakeholders_an_item_has_no_contact_and_without_the_team_no_follow_up(session):
+    plan = customer_items(session)
+    no_people = ops.deep_copy_plan(session, MEMBER, plan.id, next_cycle(stakeholders=False))
+    assert copied_owners(session, no_people.id) == [
+        ("Send the study", "UFOLLOW", None, True, "UFOLLOW"),
+        ("Sign the order", "U0CUSTOMER", None, True, OWNER.user_id)]
+    # Without the team, a follow-up owner who is not on the copy is dropped; a contact's
+    # item is then followed up, and assigned, as the item form would: by who copies.
+    alone = ops.deep_copy_plan(session, MEMBER, plan.id, next_cycle(name="Alone", team=False))
+    session.commit()
+    assert copied_owners(session, alone.id) == [
+        ("Send the study", MEMBER.user_id, "Cy Diaz", True, MEMBER.user_id),
+        ("Sign the order", "U0CUSTOMER", None, True, None)]
+
+
+def test_copying_contacts_takes_the_same_statements_for_few_or_many(engine, session):
+    from storage.customer_items import CustomerOwner, add_item
+    from storage.plans import ActionItemInput
+
+    small, big = customer_items(session), customer_items(session)
+    from storage.models import Objective, Stakeholder
+    objective = session.scalars(select(Objective.id).where(Objective.plan_id == big.id)).first()
+    contact = session.scalars(select(Stakeholder.id).where(Stakeholder.plan_id == big.id,
+                                                           Stakeholder.name == "Cy Diaz")).one()
+    for n in range(30):
+        add_item(session, OWNER, objective, ActionItemInput(f"Item {n}", None, None),
+                 CustomerOwner(contact_id=contact, follow_up_id="UFOLLOW"))
+    session.commit()
+    counts = []
+    for plan in (small, big):
+        session.expunge_all()
+        with counting(engine) as queries:
+            ops.deep_copy_plan(session, OWNER, plan.id, next_cycle(name=f"{plan.id} copy"))
+        counts.append(queries.count)
+    assert counts[0] == counts[1]
