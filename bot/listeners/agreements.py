@@ -38,7 +38,7 @@ from bot.runtime.middleware import actor_of, unit_of_work
 from bot.slack.channels import check_channel, post_messages, refusal
 from bot.slack.errors import error_code, explain
 from storage import agreements, plans
-from storage.errors import PlanError, ValidationError
+from storage.errors import NotFound, PlanError, ValidationError
 from storage.models import Audience
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,8 @@ def on_comment(*, body, client: WebClient, context: BoltContext, payload, respon
     request_id = _request_id(payload)
     with unit_of_work(context) as session:
         request = agreements.get_request(session, who.actor.team_id, request_id)
+        if who.channel_id != request.channel_id:  # only on the request's own message
+            raise NotFound("That request to confirm the plan is no longer there.")
         plan = plans.get_plan(session, who.actor.team_id, request.plan_id)
         view = blocks.comment_form(plan.name, metadata=encode_metadata(id=request.id, **ui.audience_metadata(who)))
     ui.open_or_push(client, context, body, view, respond)

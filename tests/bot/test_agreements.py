@@ -252,3 +252,20 @@ def test_when_slack_will_not_say_the_organisation_or_open_a_group_dm(slack, slac
     sent = slack.wait_for("chat.postMessage", lambda c: "Looks right" in posted_text(c))
     assert sent.params["channel"] == "D" + OWNER[1:]
     assert thread_of(session_factory) == (sent.response["channel"], sent.response["ts"])
+
+
+def test_agree_and_comment_work_only_on_the_request_itself(slack, slack_api, session_factory):
+    """A copied button pressed elsewhere (another conversation) does nothing but say so."""
+    plan_id = setup(slack, slack_api, session_factory)
+    ask(slack, slack_api, plan_id)
+    the_request(slack, slack_api)
+    with session_factory() as session:
+        request_id = session.scalars(select(PlanAgreement.id)).one()
+    opened = len(slack_api.calls_to("views.open"))
+    slack.block_action(ids.COMMENT, str(request_id), user=CUSTOMER)  # in the driver's own channel
+    refusal = slack.wait_for("views.open", lambda c: c in slack_api.calls_to("views.open")[opened:])
+    assert "no longer there" in json.dumps(refusal.params)
+    slack.block_action(ids.AGREE, str(request_id), user=CUSTOMER)
+    said = slack.wait_for("response_url")
+    assert "no longer there" in said.params["text"]
+    assert states(session_factory, plan_id) == []
