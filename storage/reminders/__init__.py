@@ -21,8 +21,14 @@ Who hears what (the issue, and the gaps it leaves, filled):
 - A new assignee gets an "assigned" DM, unless they assigned the item to themselves.
 - The previous assignee is told too (unless they made the change), and their last DM
   about the item loses its buttons.
-- Done: whoever assigned the item is told (unless they did it), and the assignee's last
-  DM about it shows it done. Deleted: that DM says so.
+- Done: whoever assigned the item is told (unless they did it; for a customer-owned
+  item its follow-up owner: storage.customer_items), and the assignee's last DM about
+  it shows it done. Deleted: that DM says so.
+- A customer's items (their assignee is from another organisation) are reminded in the
+  plan's customer channel, or their follow-up owner is told instead
+  (bot/scheduler/customer_reminders.py): the row is the customer's (their time zone),
+  and the channel message is the one "done" redraws. An item of a customer contact
+  without Slack is assigned to its follow-up owner, who is reminded by DM.
 - "Whoever assigned it" is the person who last set the assignee; for items written in
   bulk (import, deep copy), their creator, else the plan's owner.
 - Copies and imports send no assignment DMs (a whole plan's worth of DMs for a draft of

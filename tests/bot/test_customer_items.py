@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from sqlalchemy import select
 
 from blocks.customer_items import CustomerAction
 from bot.scheduler import passes
+from bot.slack.ratelimit import RateLimiter
 from storage import customer_items, stakeholders
 from storage import plans as ops
 from storage.models import AccountPlan, ActionItem, ItemStatus
@@ -183,6 +185,30 @@ def test_a_customers_reminder_goes_to_the_customer_channel_in_their_time_zone(
                if c.params["channel"] == MEMBER and "you follow up" in posted_text(c)]
     assert KEPT_ITEM in posted_text(told) and "isn't shared" in posted_text(told)
     assert THEIR_ITEM not in posted_text(told)
+
+
+def test_several_customers_reminders_go_to_the_channel_at_slacks_pace(
+        settings, slack, slack_api, session_factory, plan_with_items):
+    """Five items due at once in one shared channel, Slack's limits enforced (one post a
+    second in a channel, a burst of two): one message each, none refused."""
+    plan_id, theirs, _kept, due = plan_with_items
+    owner = Actor(TEAM, OWNER)
+    with session_factory() as session, session.begin():
+        objective_id = _item(session_factory, theirs).objective_id
+        for n in range(4):
+            customer = slack.outsider(f"U0CUST{n}")
+            slack_api.set_user(customer, team_id="T0CUSTOMER", tz="Asia/Tokyo")
+            customer_items.add_item(session, owner, objective_id, ActionItemInput(
+                f"Customer task {n}", customer, due, shared_with_customer=True))
+    slack_api.enforce_rate_limits()
+    context = context_for(settings, session_factory, RateLimiter())
+    passes.run_pass(context, dt.datetime.combine(due - dt.timedelta(days=8), dt.time(3, 0), tzinfo=UTC))
+    passes.run_pass(context, dt.datetime.combine(due - dt.timedelta(days=1), dt.time(0, 30), tzinfo=UTC))
+    posted = [c for c in slack_api.calls_to("chat.postMessage") if c.params["channel"] == CHANNEL]
+    assert [c.status for c in posted] == [200] * 5
+    mentioned = [re.findall(r"<@(U\w+)>", c.params["text"]) for c in posted]
+    assert sorted(m for (m,) in mentioned) == sorted([CUSTOMER, *(f"U0CUST{n}" for n in range(4))])
+    assert not [c for c in slack_api.calls if c.status == 429]
 
 
 def test_with_no_customer_channel_the_follow_up_owner_is_reminded(
