@@ -94,6 +94,14 @@ def channel_moved(facts, *, actor: str, today: dt.date) -> dict[str, Any]:
 # To the follow-up owner
 
 
+def more_time_notice(facts, *, actor: str, today: dt.date) -> dict[str, Any]:
+    """To the follow-up owner: the customer moved their item's date."""
+    text = (f":calendar: {user(actor)} asked for more time on *{esc(facts.title, TITLE_MAX)}*: "
+            f"now {due_phrase(facts.due_date, today)}.")
+    return message(text, [section(text), context(_where(facts)),
+                          actions(button("Open plan", Action.OPEN_PLAN, str(facts.plan_id)))])
+
+
 def follow_up_reminder(items: Sequence[Any], *, customer: str, why: str, today: dt.date) -> dict[str, Any]:
     """A DM to the follow-up owner about a customer's items that could not be reminded
     in the customer channel (`why`: NO_CHANNEL or NOT_SHARED), each with "Mark done"."""

@@ -8,7 +8,8 @@ the rule "Mark done" everywhere uses). Anyone else, another customer or an outsi
 told so in an ephemeral line that names nothing of the item or the plan, and nothing
 changes. Done by the customer: the item's follow-up owner is told by DM (the outbox of
 storage.reminders, sent right after), progress counts it, and the channel message says
-it is done. More time: a new date within the plan, said on the message.
+it is done. More time: a new date within the plan, said on the message and to the
+follow-up owner.
 """
 
 from __future__ import annotations
@@ -131,15 +132,26 @@ def on_more_time_submitted(ack: Ack, body: dict[str, Any], client: WebClient, co
     ack()
     ui.later(context, _after_more_time, answer=Answer.MESSAGE, client=client, context=context,
              item_id=item.id, channel=meta.get("channel"), ts=meta.get("ts"),
-             message=messages.channel_moved(facts, actor=actor.user_id, today=today) if facts else None)
+             message=messages.channel_moved(facts, actor=actor.user_id, today=today) if facts else None,
+             follow_up=facts.follow_up_id if facts and facts.follow_up_id != actor.user_id else None,
+             notice=messages.more_time_notice(facts, actor=actor.user_id, today=today) if facts else None)
 
 
 def _after_more_time(client: WebClient, context: BoltContext, item_id: int, channel: str | None,
-                     ts: str | None, message: dict[str, Any] | None) -> None:
+                     ts: str | None, message: dict[str, Any] | None, follow_up: str | None,
+                     notice: dict[str, Any] | None) -> None:
+    """The item's reminders move (right_after_change), the channel message shows the new
+    date, and the follow-up owner hears of it (a DM; if Slack fails, it is logged: the
+    date itself is saved and shown in the plan)."""
     reminder_listeners.after_item_change(client, context, item_id)
     if message is not None:
         _redraw(client, channel if isinstance(channel, str) else None, ts if isinstance(ts, str) else None,
                 message)
+    if follow_up and notice is not None:
+        try:
+            client.chat_postMessage(channel=follow_up, **notice)
+        except SlackApiError as error:
+            log.info("follow-up owner of item %s not told of more time: %s", item_id, error.response.get("error"))
 
 
 def register(app: App) -> None:

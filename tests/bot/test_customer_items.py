@@ -269,6 +269,9 @@ def test_the_customer_asks_for_more_time_within_the_plan(
     redrawn = slack.wait_for("chat.update", lambda c: c.params["channel"] == CHANNEL
                              and "more time" in posted_text(c))
     assert redrawn.params["ts"] == post.response["ts"] and buttons(redrawn) == ["Mark done", "Need more time"]
+    told = slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == MEMBER
+                          and "asked for more time" in posted_text(c))
+    assert THEIR_ITEM in posted_text(told) and f"<@{CUSTOMER}>" in posted_text(told)
 
 
 def test_another_customer_is_refused_with_nothing_changed_and_nothing_internal_shown(
