@@ -149,10 +149,13 @@ def test_the_item_form_names_a_slack_connect_user_or_a_contact_without_slack(
     assert set(errors) == {"assignee", "follow_up", "due_date"}, errors
     assert "not both" in errors["assignee"] and "team" in errors["follow_up"] and "within the plan" in errors["due_date"]
 
-    # A contact without Slack: the follow-up owner (whoever assigned it) is its assignee.
+    # A contact without Slack: its follow-up owner is its assignee, told whose it is.
     reply = slack.submit_view(form, {"Action item": "Sign the formulary form", "Assignee": None,
-                                     "Customer contact": "Dr. Ada Chen (CMO)"}, user=OWNER)
+                                     "Customer contact": "Dr. Ada Chen (CMO)", "Follow-up": MEMBER}, user=OWNER)
     assert reply.status == 200 and "errors" not in (reply.json or {}), reply.json
+    told = slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == MEMBER)
+    assert "Sign the formulary form" in posted_text(told)
+    assert "For Dr. Ada Chen (customer contact without Slack): you follow it up" in posted_text(told)
     # A Slack Connect user, shared, followed up by MEMBER.
     form = _item_form(slack, slack_api)
     slack.submit_view(form, {"Action item": THEIR_ITEM, "Assignee": CUSTOMER, "Follow-up": MEMBER,
@@ -160,7 +163,7 @@ def test_the_item_form_names_a_slack_connect_user_or_a_contact_without_slack(
     with session_factory() as session:
         signed = session.scalars(select(ActionItem).where(ActionItem.title == "Sign the formulary form")).one()
         theirs = session.scalars(select(ActionItem).where(ActionItem.title == THEIR_ITEM)).one()
-    assert (signed.customer_contact_id, signed.assignee_id, signed.follow_up_id) == (contact.id, OWNER, OWNER)
+    assert (signed.customer_contact_id, signed.assignee_id, signed.follow_up_id) == (contact.id, MEMBER, MEMBER)
     assert (theirs.assignee_id, theirs.follow_up_id, theirs.customer_contact_id) == (CUSTOMER, MEMBER, None)
 
 
