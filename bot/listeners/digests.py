@@ -97,8 +97,11 @@ def digest_command(*, respond, client: WebClient, command, context, args) -> Non
         plan_id, name = plan.id, plan.name
     posted = post_digest(client, context["database"].session_factory, team_id=actor.team_id,
                          plan_id=plan_id, channel_id=channel_id, reason=DigestReason.ON_DEMAND,
-                         posted_by=actor.user_id, timezone=user_timezone(client, actor.user_id))
+                         posted_by=actor.user_id, timezone=user_timezone(client, actor.user_id),
+                         chart_later=True)
     respond(messages.notice(outcome(name, posted)))
+    if posted.upload_chart is not None:
+        posted.upload_chart()
 
 
 # ---------------------------------------------------------------------------
@@ -157,9 +160,12 @@ def _post_digest_and_report(*, client: WebClient, context: BoltContext, view: di
     actor = actor_of(context)
     posted = post_digest(client, context["database"].session_factory, team_id=actor.team_id,
                          plan_id=plan_id, channel_id=channel_id, reason=DigestReason.ON_DEMAND,
-                         posted_by=actor.user_id, timezone=user_timezone(client, actor.user_id))
+                         posted_by=actor.user_id, timezone=user_timezone(client, actor.user_id),
+                         chart_later=True)
     title = "Digest posted" if posted.ok else "Digest not posted"
     update_view(client, view["id"], modals.result_modal(title, outcome(name, posted)))
+    if posted.upload_chart is not None:  # drawn after the person has been told
+        posted.upload_chart()
 
 
 def on_canvas_submitted(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any]) -> None:

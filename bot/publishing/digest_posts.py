@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -52,6 +54,9 @@ class Posted:
     audience: Audience
     ts: str = ""
     error: str = ""  # Slack's error code, "" when it was posted
+    # With chart_later: draws and uploads the chart into the digest's thread (None: no
+    # chart to come). A person waiting for "Digest posted" need not wait for the drawing.
+    upload_chart: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -81,8 +86,11 @@ def post_digest(
     timezone: str = "UTC",
     review_id: int | None = None,
     now: dt.datetime | None = None,
+    chart_later: bool = False,
 ) -> Posted:
-    """Post one plan's digest to one channel, for whoever reads that channel now."""
+    """Post one plan's digest to one channel, for whoever reads that channel now; its
+    chart follows in the thread, at once or (`chart_later`) when the caller calls
+    `Posted.upload_chart`, after telling the person the digest is out."""
     now = now or utcnow()
     check = check_channel(client, channel_id)
     refused = refusal(check)
@@ -106,7 +114,10 @@ def post_digest(
         digests.record_post(session, team_id=team_id, plan_id=plan_id, channel_id=channel,
                             message_ts=ts, reason=reason, audience=check.audience,
                             posted_by=posted_by, now=now)
-    upload_chart(client, channel, ts, facts, today_in(timezone, now))
+    upload = partial(upload_chart, client, channel, ts, facts, today_in(timezone, now))
+    if chart_later:
+        return Posted(channel, check.audience, ts=ts, upload_chart=upload)
+    upload()
     return Posted(channel, check.audience, ts=ts)
 
 

@@ -145,7 +145,7 @@ class Call:
         return self.response.get("message")
 
     def __repr__(self) -> str:
-        return f"Call({self.method} {self.status} {json.dumps(self.params)[:200]})"
+        return f"Call({self.method} {self.status} {json.dumps(self.params, default=repr)[:200]})"
 
 
 @dataclass

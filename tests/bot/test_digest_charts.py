@@ -8,6 +8,7 @@ every message around it against Block Kit (a violation fails the test at teardow
 from __future__ import annotations
 
 import datetime as dt
+import time
 import io
 
 import pytest
@@ -125,9 +126,14 @@ def test_a_failed_upload_never_fails_the_digest(slack, slack_api, session_factor
     assert "Posted the digest" in slack.wait_for("response_url").params["text"]
     [post] = recorded_posts(session_factory)
     assert post.channel_id == "C77"
+    slack.wait_for("files.completeUploadExternal", failed=True)  # the chart comes after the answer
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not any(
+            "reinstall the app to grant files:write" in r.getMessage() for r in caplog.records):
+        time.sleep(0.05)
+    assert any("reinstall the app to grant files:write" in r.getMessage() for r in caplog.records)
     assert len(slack_api.calls_to("files.completeUploadExternal")) == 1  # for good: not tried again
     assert slack_api.files == {}
-    assert any("reinstall the app to grant files:write" in r.getMessage() for r in caplog.records)
 
 
 def test_a_passing_failure_of_the_upload_is_tried_once_more(slack, slack_api, session_factory):
