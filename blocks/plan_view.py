@@ -27,6 +27,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from blocks.agreements import agreement_blocks
 from blocks.forms import CUSTOMER_AUDIENCE, encode_metadata
 from blocks.health import health_blocks
 from blocks.ids import Action, Callback, Verb
@@ -87,9 +88,12 @@ def _measure(objective) -> str:
 
 def plan_header_blocks(plan, progress, *, can_edit: bool, customer: bool = False,
                        health: PlanHealth | None = None,
-                       save_template: bool = False) -> list[dict[str, Any]]:
+                       save_template: bool = False,
+                       agreements: Sequence = ()) -> list[dict[str, Any]]:
     """The top of every page. `health` (team view only) adds "Health 72/100 · …" and its
-    parts; `save_template` offers "Save as template" (the caller knows who may)."""
+    parts; `save_template` offers "Save as template" (the caller knows who may);
+    `agreements` (storage.agreements.AgreementState) who at the customer agreed, and
+    whether it still holds, with "Ask customer to confirm" for those who may edit."""
     team = ", ".join(user(u) for u in plan.member_ids) or "_just the owner_"
     blocks = [
         header(plan.name),
@@ -102,6 +106,7 @@ def plan_header_blocks(plan, progress, *, can_edit: bool, customer: bool = False
     ]
     if health is not None and not customer:
         blocks += health_blocks(health)
+    blocks += agreement_blocks(agreements, plan_id=plan.id, can_ask=can_edit and not customer)
     buttons = []
     if can_edit:
         buttons += [
@@ -319,6 +324,7 @@ def plan_view(
     health: PlanHealth | None = None,
     stale_objective_ids: Collection[int] | None = None,
     save_template: bool = False,
+    agreements: Sequence = (),
 ) -> dict[str, Any]:
     """The plan modal, showing page `page` (clamped to the pages there are).
 
@@ -332,7 +338,8 @@ def plan_view(
     stakeholder_tree; None: no section) adds "Key stakeholders" after the strategies,
     paged with the rest; `health` the health line and its parts in the header;
     `stale_objective_ids` (default: health.stale_objective_ids) the stale marks;
-    `save_template` the "Save as template" button. A customer view given stakeholders
+    `save_template` the "Save as template" button. Both views: `agreements` (see
+    plan_header_blocks). A customer view given stakeholders
     or health raises ValueError: the caller must not load them for a customer.
     """
     if customer and (stakeholders is not None or health is not None):
@@ -342,7 +349,7 @@ def plan_view(
     if stale_objective_ids is None:
         stale_objective_ids = health.stale_objective_ids if health is not None else frozenset()
     head = plan_header_blocks(plan, progress, can_edit=can_edit, customer=customer, health=health,
-                              save_template=save_template)
+                              save_template=save_template, agreements=agreements)
     if note:
         head.append(context(note))
     body = [(-1, lambda b=b: b) for b in goals_blocks(plan)] + [(-1, divider)]

@@ -36,6 +36,8 @@ BOT_SCOPES = (
     "mpim:read",
     "canvases:write",
     "files:write",
+    "team:read",
+    "mpim:write",
 )
 
 # Listeners run in the HTTP thread (process_before_response=True): each acknowledges

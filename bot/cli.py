@@ -137,6 +137,7 @@ def cmd_db_upgrade(args) -> int:
 def _written_plan(session, team_id: str, plan_id: int) -> str:
     """The team's written plan (key stakeholders included), as the team's canvas has it."""
     from blocks.written_plan import render_written_plan
+    from storage.agreements import agreement_states
     from storage.models import utcnow
     from storage.plans import Actor, load_plan_tree, plan_progress
     from storage.stakeholders import list_stakeholders, stakeholder_tree
@@ -144,7 +145,7 @@ def _written_plan(session, team_id: str, plan_id: int) -> str:
     plan = load_plan_tree(session, team_id, plan_id)
     people = stakeholder_tree(list_stakeholders(session, Actor(team_id, plan.owner_id), plan_id))
     return render_written_plan(plan, plan_progress(session, team_id, plan_id), stakeholders=people,
-                               today=utcnow().date())
+                               today=utcnow().date(), agreements=agreement_states(session, team_id, plan_id))
 
 
 def cmd_demo(args) -> int:

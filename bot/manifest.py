@@ -95,6 +95,8 @@ SCOPE_REASONS = {
     "mpim:read": "the same for group DMs",
     "canvases:write": '"Publish as canvas": the written plan as a canvas, shared to a channel',
     "files:write": "the progress chart, uploaded into each digest's thread",
+    "team:read": "the name of the customer's organisation when someone from it agrees to a plan",
+    "mpim:write": "a customer's comment on a plan, sent to the owner and team in one group DM",
 }
 
 # Registrations that need interactivity (Slack's "Interactivity & Shortcuts").

@@ -31,7 +31,7 @@ from bot.slack.canvases import canvas_url, write_canvas
 from bot.slack.channels import check_channel, post_messages, refusal, withdraw_team_canvas
 from bot.slack.errors import error_code
 from bot.slack.users import display_names
-from storage import digests, plans, stakeholders
+from storage import agreements, digests, plans, stakeholders
 from storage.db import transaction
 from storage.models import Audience, utcnow
 from storage.plans import Actor
@@ -88,11 +88,12 @@ def publish_canvas(
         # Key stakeholders: the team's canvas only, never a customer's.
         people = stakeholders.stakeholder_tree(stakeholders.list_stakeholders(session, actor, plan_id)) \
             if team_only else None
+        agreed = agreements.agreement_states(session, actor.team_id, plan_id, audience=check.audience)
     title = plan.name if not team_only else f"{plan.name} (team only)"
     named = _people(plan) | {s.slack_user_id for s, _ in people or () if s.slack_user_id}
     markdown = render_written_plan(plan, progress, names=display_names(client, named),
                                    include_team_only=team_only, stakeholders=people,
-                                   today=utcnow().date())
+                                   today=utcnow().date(), agreements=agreed)
     try:
         canvas_id, created = write_canvas(client, existing, title, markdown)
     except (*_SLACK_ERRORS, KeyError) as error:

@@ -32,7 +32,7 @@ from bot.runtime.after_ack import CONTEXT_KEY as AFTER_ACK_KEY
 from bot.runtime.after_ack import MODAL_BUDGET_SECONDS, Answer, received_at, too_late_for_modal
 from bot.runtime.audience import OUTSIDER_REFUSED, SHARED_CONVERSATION_NOTE, Looking
 from bot.runtime.middleware import actor_of, unit_of_work
-from storage import health, plans, stakeholders
+from storage import agreements, health, plans, stakeholders
 from storage.errors import NotFound, PermissionDenied, PlanError, ValidationError
 from storage.models import Audience
 from storage.plans import Actor
@@ -55,7 +55,9 @@ def render_plan(session: Session, who: Looking, plan_id: int, *, page: int = 0, 
         plan = plans.load_plan_tree(session, actor.team_id, plan_id, audience=Audience.EXTERNAL)
         progress = plans.plan_progress(session, actor.team_id, plan_id, audience=Audience.EXTERNAL)
         return plan_view(plan, progress, can_edit=False, page=page, customer=True,
-                         note=None if actor.external else SHARED_CONVERSATION_NOTE)
+                         note=None if actor.external else SHARED_CONVERSATION_NOTE,
+                         agreements=agreements.agreement_states(session, actor.team_id, plan_id,
+                                                                audience=Audience.EXTERNAL))
     plan = plans.load_plan_tree(session, actor.team_id, plan_id)
     can_edit = plans.can_edit(plan, actor)
     if mode == "swot":
@@ -66,7 +68,8 @@ def render_plan(session: Session, who: Looking, plan_id: int, *, page: int = 0, 
     people = stakeholders.stakeholder_tree(stakeholders.list_stakeholders(session, actor, plan_id))
     return plan_view(plan, progress, can_edit=can_edit, page=page, today=today, stakeholders=people,
                      health=health.plan_health(session, actor.team_id, plan_id, today),
-                     save_template=can_edit)
+                     save_template=can_edit,
+                     agreements=agreements.agreement_states(session, actor.team_id, plan_id))
 
 
 def utc_today() -> dt.date:

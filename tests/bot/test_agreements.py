@@ -47,11 +47,19 @@ def setup(slack, slack_api, session_factory) -> int:
     return plan_id
 
 
-def ask(slack, slack_api, plan_id: int, fields: dict | None = None):
-    """Press "Ask customer to confirm" as the owner and submit its form."""
+def plan_view(slack, slack_api, user: str = OWNER) -> dict:
+    """`/accountplan show Newton` as `user`: the plan view Slack opened."""
     before = len(slack_api.calls_to("views.open"))
-    slack.block_action(ids.ASK_TO_CONFIRM, str(plan_id), user=OWNER)
-    form = slack.wait_for("views.open", lambda c: c in slack_api.calls_to("views.open")[before:]).view
+    slack.command("/accountplan", "show Newton", user=user)
+    return slack.wait_for("views.open", lambda c: c in slack_api.calls_to("views.open")[before:]).view
+
+
+def ask(slack, slack_api, plan_id: int, fields: dict | None = None):
+    """Press "Ask customer to confirm" in the plan view, as the owner, and submit its form."""
+    view = plan_view(slack, slack_api)
+    before = len(slack_api.calls_to("views.push"))
+    slack.click(view, "Ask customer to confirm", user=OWNER)
+    form = slack.wait_for("views.push", lambda c: c in slack_api.calls_to("views.push")[before:]).view
     return form, slack.submit_view(form, fields or {}, user=OWNER)
 
 
@@ -110,7 +118,9 @@ def test_the_request_shows_only_what_is_shared_and_a_customer_agrees(slack, slac
     [state] = states(session_factory, plan_id)
     assert state.current
 
-    # The written plan and the next digest say so.
+    # The plan view, the written plan and the next digest say so.
+    header = json.dumps(plan_view(slack, slack_api)["blocks"][:6], ensure_ascii=False)
+    assert "Agreed by Jane Doe (Acme Health) on" in header
     with session_factory() as session:
         plan = ops.load_plan_tree(session, TEAM, plan_id)
         written = render_written_plan(plan, agreements=states(session_factory, plan_id))
