@@ -230,7 +230,7 @@ def build_world(slack, slack_api, session_factory, bolt_app, caplog) -> World:
     slack.submit_view(forms["template_save"], {"Template name": "Fuzz template"}, user=OWNER)
     listed = next_call(slack_api, "response_url", lambda: slack.command("/accountplan", "templates", user=OWNER))
     surfaces["templates"] = {**listed.params, "ts": slack_api._ts(), "channel": "C1"}
-    forms["template_rename"] = snapshot(next_call(slack_api, "views.open", lambda: slack.choose(
+    forms["template_rename"] = snapshot(next_call(slack_api, "views.open", lambda: slack.click(
         listed, "Rename", user=OWNER)).view)
     # A digest in the shared channel: where a customer may open the plan's customer view.
     slack.command("/accountplan", f"digest Newton <#{SHARED}|shared>", user=OWNER)
