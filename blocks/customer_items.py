@@ -118,15 +118,6 @@ def follow_up_reminder(items: Sequence[Any], *, customer: str, why: str, today: 
     return message(f"Reminder: {noun} of {user(customer)} (customer) you follow up", blocks)
 
 
-def owner_text(assignee_id: str | None, contact_name: str | None) -> str:
-    """Who owns an item, for a plan view line: the contact without Slack (followed up by
-    the assignee), else the assignee."""
-    if contact_name:
-        follow = f", followed up by {user(assignee_id)}" if assignee_id else ""
-        return f"{esc(contact_name, NAME_MAX)} (customer contact{follow})"
-    return user(assignee_id) if assignee_id else "unassigned"
-
-
 # ---------------------------------------------------------------------------
 # Forms
 

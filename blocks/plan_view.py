@@ -23,7 +23,7 @@ view is given only shared records (storage loads nothing else) and tags nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,8 +187,16 @@ def shared_tag(record, *parents) -> str:
     return f"{SHARED_TAG} _(hidden until its {' and '.join(missing)} {verb} shared)_"
 
 
-def item_line(item, *, today: dt.date | None = None, tag: str = "") -> str:
-    """`tag`: the sharing mark of the team view (shared_tag), "" elsewhere."""
+def contact_owner_text(assignee_id: str | None, contact_name: str) -> str:
+    """The owner of a customer contact's item (the contact has no Slack), for the team:
+    the contact, followed up by the assignee."""
+    follow = f", followed up by {user(assignee_id)}" if assignee_id else ""
+    return f"{esc(contact_name, 200)} (customer contact{follow})"
+
+
+def item_line(item, *, today: dt.date | None = None, tag: str = "", owner: str | None = None) -> str:
+    """`tag`: the sharing mark of the team view (shared_tag), "" elsewhere; `owner`: who
+    owns it, as mrkdwn, when not simply its assignee (a customer contact without Slack)."""
     today = today or dt.date.today()
     mark = ":white_check_mark:" if item.is_done else ":white_large_square:"
     due = ""
@@ -196,18 +204,22 @@ def item_line(item, *, today: dt.date | None = None, tag: str = "") -> str:
         late = not item.is_done and item.due_date < today
         due = f" · due {day(item.due_date)}" + (" *(overdue)*" if late else "")
     title = f"~{esc(item.title)}~" if item.is_done else esc(item.title)
-    return f"{mark} {title} · {user(item.assignee_id)}{due}{tag}"
+    return f"{mark} {title} · {owner or user(item.assignee_id)}{due}{tag}"
 
 
 def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = None,
                      statuses: bool = False,
-                     stale_objective_ids: Collection[int] = ()) -> list[tuple[int, Any]]:
+                     stale_objective_ids: Collection[int] = (),
+                     contact_names: Mapping[int, str] | None = None) -> list[tuple[int, Any]]:
     """(strategy index, block factory) for the whole tree, in reading order.
 
     Factories, not blocks: a page of a big plan builds only its own blocks.
     `statuses` (the team view) adds each objective's owner, status and note, marked
-    stale when its id is in `stale_objective_ids`, and the sharing tags.
+    stale when its id is in `stale_objective_ids`, and the sharing tags; with
+    `contact_names` ({stakeholder id: name}) an item of a customer contact without Slack
+    names them, followed up by its assignee.
     """
+    contact_names = contact_names or {}
     def tag(*records) -> str:
         return shared_tag(*records) if statuses else ""
 
@@ -232,7 +244,9 @@ def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = 
         return section(text, accessory=_objective_menu(objective.id) if can_edit else None)
 
     def item_block(item, objective, strategy) -> dict[str, Any]:
-        return section(item_line(item, today=today, tag=tag(item, strategy, objective)),
+        contact = contact_names.get(item.customer_contact_id) if statuses and item.customer_contact_id else None
+        owner = contact_owner_text(item.assignee_id, contact) if contact else None
+        return section(item_line(item, today=today, tag=tag(item, strategy, objective), owner=owner),
                        accessory=_item_menu(item) if can_edit else None)
 
     no_objectives = "No objectives yet: use *Add objective* in the strategy's menu."
@@ -354,7 +368,8 @@ def plan_view(
         head.append(context(note))
     body = [(-1, lambda b=b: b) for b in goals_blocks(plan)] + [(-1, divider)]
     body += hierarchy_blocks(plan, progress, can_edit=can_edit, today=today, statuses=not customer,
-                             stale_objective_ids=stale_objective_ids)
+                             stale_objective_ids=stale_objective_ids,
+                             contact_names={s.id: s.name for s, _ in stakeholders or ()})
     people_group = len(plan.strategies)  # after the strategies' groups: its own "continued"
     if stakeholders is not None:
         body += [(people_group, factory) for factory in

@@ -165,6 +165,13 @@ def test_the_item_form_names_a_slack_connect_user_or_a_contact_without_slack(
         theirs = session.scalars(select(ActionItem).where(ActionItem.title == THEIR_ITEM)).one()
     assert (signed.customer_contact_id, signed.assignee_id, signed.follow_up_id) == (contact.id, MEMBER, MEMBER)
     assert (theirs.assignee_id, theirs.follow_up_id, theirs.customer_contact_id) == (CUSTOMER, MEMBER, None)
+    # The team's plan view names the contact, and who follows the item up.
+    before = len(slack_api.calls_to("views.open"))
+    slack.command("/accountplan", f"show {plan_id}", user=OWNER)
+    view = slack.wait_for("views.open", lambda c: c in slack_api.calls_to("views.open")[before:]).view
+    lines = [b["text"]["text"] for b in view["blocks"] if b.get("type") == "section"]
+    assert any("Sign the formulary form · Dr. Ada Chen (customer contact, followed up by "
+               f"<@{MEMBER}>)" in line for line in lines), lines
 
 
 # ---------------------------------------------------------------------------
