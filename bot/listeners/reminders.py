@@ -27,7 +27,7 @@ from bot.runtime import ui
 from bot.runtime.after_ack import Answer, acked
 from bot.runtime.middleware import actor_of, settings_of, unit_of_work
 from bot.scheduler.reminder_jobs import local_zone, right_after_change
-from storage import plans, reminders
+from storage import checkins, plans, reminders
 from storage.errors import NotFound, PlanError
 from storage.models import utcnow
 from storage.reminder_calendar import local_day
@@ -165,9 +165,13 @@ def on_user_change(*, body, client: WebClient, context: BoltContext, payload, re
     team_id = context.team_id or context.enterprise_id
     if not (team_id and user.get("id")):
         return
+    now = utcnow()
     with unit_of_work(context) as session:
-        if reminders.is_reminded(session, team_id, user["id"]):
-            reminders.set_timezone(session, team_id, user["id"], user.get("tz"), now=utcnow())
+        if reminders.is_reminded(session, team_id, user["id"]) and \
+                reminders.set_timezone(session, team_id, user["id"], user.get("tz"), now=now):
+            # Their progress check-ins move to 09:00 in the new zone too.
+            checkins.owners_zones_changed(session, team_id, [user["id"]], now=now,
+                                          default_tz=settings_of(context).timezone)
 
 
 def register(app: App) -> None:

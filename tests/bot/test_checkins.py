@@ -10,6 +10,8 @@ import datetime as dt
 import json
 import threading
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 
 from bot.scheduler import passes as scheduler
@@ -210,3 +212,30 @@ def test_an_owner_whose_zone_comes_after_the_round_was_written_is_asked_at_nine_
     passes_at_once(settings, session_factory, utc(2026, 3, 12, 3, 30, 30), instances=1)
     [dm] = checkin_dms(slack_api)
     assert dm.params["channel"] == MEMBER and "Pharmacy in-services" in text_of(dm)
+
+
+def test_a_zone_slack_announces_later_moves_the_waiting_checkin(settings, session_factory, slack, slack_api):
+    """Slack's user_change event with a new zone moves a check-in still to be sent to 09:00
+    there, as the scheduler's own lookups do."""
+    seed(session_factory)
+    slack_api.set_user(OWNER, tz="UTC")
+    slack_api.set_user(MEMBER, tz="Asia/Kolkata")
+    passes_at_once(settings, session_factory, utc(2026, 3, 11, 12, 0, 30), instances=1)
+    user = slack_api.set_user(MEMBER, tz="Europe/Paris")
+    slack.event({"type": "user_change", "user": user})
+
+    def due() -> set:
+        with session_factory() as session:
+            return set(session.scalars(select(CheckinRequest.next_run_at).where(CheckinRequest.owner_id == MEMBER)))
+
+    paris = ZoneInfo("Europe/Paris")
+
+    def at_nine_in_paris() -> bool:
+        return all(when.astimezone(paris).time() == dt.time(9, 0) for when in due())
+
+    deadline = dt.datetime.now() + dt.timedelta(seconds=5)
+    while not at_nine_in_paris() and dt.datetime.now() < deadline:
+        threading.Event().wait(0.05)
+    # 09:00 in Paris: on its day, or today's when the event comes after that day (the
+    # event is handled at the real time of the test, the pass ran in March 2026).
+    assert len(due()) == 1 and at_nine_in_paris()
