@@ -23,12 +23,13 @@ from storage.plans import (
     clean_text,
     clean_user_id,
 )
+from storage.customer_items import clean_channel_id
 from storage.plans.rules import item_fields, objective_fields
 
 
 PLAN_KEYS = (
     "name", "account", "start_date", "end_date", "status", "owner", "team",
-    "vision", "customer_goals", "our_goals", "share_with_customer_by_default",
+    "vision", "customer_goals", "our_goals", "share_with_customer_by_default", "customer_channel",
     "strategies", "swot", "reviews", "stakeholders",
 )
 STRATEGY_KEYS = ("title", "description", "shared_with_customer", "objectives")
@@ -309,6 +310,7 @@ def check_plan(raw, default_owner: str | None, now: dt.datetime) -> CheckedPlan:
         customer_goals=_clean_text(raw, "customer_goals", max_len=TEXT_MAX, required=False),
         our_goals=_clean_text(raw, "our_goals", max_len=TEXT_MAX, required=False),
         share_with_customer_by_default=_bool(raw, "share_with_customer_by_default", False),
+        customer_channel_id=clean_channel_id(_text(raw, "customer_channel")),
     )
     window = SimpleNamespace(start_date=start, end_date=end)
     # Before the strategies: objectives name the plan's stakeholders.

@@ -81,6 +81,7 @@ def plan_to_dict(plan, people: tuple[list[dict], dict[int, list[str]]] | None = 
     _put(result, "our_goals", plan.our_goals)
     if plan.share_with_customer_by_default:
         result["share_with_customer_by_default"] = True
+    _put(result, "customer_channel", plan.customer_channel_id)
     strategies = []
     for strategy in sorted(plan.strategies, key=lambda s: (s.position, s.id)):
         s: dict[str, Any] = dict(title=strategy.title)

@@ -73,6 +73,7 @@ def deep_copy_plan(session: Session, actor: Actor, plan_id: int, options: CopyOp
         our_goals=source.our_goals,
         copied_from_id=source.id,
         share_with_customer_by_default=source.share_with_customer_by_default,
+        customer_channel_id=source.customer_channel_id,  # the next cycle, with the same customer
     )
     if options.team:
         team = [source.owner_id, *source.member_ids]

@@ -84,6 +84,8 @@ def source(session):
 
 
 def test_copy_carries_hierarchy_swot_and_team(session, source):
+    source.customer_channel_id = "C0SHARED"
+    session.flush()
     before = snapshot(session, source.id)
 
     copy = ops.deep_copy_plan(session, OWNER, source.id, next_cycle())
@@ -106,6 +108,7 @@ def test_copy_carries_hierarchy_swot_and_team(session, source):
         (True, [(False, [True, True]), (True, [True])]), (False, [(True, [])])])
     assert after["team"] == [MEMBER.user_id]
     assert after["plan"][:3] == ("Newton Memorial Hospital 2026", "Newton Memorial Hospital", NEXT_START)
+    assert copy.customer_channel_id == "C0SHARED"  # the next cycle, with the same customer
 
 
 def test_the_returned_copy_can_be_walked_at_once(session, source):

@@ -224,6 +224,7 @@ plans:
     status: active
     owner: UOWNER
     team: [UFOLLOW]
+    customer_channel: C0SHARED
     strategies:
       - title: Win the board
         shared_with_customer: true
@@ -265,7 +266,7 @@ plans:
 def test_two_people_of_one_name_and_a_customer_contacts_item_come_back_the_same(session, fmt):
     from sqlalchemy import select
 
-    from storage.models import ActionItem, Objective, ObjectiveStakeholder, Person, Stakeholder
+    from storage.models import AccountPlan, ActionItem, Objective, ObjectiveStakeholder, Person, Stakeholder
     from storage.planfile import dump_plan_file, export_plans, import_plan_file, parse_plan_file
 
     text = TWINS_FILE if fmt == "yaml" else dump_plan_file(parse_plan_file(TWINS_FILE), "json")
@@ -279,6 +280,7 @@ def test_two_people_of_one_name_and_a_customer_contacts_item_come_back_the_same(
     links = set(session.execute(select(ObjectiveStakeholder.stakeholder_id)
                                 .where(ObjectiveStakeholder.objective_id == objective.id)).scalars())
     assert links == {buyer.id, ada.id}
+    assert session.get(AccountPlan, plan_id).customer_channel_id == "C0SHARED"
     items = session.execute(select(ActionItem.title, ActionItem.assignee_id, ActionItem.customer_contact_id,
                                    ActionItem.follow_up_id).where(ActionItem.plan_id == plan_id)
                             .order_by(ActionItem.position)).all()
@@ -362,3 +364,14 @@ def test_a_contacts_item_without_follow_up_is_followed_up_by_its_assignee_else_w
     rows = session.execute(select(ActionItem.assignee_id, ActionItem.follow_up_id)
                            .where(ActionItem.plan_id.in_(ids)).order_by(ActionItem.plan_id)).all()
     assert rows == [("UFOLLOW", "UFOLLOW"), ("UIMPORTS", "UIMPORTS")]
+
+
+def test_a_bad_customer_channel_is_named(session):
+    from storage.planfile import PlanFileError, import_plans
+
+    plan = {"name": "P", "account": "Acme", "start_date": "2025-01-01", "end_date": "2025-12-31",
+            "owner": "UOWNER", "customer_channel": "#acme-shared"}
+    with pytest.raises(PlanFileError) as raised:
+        import_plans(session, "T0BAD", {"plans": [plan]})
+    assert raised.value.path == "plans[0].customer_channel"
+    assert "Slack channel" in raised.value.message
