@@ -39,25 +39,9 @@ log = logging.getLogger(__name__)
 GONE = "That action item is no longer there."
 
 
-def _clicked(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-    return channel, ts
-
-
 def _tell(respond, text: str) -> None:
     """An ephemeral line to whoever pressed the button, where they pressed it."""
     respond(text=text, response_type="ephemeral", replace_original=False)
-
-
-def _redraw(client: WebClient, channel: str | None, ts: str | None, message: dict[str, Any]) -> None:
-    if not (channel and ts):
-        return
-    try:
-        client.chat_update(channel=channel, ts=ts, **message)
-    except SlackApiError as error:
-        log.info("customer channel message %s not redrawn: %s", ts, error.response.get("error"))
 
 
 def _today(session, context: BoltContext, actor) -> Any:
@@ -67,7 +51,7 @@ def _today(session, context: BoltContext, actor) -> Any:
 
 def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, payload, respond) -> None:
     actor = actor_of(context)
-    channel, ts = _clicked(body)
+    channel, ts = ui.clicked_message(body)
     try:
         item_id = ui.record_id(payload.get("value"), what="action item")
         with unit_of_work(context) as session:
@@ -84,13 +68,13 @@ def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, pa
         # The follow-up owner's DM and the reminder row's own redraw, now.
         reminder_listeners.after_item_change(client, context, item_id)
     if facts is not None:
-        _redraw(client, channel, ts, messages.channel_done(facts, actor=done_by))
+        ui.redraw_message(client, channel, ts, messages.channel_done(facts, actor=done_by))
 
 
 def on_more_time(*, body: dict[str, Any], client: WebClient, context: BoltContext, payload, respond) -> None:
     """Opens "Need more time" for those who may ask it; anyone else is told, ephemerally."""
     actor = actor_of(context)
-    channel, ts = _clicked(body)
+    channel, ts = ui.clicked_message(body)
     try:
         item_id = ui.record_id(payload.get("value"), what="action item")
         with unit_of_work(context) as session:
@@ -145,7 +129,7 @@ def _after_more_time(client: WebClient, context: BoltContext, item_id: int, chan
     date itself is saved and shown in the plan)."""
     reminder_listeners.after_item_change(client, context, item_id)
     if message is not None:
-        _redraw(client, channel if isinstance(channel, str) else None, ts if isinstance(ts, str) else None,
+        ui.redraw_message(client, channel if isinstance(channel, str) else None, ts if isinstance(ts, str) else None,
                 message)
     if follow_up and notice is not None:
         try:

@@ -17,7 +17,6 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from blocks import reminders as messages
 from blocks.forms import metadata
@@ -48,22 +47,6 @@ def after_item_change(client: WebClient, context: BoltContext, item_id: int) -> 
         log.exception("follow-up of a change to action item %s failed", item_id)
 
 
-def _clicked(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-    return channel, ts
-
-
-def _redraw(client: WebClient, channel: str | None, ts: str | None, message: dict[str, Any]) -> None:
-    if not (channel and ts):
-        return
-    try:
-        client.chat_update(channel=channel, ts=ts, **message)
-    except SlackApiError as error:
-        log.info("DM %s not redrawn: %s", ts, error.response.get("error"))
-
-
 def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, payload, respond) -> None:
     """"Mark done" in a reminder DM or in the weekly summary. The latest DM about the
     item is redrawn by the change itself (a DM listing several: that line struck, the
@@ -71,14 +54,14 @@ def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, pa
     action = payload
     actor = actor_of(context)
     item_id = ui.record_id(action.get("value"))
-    channel, ts = _clicked(body)
+    channel, ts = ui.clicked_message(body)
     try:
         with unit_of_work(context) as session:
             plans.set_action_item_done(session, actor, item_id, True)
             facts = reminders.item_facts(session, [item_id])[item_id]
             latest = reminders.latest_dm(session, item_id)
     except NotFound:
-        _redraw(client, channel, ts, messages.closed_message(
+        ui.redraw_message(client, channel, ts, messages.closed_message(
             title="This action item", plan_id=None, plan_name=None, state="deleted", actor=None))
         return
     except PlanError as error:
@@ -90,14 +73,14 @@ def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, pa
     block_id = action.get("block_id", "")
     message = body.get("message") or {}
     if block_id.startswith(messages.SUMMARY_ITEM):
-        _redraw(client, channel, ts, messages.summary_with_item_done(
+        ui.redraw_message(client, channel, ts, messages.summary_with_item_done(
             message.get("blocks") or [], item_id, title=facts.title, text=message.get("text") or "Your week"))
     elif block_id.startswith(messages.REMINDER_BUTTONS):  # an older reminder DM listing several
-        _redraw(client, channel, ts, messages.reminders_with_item_done(
+        ui.redraw_message(client, channel, ts, messages.reminders_with_item_done(
             message.get("blocks") or [], item_id, title=facts.title, plan_name=facts.plan_name,
             actor=actor.user_id, text=message.get("text") or "Reminder"))
     else:  # an older DM about the item
-        _redraw(client, channel, ts, messages.closed_message(
+        ui.redraw_message(client, channel, ts, messages.closed_message(
             title=facts.title, plan_id=facts.plan_id, plan_name=facts.plan_name, state="done",
             actor=actor.user_id))
 
@@ -118,14 +101,14 @@ def on_snooze(days: int):
         except PlanError as error:
             ui.show_problem(client, body, error)
             return
-        channel, ts = _clicked(body)
+        channel, ts = ui.clicked_message(body)
         if action.get("block_id", "").startswith(messages.REMINDER_BUTTONS):  # one line of several
             message = body.get("message") or {}
-            _redraw(client, channel, ts, messages.reminders_with_item(
+            ui.redraw_message(client, channel, ts, messages.reminders_with_item(
                 message.get("blocks") or [], item_id, text=message.get("text") or "Reminder",
                 note=messages.snooze_note(until)))
             return
-        _redraw(client, channel, ts, messages.snoozed_message(
+        ui.redraw_message(client, channel, ts, messages.snoozed_message(
             facts, today=local_day(now, tz), until=until, assigned_by=assigned_by))
 
     snooze.__name__ = f"snooze_{days}_days"

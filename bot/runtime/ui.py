@@ -352,3 +352,22 @@ def open_or_push(client: WebClient, context: BoltContext, body: dict[str, Any], 
     """Open a modal, or push it onto the modal the click came from."""
     push = (body.get("view") or {}).get("type") == "modal"
     return open_modal(client, context, body["trigger_id"], view, push=push, respond=respond)
+
+
+def clicked_message(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, ts) of the message whose button was pressed (None, None: a view's)."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return channel, ts
+
+
+def redraw_message(client: WebClient, channel: str | None, ts: str | None, message: dict[str, Any]) -> None:
+    """Replace a message the app posted (a DM, a customer channel's reminder). One that
+    can no longer be changed is logged: the change itself is saved and told elsewhere."""
+    if not (channel and ts):
+        return
+    try:
+        client.chat_update(channel=channel, ts=ts, **message)
+    except SlackApiError as error:
+        log.info("message %s in %s not redrawn: %s", ts, channel, error.response.get("error"))
