@@ -83,6 +83,13 @@ def channel_done(facts, *, actor: str) -> dict[str, Any]:
     return message(text, [section(text), context(_where(facts))])
 
 
+def channel_closed() -> dict[str, Any]:
+    """The channel message once its item may no longer be shown there (unshared, its
+    objective or strategy unshared, or gone): it names nothing and has no buttons."""
+    text = ":information_source: This reminder was updated and is no longer shown here."
+    return message(text, [section(text)])
+
+
 def channel_moved(facts, *, actor: str, today: dt.date) -> dict[str, Any]:
     """The channel message after "Need more time": the new date, buttons kept."""
     title = esc(facts.title, TITLE_MAX)

@@ -23,25 +23,43 @@ from slack_sdk.errors import SlackApiError
 
 from blocks import customer_items as messages
 from blocks.forms import encode_metadata, form_values, metadata
+from blocks.kit import esc
 from blocks.modals import message_modal
 from bot.listeners import reminders as reminder_listeners
-from bot.runtime import ui
+from bot.runtime import audience, ui
 from bot.runtime.after_ack import Answer, acked
 from bot.runtime.middleware import actor_of, settings_of, unit_of_work
 from bot.scheduler.reminder_jobs import local_zone
 from storage import customer_items, plans
-from storage.errors import NotFound, PlanError, ValidationError
-from storage.models import utcnow
+from storage.errors import NotFound, PermissionDenied, PlanError, ValidationError
+from storage.models import Audience, utcnow
 from storage.reminder_calendar import local_day
 
 log = logging.getLogger(__name__)
 
 GONE = "That action item is no longer there."
+NOT_CHANGED = "That couldn't be changed just now. Nothing was changed; please try again."
 
 
 def _tell(respond, text: str) -> None:
     """An ephemeral line to whoever pressed the button, where they pressed it."""
-    respond(text=text, response_type="ephemeral", replace_original=False)
+    respond(text=esc(text), response_type="ephemeral", replace_original=False)
+
+
+def _refusal(refused: PlanError) -> str:
+    """Why not, naming nothing of the item or the plan: storage's refusal of the person
+    says nothing of them; any other (a conflict, say) may, so it is said plainly."""
+    return refused.message if isinstance(refused, PermissionDenied) else NOT_CHANGED
+
+
+def _for_channel(external: bool, facts, draw) -> dict[str, Any]:
+    """What the clicked message may now say: `draw(facts)` for the team's own
+    conversation, or for an item (with its objective and strategy) still shown to
+    customers; else a line naming nothing. The item may have been unshared or renamed
+    since the reminder was posted: its current facts decide."""
+    if facts is not None and (not external or facts.shared):
+        return draw(facts)
+    return messages.channel_closed()
 
 
 def _today(session, context: BoltContext, actor) -> Any:
@@ -62,13 +80,15 @@ def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, pa
         _tell(respond, GONE)
         return
     except PlanError as refused:  # not theirs (says nothing of the item), or a conflict
-        _tell(respond, refused.message)
+        _tell(respond, _refusal(refused))
         return
     if changed:
         # The follow-up owner's DM and the reminder row's own redraw, now.
         reminder_listeners.after_item_change(client, context, item_id)
     if facts is not None:
-        ui.redraw_message(client, channel, ts, messages.channel_done(facts, actor=done_by))
+        external = audience.looking(client, context, body).external
+        ui.redraw_message(client, channel, ts,
+                          _for_channel(external, facts, lambda f: messages.channel_done(f, actor=done_by)))
 
 
 def on_more_time(*, body: dict[str, Any], client: WebClient, context: BoltContext, payload, respond) -> None:
@@ -89,9 +109,12 @@ def on_more_time(*, body: dict[str, Any], client: WebClient, context: BoltContex
         _tell(respond, GONE)
         return
     except PlanError as refused:
-        _tell(respond, refused.message)
+        _tell(respond, _refusal(refused))
         return
-    view = messages.more_time_modal(facts, metadata=encode_metadata(item=item_id, channel=channel, ts=ts))
+    # The modal stays as external as the conversation it was opened from (audience.looking).
+    who = audience.looking(client, context, body)
+    view = messages.more_time_modal(facts, metadata=encode_metadata(
+        item=item_id, channel=channel, ts=ts, audience=who.audience.value))
     ui.open_modal(client, context, body["trigger_id"], view, respond=respond)
 
 
@@ -114,9 +137,13 @@ def on_more_time_submitted(ack: Ack, body: dict[str, Any], client: WebClient, co
         ack(response_action="update", view=message_modal("Not changed", error.message))
         return
     ack()
+    # The message is in the conversation the modal came from: external unless that was
+    # the team's own (a modal that does not say counts as external).
+    external = audience.looking(client, context, body).external or meta.get("audience") != Audience.TEAM
     ui.later(context, _after_more_time, answer=Answer.MESSAGE, client=client, context=context,
              item_id=item.id, channel=meta.get("channel"), ts=meta.get("ts"),
-             message=messages.channel_moved(facts, actor=actor.user_id, today=today) if facts else None,
+             message=_for_channel(external, facts,
+                                  lambda f: messages.channel_moved(f, actor=actor.user_id, today=today)),
              follow_up=facts.follow_up_id if facts and facts.follow_up_id != actor.user_id else None,
              notice=messages.more_time_notice(facts, actor=actor.user_id, today=today) if facts else None)
 

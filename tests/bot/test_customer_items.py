@@ -309,3 +309,52 @@ def test_another_customer_is_refused_with_nothing_changed_and_nothing_internal_s
     after = _item(session_factory, theirs)
     assert (after.status, after.due_date, after.version) == (before.status, before.due_date, before.version)
     assert _item(session_factory, kept).status == ItemStatus.OPEN
+
+
+def _unshare_and_rename(session_factory, item_id: int, title: str) -> None:
+    """After the reminder went out, the team keeps the item to itself under a new name."""
+    with session_factory() as session, session.begin():
+        item = session.get(ActionItem, item_id)
+        item.shared_with_customer, item.title = False, title
+
+
+def test_a_team_member_closing_an_unshared_items_old_reminder_leaks_nothing_into_the_channel(
+        settings, slack, slack_api, session_factory, plan_with_items):
+    """Last week's reminder, pressed by the team after the item was unshared and renamed:
+    the item changes, and the channel message is redrawn naming nothing, no buttons."""
+    _plan_id, theirs, _kept, due = plan_with_items
+    post = channel_reminder(settings, slack_api, session_factory, due)
+    renamed = "Internal: churn risk, discount them"
+    _unshare_and_rename(session_factory, theirs, renamed)
+    updates = len(slack_api.calls_to("chat.update"))
+    reply = slack.click(post, "Need more time", user=OWNER)
+    assert reply.status == 200
+    modal = slack.wait_for("views.open", lambda c: c.params["view"]["callback_id"] == "customer_more_time_form").view
+    later = due + dt.timedelta(days=14)
+    slack.submit_view(modal, {"New due date": later}, user=OWNER)
+    moved = slack.wait_for("chat.update", lambda c: c in slack_api.calls_to("chat.update")[updates:]
+                           and c.params["channel"] == CHANNEL)
+    assert _item(session_factory, theirs).due_date == later
+    assert buttons(moved) == []
+    # A second copy of the old message (a client not yet refreshed): "Mark done".
+    slack.block_action(CustomerAction.DONE, str(theirs), source=post, user=OWNER)
+    slack.wait_for("chat.update", lambda c: c in slack_api.calls_to("chat.update")[updates:]
+                   and c.params["channel"] == CHANNEL and c is not moved)
+    assert _item(session_factory, theirs).status == ItemStatus.DONE
+    redraws = [c for c in slack_api.calls_to("chat.update")[updates:] if c.params["channel"] == CHANNEL]
+    assert redraws and all(buttons(c) == [] for c in redraws)
+    for call in redraws:
+        for internal in (renamed, "Newton", *INTERNAL):
+            assert internal not in text_of(call.params), internal
+
+
+def test_the_customers_own_item_still_shared_is_redrawn_with_its_title(
+        settings, slack, slack_api, session_factory, plan_with_items):
+    """The same press by the team on a still-shared item: its title is shown, as the
+    customer may see it."""
+    _plan_id, theirs, _kept, due = plan_with_items
+    post = channel_reminder(settings, slack_api, session_factory, due)
+    slack.click(post, "Mark done", user=OWNER)
+    redrawn = slack.wait_for("chat.update", lambda c: c.params["channel"] == CHANNEL
+                             and "done, marked by" in posted_text(c))
+    assert THEIR_ITEM in posted_text(redrawn) and f"<@{OWNER}>" in posted_text(redrawn)
