@@ -9,7 +9,9 @@ agreement still holds.
   the plan): a strategy, objective or action item that was shown (edited, moved,
   deleted, no longer shared) or is shown now and was not (newly shared or added). Items
   marked done or reopened and progress updates are the plan being carried out, not a
-  change to it. Changes to parts the customer never saw change nothing.
+  change to it. Changes to parts the customer never saw change nothing, nor do edits
+  of fields the customer view does not show (an item's notes or follow-up owner), nor
+  a save that changed nothing: the edit modules log only what changed (writes.log_edit).
 - A request for one objective covers that objective and its shared items.
 - Pressing "Agree" on a request whose parts changed since it was posted is refused: the
   customer would agree to something else than the plan as it is.
@@ -28,11 +30,12 @@ from storage.errors import NotFound, PermissionDenied, PlanError, ValidationErro
 from storage.models import ActionItem, ChangeLogEntry, Objective, PlanAgreement, Strategy, utcnow
 from storage.plans.permissions import get_editable_plan
 from storage.plans.reads import get_plan, is_id
-from storage.plans.writes import log_change
+from storage.plans.writes import UPDATED_INTERNALLY, log_change
 
 ENTITIES = ("strategy", "objective", "action_item")
-# Change-log actions that carry the plan out rather than change it.
-PROGRESS_ACTIONS = frozenset({"completed", "reopened", "owner"})
+# Change-log actions that carry the plan out rather than change it, and edits of fields
+# the customer view does not show (notes, follow-up, current value: writes.CUSTOMER_FIELDS).
+NOT_CHANGES = frozenset({"completed", "reopened", "owner", UPDATED_INTERNALLY})
 
 ONLY_CUSTOMER = "Only someone from the customer can agree."
 NOTHING_SHARED = ("Nothing of this plan is shared with the customer yet: mark strategies and "
@@ -165,7 +168,7 @@ def _changes_after(session: Session, team_id: str, plan_id: int, after: dt.datet
         select(ChangeLogEntry.entity, ChangeLogEntry.entity_id, ChangeLogEntry.at)
         .where(ChangeLogEntry.team_id == team_id, ChangeLogEntry.plan_id == plan_id,
                ChangeLogEntry.at > after, ChangeLogEntry.entity.in_(ENTITIES),
-               ChangeLogEntry.action.not_in(PROGRESS_ACTIONS))
+               ChangeLogEntry.action.not_in(NOT_CHANGES))
         .order_by(ChangeLogEntry.at, ChangeLogEntry.id)
     ).all()
 

@@ -28,6 +28,7 @@ from storage.models import (
 )
 from storage.plans import PlanProgress, Progress, get_plan
 from storage.plans.reads import item_shown_to_customer, with_parents
+from storage.plans.writes import UPDATED_INTERNALLY
 
 
 DUE_SOON_DAYS = 14
@@ -199,8 +200,10 @@ def digest_content(
     )
     hidden_changes = 0
     if external:
-        shareable = or_(ChangeLogEntry.entity.in_(_SHAREABLE_ENTITIES),
-                        _about_a_shown_part(plan.id, strategies, objectives))
+        # An edit of fields the customer never sees is kept within the team too.
+        shareable = and_(ChangeLogEntry.action != UPDATED_INTERNALLY,
+                         or_(ChangeLogEntry.entity.in_(_SHAREABLE_ENTITIES),
+                             _about_a_shown_part(plan.id, strategies, objectives)))
         all_changes = session.scalar(select(func.count()).select_from(changes_query.subquery()))
         changes_query = changes_query.where(shareable)
     changes_count = session.scalar(select(func.count()).select_from(changes_query.subquery()))

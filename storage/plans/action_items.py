@@ -21,8 +21,10 @@ from storage.plans.writes import (
     flush_or_conflict,
     lock_plan,
     log_change,
+    log_edit,
     next_position,
     remove_child,
+    set_fields,
     still_there,
 )
 
@@ -72,10 +74,9 @@ def update_action_item(
     check_version(item, expected_version)
     previous_assignee, previous_due = item.assignee_id, item.due_date
     fields = item_fields(_Dates(*lock_plan(session, plan.id)), data)
-    for name, value in fields.items():
-        setattr(item, name, value)
+    changed = set_fields(item, fields)
     flush_or_conflict(session)
-    log_change(session, actor, plan.id, "action_item", item.id, "updated", f"edited action item “{item.title}”")
+    log_edit(session, actor, item, "action_item", changed, f"edited action item “{item.title}”")
     reminders.item_updated(session, actor, item, previous_assignee=previous_assignee,
                            previous_due=previous_due)
     return item

@@ -14,8 +14,10 @@ from storage.plans.writes import (
     flush_or_conflict,
     lock_plan,
     log_change,
+    log_edit,
     next_position,
     remove_child,
+    set_fields,
     still_there,
 )
 
@@ -53,10 +55,9 @@ def update_objective(
     objective = get_record(session, Objective, actor.team_id, objective_id, "objective")
     get_editable_plan(session, actor, objective.plan_id)
     check_version(objective, expected_version)
-    for name, value in objective_fields(data).items():
-        setattr(objective, name, value)
+    changed = set_fields(objective, objective_fields(data))
     flush_or_conflict(session)
-    log_change(session, actor, objective.plan_id, "objective", objective.id, "updated", f"edited objective “{objective.title}”")
+    log_edit(session, actor, objective, "objective", changed, f"edited objective “{objective.title}”")
     return objective
 
 

@@ -14,8 +14,10 @@ from storage.plans.writes import (
     flush_or_conflict,
     lock_plan,
     log_change,
+    log_edit,
     next_position,
     remove_child,
+    set_fields,
 )
 
 
@@ -54,10 +56,9 @@ def update_strategy(
     strategy = get_record(session, Strategy, actor.team_id, strategy_id, "strategy")
     get_editable_plan(session, actor, strategy.plan_id)
     check_version(strategy, expected_version)
-    for name, value in strategy_fields(title, description, shared_with_customer).items():
-        setattr(strategy, name, value)
+    changed = set_fields(strategy, strategy_fields(title, description, shared_with_customer))
     flush_or_conflict(session)
-    log_change(session, actor, strategy.plan_id, "strategy", strategy.id, "updated", f"edited strategy “{strategy.title}”")
+    log_edit(session, actor, strategy, "strategy", changed, f"edited strategy “{strategy.title}”")
     return strategy
 
 

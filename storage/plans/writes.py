@@ -35,6 +35,7 @@ def log_change(
     entity_id: int | None,
     action: str,
     summary: str,
+    details: dict | None = None,
 ) -> None:
     session.add(
         ChangeLogEntry(
@@ -45,8 +46,40 @@ def log_change(
             entity_id=entity_id,
             action=action,
             summary=summary[:TEXT_MAX],
+            details=details,
         )
     )
+
+
+# The fields of each part the customer view shows (storage/plans/reads.py's allow-list
+# reads these). An edit of other fields (an item's notes, an objective's current value,
+# which is progress) is logged as UPDATED_INTERNALLY: the customer's agreement and a
+# shared channel's digest leave it out.
+CUSTOMER_FIELDS = {
+    "strategy": frozenset({"title", "description", "shared_with_customer"}),
+    "objective": frozenset({"title", "description", "measure_unit", "target_value",
+                            "shared_with_customer"}),
+    "action_item": frozenset({"title", "assignee_id", "due_date", "shared_with_customer"}),
+}
+UPDATED_INTERNALLY = "updated_internally"
+
+
+def set_fields(record, fields: dict) -> list[str]:
+    """Set the record's fields; returns the names of those whose value changed."""
+    changed = [name for name, value in fields.items() if getattr(record, name) != value]
+    for name in changed:
+        setattr(record, name, fields[name])
+    return changed
+
+
+def log_edit(session: Session, actor: Actor, record, entity: str, changed: list[str], summary: str) -> None:
+    """Log an edit of a strategy, objective or action item, saying which fields changed
+    (details["fields"]); an edit that changed nothing is not logged."""
+    if not changed:
+        return
+    seen = CUSTOMER_FIELDS[entity].intersection(changed)
+    log_change(session, actor, record.plan_id, entity, record.id, "updated" if seen else UPDATED_INTERNALLY,
+               summary, {"fields": sorted(changed)})
 
 
 def flush_or_conflict(session: Session) -> None:

@@ -184,3 +184,69 @@ def test_the_comment_thread_is_recorded_once(session, plan):
     assert agreements.record_thread(session, TEAM, request.id, channel_id="G2", ts="9.2") is False
     session.refresh(request)
     assert (request.thread_channel_id, request.thread_ts) == ("G1", "9.1")
+
+
+ITEM = ("Send the study", MEMBER.user_id, dt.date(2025, 3, 1))
+
+
+@pytest.mark.parametrize("edit", ["item notes", "item follow-up owner", "item saved unchanged",
+                                  "objective current value", "objective saved unchanged",
+                                  "strategy saved unchanged"])
+def test_edits_the_customer_cannot_see_keep_the_agreement(session, plan, edit):
+    """Fields kept within the team (notes, follow-up, progress) and saves that change
+    nothing neither reset an agreement nor refuse a pending "Agree"."""
+    from storage import customer_items
+
+    p = plan.parts
+    agreed(session, plan)
+    pending = agreements.request_confirmation(session, OWNER, plan.id, channel_id=CHANNEL)
+
+    def do():
+        if edit == "item notes":
+            ops.update_action_item(session, OWNER, p["item"].id, ActionItemInput(*ITEM, notes="call first"))
+        elif edit == "item follow-up owner":
+            customer_items.update_item(session, OWNER, p["item"].id, ActionItemInput(*ITEM),
+                                       customer_items.CustomerOwner(follow_up_id=OWNER.user_id))
+        elif edit == "item saved unchanged":
+            ops.update_action_item(session, OWNER, p["item"].id, ActionItemInput(*ITEM))
+        elif edit == "objective current value":
+            ops.update_objective(session, OWNER, p["shared"].id, ObjectiveInput(
+                "Formulary approval", target_value=10, current_value=0))
+            agreed(session, plan)  # the target is shown: agree to it, then move progress
+            return ops.update_objective(session, OWNER, p["shared"].id, ObjectiveInput(
+                "Formulary approval", target_value=10, current_value=4))
+        elif edit == "objective saved unchanged":
+            ops.update_objective(session, OWNER, p["shared"].id, ObjectiveInput("Formulary approval"))
+        else:
+            ops.update_strategy(session, OWNER, p["strategy"].id, "Grow")
+
+    if edit == "objective current value":
+        pending = None
+    do()
+    session.flush()
+    assert [s.current for s in states(session, plan)] == [True]
+    if pending is not None:
+        agreements.record_agreement(session, CUSTOMER, pending.id, channel_id=CHANNEL, name="Jane",
+                                    organisation="Acme")
+
+
+def test_the_change_log_says_which_fields_changed(session, plan):
+    p = plan.parts
+    since = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    ops.update_action_item(session, OWNER, p["item"].id, ActionItemInput(*ITEM))  # nothing changed
+    ops.update_action_item(session, OWNER, p["item"].id, ActionItemInput(*ITEM, notes="call first"))
+    ops.update_action_item(session, OWNER, p["item"].id, ActionItemInput("Send two studies", MEMBER.user_id,
+                                                                         dt.date(2025, 3, 1), notes="x"))
+    session.flush()
+    lines = [(c.action, c.details) for c in ops.changes_since(session, TEAM, plan.id, since)
+             if c.action.startswith("updated")]
+    assert lines == [("updated_internally", {"fields": ["notes"]}),
+                     ("updated", {"fields": ["notes", "title"]})]
+    # The team's digest tells both edits; a shared channel's only the one it can see.
+    team, shared = (digests.digest_content(session, TEAM, plan.id, audience=audience, since=since,
+                                           today=dt.date(2025, 6, 1))
+                    for audience in (Audience.TEAM, Audience.EXTERNAL))
+    assert [c.details for c in team.changes if c.action.startswith("updated")] == [
+        {"fields": ["notes"]}, {"fields": ["notes", "title"]}]
+    assert [c.details for c in shared.changes if c.action.startswith("updated")] == [
+        {"fields": ["notes", "title"]}]
