@@ -103,11 +103,14 @@ def agreed_blocks(blocks: Sequence[dict[str, Any]], state, *, request_id: int) -
 # Comments
 
 
-def comment_form(plan_name: str, *, metadata: str) -> dict[str, Any]:
+def comment_form(plan_name: str, *, metadata: str, initial: str = "", problem: str = "") -> dict[str, Any]:
+    """The form; again with the comment typed and `problem` (our mrkdwn) when it could
+    not be delivered, so the customer sends it again instead of typing it again."""
+    on = f" on *{esc(plan_name, 200)}*" if plan_name else ""
     blocks = [
-        section(f"Your comment on *{esc(plan_name, 200)}* goes to the account team. It does not "
-                "change the plan: they will."),
-        text_input("comment", "Comment", max_length=COMMENT_MAX, multiline=True),
+        *([section(f":warning: {problem}")] if problem else []),
+        section(f"Your comment{on} goes to the account team. It does not change the plan: they will."),
+        text_input("comment", "Comment", initial=initial[:COMMENT_MAX], max_length=COMMENT_MAX, multiline=True),
     ]
     return modal(COMMENT_FORM, "Comment", blocks, submit="Send", private_metadata=metadata)
 

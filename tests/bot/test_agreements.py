@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from blocks import agreements as ids
@@ -279,3 +280,48 @@ def test_agree_and_comment_work_only_on_the_request_itself(slack, slack_api, ses
     said = slack.wait_for("response_url")
     assert "no longer there" in said.params["text"]
     assert states(session_factory, plan_id) == []
+
+
+def _comment_view(slack, slack_api, request):
+    before = len(slack_api.calls_to("views.open"))
+    slack.click(request, "Comment", user=CUSTOMER)
+    return slack.wait_for("views.open", lambda c: c in slack_api.calls_to("views.open")[before:]).view
+
+
+def _said(slack, slack_api, view_id: str, before: int) -> dict:
+    """The modal as the after-ack work left it (its last views.update)."""
+    slack.wait_for("views.update", lambda c: c in slack_api.calls_to("views.update")[before:]
+                   and c.params["view_id"] == view_id and "Sending" not in json.dumps(c.params))
+    return slack_api.view(view_id)
+
+
+def _initial(view: dict) -> str | None:
+    for block in view["blocks"]:
+        if block.get("type") == "input":
+            return block["element"].get("initial_value")
+    return None
+
+
+@pytest.mark.parametrize("failing", ["chat.postMessage", "conversations.open"])
+def test_a_comment_slack_did_not_deliver_is_never_said_sent_and_comes_back_to_send_again(
+        slack, slack_api, session_factory, failing):
+    plan_id = setup(slack, slack_api, session_factory)
+    ask(slack, slack_api, plan_id)
+    request = the_request(slack, slack_api)
+    form = _comment_view(slack, slack_api, request)
+    slack_api.error(failing, "internal_error", times=None)
+    updates = len(slack_api.calls_to("views.update"))
+    reply = slack.submit_view(form, {"Comment": "Please move the pilot to May"}, user=CUSTOMER)
+    assert "Sent" not in json.dumps(reply.json["view"])  # not yet known
+    again = _said(slack, slack_api, form["id"], updates)
+    text = json.dumps(again)
+    assert "Not sent" in text and "Sent to the account team" not in text
+    assert _initial(again) == "Please move the pilot to May"  # kept, as typed
+    # Slack is back: "Send" again delivers it, and only then says so.
+    slack_api.clear_faults()
+    updates = len(slack_api.calls_to("views.update"))
+    slack.submit_view(again, user=CUSTOMER)
+    done = json.dumps(_said(slack, slack_api, form["id"], updates))
+    assert "Sent to the account team" in done
+    delivered = [c for c in slack_api.calls_to("chat.postMessage") if c.params["channel"] != SHARED and c.ok]
+    assert len(delivered) == 1 and "Please move the pilot to May" in posted_text(delivered[0])
