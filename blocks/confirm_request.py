@@ -3,7 +3,8 @@ plan (or of one objective), built by the customer view's own builders
 (blocks/plan_view.py) from a plan loaded with only its shared parts (storage's
 Audience.EXTERNAL), so nothing kept within the team (SWOT, stakeholders, health,
 internal notes, unshared parts) can be in it; then "Agree" and "Comment". What does
-not fit one message follows in its thread.
+not fit one message follows in its thread; a request longer than MAX_REPLIES replies is
+not built at all (TooLong): nothing the customer agrees to may be left out of it.
 
 Its own module: blocks/plan_view.py's header uses blocks/agreements.py, so that one
 must not import the plan view.
@@ -19,6 +20,15 @@ from blocks.agreements import ACTIONS_BLOCK, AGREE, COMMENT, FALLBACK_TEXT_MAX, 
 from blocks.kit import actions, button, context, divider, esc, header, section, user
 from blocks.plan_view import goals_blocks, hierarchy_blocks
 from blocks.text import escape_mrkdwn, truncate
+
+
+TOO_LONG = ("This is too long to ask the customer about in one request (more than a message and "
+            "{replies} replies in its thread), and they would be agreeing to parts they cannot see. "
+            "Ask them to confirm one objective at a time.")
+
+
+class TooLong(ValueError):
+    """The request would not fit in a message and MAX_REPLIES thread replies."""
 
 
 def _only(plan, objective_id: int):
@@ -59,5 +69,8 @@ def confirm_messages(plan, progress, *, request_id: int, objective_id: int | Non
     first = head + body[:room] + [context("The rest of what you are asked to confirm is in the thread :thread:"),
                                   buttons]
     rest = body[room:]
-    replies = [rest[i:i + MESSAGE_BLOCKS_MAX] for i in range(0, len(rest), MESSAGE_BLOCKS_MAX)][:MAX_REPLIES]
+    replies = [rest[i:i + MESSAGE_BLOCKS_MAX] for i in range(0, len(rest), MESSAGE_BLOCKS_MAX)]
+    if len(replies) > MAX_REPLIES:
+        # The customer agrees to what the request recorded as shown: never post part of it.
+        raise TooLong(TOO_LONG.format(replies=MAX_REPLIES))
     return [{"text": fallback, "blocks": first}] + [{"text": fallback, "blocks": reply} for reply in replies]

@@ -35,7 +35,7 @@ from bot.runtime import ui
 from bot.runtime.after_ack import Answer, acked
 from bot.runtime.audience import looking
 from bot.runtime.middleware import actor_of, unit_of_work
-from bot.slack.channels import check_channel, post_messages, refusal
+from bot.slack.channels import check_channel, post_all_or_nothing, refusal
 from bot.slack.errors import error_code, explain
 from storage import agreements, plans
 from storage.errors import NotFound, PlanError, ValidationError
@@ -112,13 +112,17 @@ def _post_request(*, client: WebClient, context: BoltContext, view: dict[str, An
             # The customer's view: only what is shared with them leaves the database.
             plan = plans.load_plan_tree(session, actor.team_id, plan_id, audience=Audience.EXTERNAL)
             progress = plans.plan_progress(session, actor.team_id, plan_id, audience=Audience.EXTERNAL)
-            posts = confirm_request.confirm_messages(plan, progress, request_id=request_id,
-                                                     objective_id=objective_id, today=ui.utc_today())
+            try:
+                posts = confirm_request.confirm_messages(plan, progress, request_id=request_id,
+                                                         objective_id=objective_id, today=ui.utc_today())
+            except confirm_request.TooLong as too_long:  # nothing recorded: the request is rolled back
+                raise PlanError(str(too_long)) from None
             name = plan.name
-    except PlanError as error:  # the plan changed since the form was checked
+    except PlanError as error:  # the plan changed since the form was checked, or is too long
         update_view(client, view["id"], modals.result_modal("Not posted", esc(error.message)))
         return
-    channel, ts, error = post_messages(client, channel_id, posts)
+    # All of it or none: the request records the whole of what it shows as shown.
+    channel, ts, error = post_all_or_nothing(client, channel_id, posts)
     with unit_of_work(context) as session:
         if error:
             agreements.forget_request(session, actor.team_id, request_id)

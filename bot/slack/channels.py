@@ -14,7 +14,8 @@ organisation; we cannot tell those from customer channels with the bot's scopes,
 they count as external as well.
 
 `refusal` says from the check when not to try posting at all (archived, a private
-channel without the app); `post_messages` posts a message and the rest in its thread.
+channel without the app); `post_messages` posts a message and the rest in its thread
+(`post_all_or_nothing`: and takes it back when the thread is cut short).
 """
 
 from __future__ import annotations
@@ -117,20 +118,42 @@ def post_messages(client: WebClient, channel_id: str, messages: list[dict]) -> t
 
     A failing reply is logged and ends the thread; the summary is already out.
     """
+    channel, ts, error, _ = _post_thread(client, channel_id, messages)
+    return channel, ts, "" if ts else error
+
+
+def post_all_or_nothing(client: WebClient, channel_id: str, messages: list[dict]) -> tuple[str, str, str]:
+    """As `post_messages`, for what must be read whole (a request the customer agrees
+    to): when a reply fails, what was posted is deleted again and the error returned."""
+    channel, ts, error, posted = _post_thread(client, channel_id, messages)
+    if not error:
+        return channel, ts, ""
+    for message_ts in reversed(posted):
+        try:
+            client.chat_delete(channel=channel, ts=message_ts)
+        except (SlackApiError, SlackClientError, OSError) as failed:
+            log.warning("cut-short thread in %s: %s not deleted (%s)", channel, message_ts, error_code(failed))
+    return channel, "", error
+
+
+def _post_thread(client: WebClient, channel_id: str, messages: list[dict]) -> tuple[str, str, str, list[str]]:
+    """(channel, ts of the first, the first error, ts of every message posted)."""
     try:
         response = client.chat_postMessage(channel=channel_id, unfurl_links=False,
                                            unfurl_media=False, **messages[0])
     except (SlackApiError, SlackClientError, OSError) as error:
-        return channel_id, "", error_code(error)
+        return channel_id, "", error_code(error), []
     channel, ts = response.get("channel") or channel_id, response["ts"]
+    posted = [ts]
     for reply in messages[1:]:
         try:
-            client.chat_postMessage(channel=channel, thread_ts=ts, unfurl_links=False,
-                                    unfurl_media=False, **reply)
+            answer = client.chat_postMessage(channel=channel, thread_ts=ts, unfurl_links=False,
+                                             unfurl_media=False, **reply)
         except (SlackApiError, SlackClientError, OSError) as error:
-            log.warning("digest thread in %s cut short: %s", channel, error_code(error))
-            break
-    return channel, ts, ""
+            log.warning("thread in %s cut short: %s", channel, error_code(error))
+            return channel, ts, error_code(error), posted
+        posted.append(answer["ts"])
+    return channel, ts, "", posted
 
 
 def withdraw_team_canvas(client: WebClient, session_factory: sessionmaker[Session], plan_id: int,

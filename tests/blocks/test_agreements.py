@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 from blocks import agreements as view
 from blocks.confirm_request import confirm_messages
 from blocks.written_plan import render_written_plan
@@ -78,6 +80,19 @@ def test_a_big_plan_continues_in_the_thread_inside_the_limits():
     assert "Agree" in text_of(posts[0]) and "in the thread" in text_of(posts[0])
     assert all("Agree" not in text_of(reply) for reply in posts[1:])
     assert "Objective 6.4" in text_of(posts[-1])  # all of it, to the end
+
+
+def test_a_request_too_long_for_its_thread_is_not_built_rather_than_cut_short():
+    """The customer agrees to all the request shows: a request that would not fit in a
+    message and MAX_REPLIES replies is refused, never posted with its end left out."""
+    from blocks.confirm_request import TooLong
+
+    plan = build_plan(strategies=12, objectives=6, items=6)
+    with pytest.raises(TooLong, match="one objective at a time"):
+        confirm_messages(plan, progress_of(plan), request_id=9)
+    objective = plan.strategies[11].objectives[5]
+    [one] = confirm_messages(plan, progress_of(plan), request_id=9, objective_id=objective.id)
+    assert "Objective 12.6" in text_of(one)
 
 
 def test_the_agreed_request_names_who_instead_of_agree():

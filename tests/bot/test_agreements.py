@@ -325,3 +325,25 @@ def test_a_comment_slack_did_not_deliver_is_never_said_sent_and_comes_back_to_se
     assert "Sent to the account team" in done
     delivered = [c for c in slack_api.calls_to("chat.postMessage") if c.params["channel"] != SHARED and c.ok]
     assert len(delivered) == 1 and "Please move the pilot to May" in posted_text(delivered[0])
+
+
+def test_a_request_whose_thread_is_cut_short_is_taken_back_and_the_asker_told(slack, slack_api, session_factory):
+    """The customer could agree to parts a failed thread reply never showed: the request
+    is withdrawn (its messages deleted, the request forgotten) and the owner told so."""
+    plan_id = setup(slack, slack_api, session_factory)
+    with session_factory() as session, session.begin():
+        strategy = session.scalars(select(Strategy).where(Strategy.plan_id == plan_id)).one()
+        for n in range(80):
+            ops.add_objective(session, Actor(TEAM, OWNER), strategy.id,
+                              ObjectiveInput(f"Shared goal {n}", shared_with_customer=True))
+    slack_api.fail("chat.postMessage", error="internal_error", after=1)  # the first reply
+    form, _ = ask(slack, slack_api, plan_id)
+    said = slack.wait_for("views.update", lambda c: c.params["view_id"] == form["id"]
+                          and "Posting" not in json.dumps(c.params))
+    assert "Not posted" in json.dumps(said.params)
+    posted = [c for c in slack_api.calls_to("chat.postMessage") if c.params["channel"] == SHARED]
+    assert len(posted) == 2 and posted[0].ok and not posted[1].ok  # the request, its failed reply
+    deleted = slack_api.calls_to("chat.delete")
+    assert [c.params["ts"] for c in deleted] == [posted[0].response["ts"]]
+    with session_factory() as session:
+        assert session.scalars(select(PlanAgreement)).all() == []
