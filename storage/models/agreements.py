@@ -25,7 +25,11 @@ from storage.models.base import UTC, Base, utcnow
 class PlanAgreement(Base):
     __tablename__ = "plan_agreements"
     # A plan's requests, latest first (the header, the written plan, the digest).
-    __table_args__ = (Index("ix_plan_agreements_plan_requested", "plan_id", "requested_at"),)
+    __table_args__ = (
+        Index("ix_plan_agreements_plan_requested", "plan_id", "requested_at"),
+        # Deleting an objective deletes its requests (CASCADE): found by index, not a scan.
+        Index("ix_plan_agreements_objective", "objective_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(SLACK_ID_MAX))

@@ -248,6 +248,8 @@ class ActionItem(Versioned, Base):
         # A plan's items (its tree, digest, deletion) and, without reading the rows, the
         # done/total of each plan in a list (storage.plans.progress_by_plan).
         Index("ix_action_items_plan_status", "plan_id", "status"),
+        # Deleting a stakeholder sets its items' contact to NULL: found by index, not a scan.
+        Index("ix_action_items_customer_contact", "customer_contact_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

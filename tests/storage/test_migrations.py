@@ -93,6 +93,28 @@ def test_constraint_and_index_names_match_the_models(empty_engine, models_engine
     assert _names(empty_engine) == _names(models_engine)
 
 
+# Known, not yet indexed: a plan deleted sets its copies' copied_from_id to NULL
+# (plans are few per workspace; left for a later migration).
+UNINDEXED_FOREIGN_KEYS = {("account_plans", "copied_from_id")}
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
+def test_every_foreign_key_is_the_leading_column_of_an_index(empty_engine):
+    """ON DELETE CASCADE / SET NULL look the referencing rows up by their foreign key:
+    without an index that is a scan of the whole table on every delete."""
+    migrate.upgrade(empty_engine)
+    schema = inspect(empty_engine)
+    missing = set()
+    for table in schema.get_table_names():
+        leading = {index["column_names"][0] for index in schema.get_indexes(table) if index["column_names"]}
+        leading |= {unique["column_names"][0] for unique in schema.get_unique_constraints(table)}
+        leading |= set(schema.get_pk_constraint(table)["constrained_columns"][:1])
+        for key in schema.get_foreign_keys(table):
+            if key["constrained_columns"][0] not in leading:
+                missing.add((table, key["constrained_columns"][0]))
+    assert missing == UNINDEXED_FOREIGN_KEYS
+
+
 def test_migrated_database_refuses_unknown_enum_values(empty_engine):
     migrate.upgrade(empty_engine)
     with Session(empty_engine) as session:
