@@ -4,8 +4,8 @@ item's follow-up owner.
 bot/scheduler/reminder_jobs.py hands each person's due reminders here first (`route`),
 after their rows' attempts are begun. Reminders of a person from another organisation
 (a Slack Connect user: storage.people keeps what Slack said, users.info asks when it
-never said, and only for items that may be a customer's, so the team's reminders cost
-no lookups) are the customer's and never go to them by DM:
+never said, once a person: the answer is kept; a check that fails counts as another
+organisation) are the customer's and never go to them by DM:
 
 - an item shown to customers (it, its objective and its strategy shared) in a plan
   with a customer channel: one message in that channel per item, mentioning the
@@ -42,8 +42,6 @@ from storage.models import ItemReminder
 
 log = logging.getLogger(__name__)
 
-CHECK_FAILED = "person_check_failed"  # as reminder_jobs: Slack could not say; later
-
 # reminder_jobs.outside_organisation (passed in: that module imports this one).
 Outside = Callable[[JobContext, reminders.Outgoing, "bool | None"], "bool | None"]
 
@@ -52,24 +50,16 @@ def route(context: JobContext, going: list[reminders.DueReminder], *, held_until
           now: dt.datetime, outside: Outside) -> tuple[list[reminders.DueReminder], int]:
     """One person's reminders: those that stay DMs to them, and how many messages went
     elsewhere (their customer items, as the module docstring says)."""
-    # Asked only when it may matter: a known customer, an item that may be a customer's,
-    # or one the customer may not see (which reminder_jobs would ask about anyway).
-    if not going or not any(r.external is True or r.facts.maybe_customers or not r.facts.shared
-                            for r in going):
+    if not going or going[0].external is False:  # the team's (storage knows): DMs as ever
         return going, 0
+    # Not known to be the team's: Slack is asked (and the answer kept), whatever the
+    # items, so a customer's reminder never goes to them as a DM by default.
     external = outside(context, going[0], going[0].external)
     if external is False:  # the team's: DMs as ever, and nobody asks Slack again
         return [dataclasses.replace(r, external=False) for r in going], 0
-    if external is None:
-        waiting = [r for r in going if r.facts.maybe_customers or not r.facts.shared]
-        with transaction(context.session_factory) as session:
-            for reminder in waiting:
-                reminders.record_failure(session, ItemReminder, reminder.row_id, held_until=held_until,
-                                         now=now, error=CHECK_FAILED, permanent=False)
-        log.info("%d reminders to %s wait: whether they are a customer is unknown", len(waiting),
-                 going[0].user_id)
-        # The rest are all shown to customers (else they would be waiting): DMs may go.
-        return [r for r in going if r not in waiting], 0
+    if external is None:  # a failed check is external: no DM to them, the customer's way
+        log.info("whether %s is a customer is unknown: their %d reminders go as a customer's",
+                 going[0].user_id, len(going))
     sent = 0
     for reminder in going:
         if reminder.facts.customer_channel and reminder.facts.shared:

@@ -15,14 +15,14 @@ import json
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from blocks.customer_items import CustomerAction
 from bot.scheduler import passes
 from bot.slack.ratelimit import RateLimiter
 from storage import customer_items, stakeholders
 from storage import plans as ops
-from storage.models import AccountPlan, ActionItem, ItemStatus
+from storage.models import AccountPlan, ActionItem, ItemStatus, Person
 from storage.plans import ActionItemInput, Actor
 from storage.plans.permissions import NOT_YOURS
 from storage.stakeholders import StakeholderInput
@@ -358,3 +358,50 @@ def test_the_customers_own_item_still_shared_is_redrawn_with_its_title(
     redrawn = slack.wait_for("chat.update", lambda c: c.params["channel"] == CHANNEL
                              and "done, marked by" in posted_text(c))
     assert THEIR_ITEM in posted_text(redrawn) and f"<@{OWNER}>" in posted_text(redrawn)
+
+
+def _customers_item_of_unknown_organisation(settings, slack_api, session_factory):
+    """A shared item of CUSTOMER in a plan with no customer channel, no Follow-up set;
+    the first pass (eight days before) has run, and then what storage knew of CUSTOMER's
+    organisation is forgotten (as for people only ever written in bulk). Returns the
+    context and the due date."""
+    plan_id = seed(session_factory)
+    due = _weekday_ahead(10)
+    with session_factory() as session, session.begin():
+        objective_id = session.scalars(select(ActionItem.objective_id).where(ActionItem.title == SHARED_ITEM)).one()
+        ops.add_action_item(session, Actor(TEAM, OWNER), objective_id,
+                            ActionItemInput(THEIR_ITEM, CUSTOMER, due, shared_with_customer=True))
+    context = context_for(settings, session_factory)
+    passes.run_pass(context, dt.datetime.combine(due - dt.timedelta(days=8), dt.time(3, 0), tzinfo=UTC))
+    # Their time zone stays fresh (its refresh would learn the organisation too).
+    with session_factory() as session, session.begin():
+        session.execute(update(Person).where(Person.user_id == CUSTOMER).values(
+            external=None, fetched_at=dt.datetime.combine(due, dt.time(0, 0), tzinfo=UTC)))
+    return context, due
+
+
+def _reminded(slack_api, user: str) -> list:
+    return [c for c in slack_api.calls_to("chat.postMessage")
+            if c.params["channel"] == user and "Reminder" in posted_text(c)]
+
+
+def test_a_customers_reminder_never_goes_to_them_by_dm_even_when_nothing_hints_at_a_customer(
+        settings, slack, slack_api, session_factory, customers):
+    """No customer channel, no Follow-up, organisation not known: Slack is asked, and
+    the reminder goes to whoever follows it up (its creator), not to the customer."""
+    context, due = _customers_item_of_unknown_organisation(settings, slack_api, session_factory)
+    passes.run_pass(context, dt.datetime.combine(due - dt.timedelta(days=1), dt.time(0, 30), tzinfo=UTC))
+    assert _reminded(slack_api, CUSTOMER) == []
+    (told,) = [c for c in _reminded(slack_api, OWNER) if "you follow up" in posted_text(c)]
+    assert THEIR_ITEM in posted_text(told) and "no customer channel" in posted_text(told)
+
+
+def test_when_slack_cannot_say_who_someone_is_their_reminder_is_no_dm(
+        settings, slack, slack_api, session_factory, customers):
+    """users.info failing: a failed check is another organisation; no DM to them."""
+    context, due = _customers_item_of_unknown_organisation(settings, slack_api, session_factory)
+    slack_api.on("users.info", lambda call: {"ok": False, "error": "fatal_error"})
+    passes.run_pass(context, dt.datetime.combine(due - dt.timedelta(days=1), dt.time(0, 30), tzinfo=UTC))
+    assert _reminded(slack_api, CUSTOMER) == []
+    (told,) = [c for c in _reminded(slack_api, OWNER) if "you follow up" in posted_text(c)]
+    assert THEIR_ITEM in posted_text(told)
