@@ -19,7 +19,7 @@ from blocks.ids import Action
 from blocks.inputs import channel_input, date_input, modal, select_input, user_input
 from blocks.kit import actions, button, context, esc, section, user
 from blocks.messages import MESSAGE_BLOCKS_MAX, message
-from blocks.reminders import NAME_MAX, OVERDUE, SNOOZED, TITLE_MAX, due_phrase
+from blocks.reminders import NAME_MAX, OVERDUE, REMINDER_BUTTONS, REMINDER_LINE, SNOOZED, TITLE_MAX, due_phrase
 
 
 class CustomerAction(StrEnum):
@@ -111,7 +111,9 @@ def more_time_notice(facts, *, actor: str, today: dt.date) -> dict[str, Any]:
 
 def follow_up_reminder(items: Sequence[Any], *, customer: str, why: str, today: dt.date) -> dict[str, Any]:
     """A DM to the follow-up owner about a customer's items that could not be reminded
-    in the customer channel (`why`: NO_CHANNEL or NOT_SHARED), each with "Mark done"."""
+    in the customer channel (`why`: NO_CHANNEL or NOT_SHARED), each with "Mark done".
+    Each line and its buttons carry the reminder DM's block ids, so "Mark done" strikes
+    that line only (bot/listeners/reminders.py)."""
     shown = list(items)[:(MESSAGE_BLOCKS_MAX - 2) // 2]
     count = len(shown)
     noun = "an action item" if count == 1 else f"{count} action items"
@@ -119,9 +121,10 @@ def follow_up_reminder(items: Sequence[Any], *, customer: str, why: str, today: 
                       f"{_WHY[why]}")]
     for facts in shown:
         blocks.append(section(f"*{esc(facts.title, TITLE_MAX)}* · {due_phrase(facts.due_date, today)}\n"
-                              f"{_where(facts)}"))
+                              f"{_where(facts)}", block_id=f"{REMINDER_LINE}{facts.item_id}"))
         blocks.append(actions(button("Mark done", Action.REMINDER_DONE, str(facts.item_id), style="primary"),
-                              button("Open plan", Action.OPEN_PLAN, str(facts.plan_id))))
+                              button("Open plan", Action.OPEN_PLAN, str(facts.plan_id)),
+                              block_id=f"{REMINDER_BUTTONS}{facts.item_id}"))
     return message(f"Reminder: {noun} of {user(customer)} (customer) you follow up", blocks)
 
 

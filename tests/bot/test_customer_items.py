@@ -405,3 +405,27 @@ def test_when_slack_cannot_say_who_someone_is_their_reminder_is_no_dm(
     assert _reminded(slack_api, CUSTOMER) == []
     (told,) = [c for c in _reminded(slack_api, OWNER) if "you follow up" in posted_text(c)]
     assert THEIR_ITEM in posted_text(told)
+
+
+def _follow_up_dms(slack_api) -> list:
+    return [c for c in slack_api.calls_to("chat.postMessage")
+            if c.params["channel"] == MEMBER and "you follow up" in posted_text(c)]
+
+
+def test_mark_done_in_the_follow_up_owners_dm_strikes_only_that_line(
+        settings, slack, slack_api, session_factory, plan_with_items):
+    plan_id, theirs, kept, due = plan_with_items
+    with session_factory() as session, session.begin():
+        customer_items.set_customer_channel(session, Actor(TEAM, OWNER), plan_id, None)
+    context = context_for(settings, session_factory)
+    passes.run_pass(context, dt.datetime.combine(due - dt.timedelta(days=8), dt.time(3, 0), tzinfo=UTC))
+    passes.run_pass(context, dt.datetime.combine(due - dt.timedelta(days=1), dt.time(0, 30), tzinfo=UTC))
+    (told,) = _follow_up_dms(slack_api)
+    assert buttons(told).count("Mark done") == 2
+    slack.click(told, "Mark done", index=0, user=MEMBER)
+    redrawn = slack.wait_for("chat.update", lambda c: c.params["channel"] == told.response["channel"]
+                             and c.params["ts"] == told.response["ts"])
+    assert _item(session_factory, theirs).status == ItemStatus.DONE
+    assert _item(session_factory, kept).status == ItemStatus.OPEN
+    assert THEIR_ITEM in posted_text(redrawn) and KEPT_ITEM in posted_text(redrawn)
+    assert buttons(redrawn).count("Mark done") == 1
