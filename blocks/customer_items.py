@@ -40,6 +40,9 @@ CHANNEL = "customer_channel"
 # Why a customer-owned item's reminder went to its follow-up owner instead.
 NO_CHANNEL = "no_channel"
 NOT_SHARED = "not_shared"
+# Items in one DM to a follow-up owner: two blocks each under a heading; more go in
+# further DMs (bot/scheduler/customer_reminders.py).
+FOLLOW_UP_ITEMS_MAX = (MESSAGE_BLOCKS_MAX - 1) // 2
 _WHY = {
     NO_CHANNEL: ("The plan has no customer channel, so I couldn't remind them there. Set "
                  "“Customer channel” in the plan form, or follow it up with them."),
@@ -111,10 +114,13 @@ def more_time_notice(facts, *, actor: str, today: dt.date) -> dict[str, Any]:
 
 def follow_up_reminder(items: Sequence[Any], *, customer: str, why: str, today: dt.date) -> dict[str, Any]:
     """A DM to the follow-up owner about a customer's items that could not be reminded
-    in the customer channel (`why`: NO_CHANNEL or NOT_SHARED), each with "Mark done".
-    Each line and its buttons carry the reminder DM's block ids, so "Mark done" strikes
-    that line only (bot/listeners/reminders.py)."""
-    shown = list(items)[:(MESSAGE_BLOCKS_MAX - 2) // 2]
+    in the customer channel (`why`: NO_CHANNEL or NOT_SHARED), each with "Mark done";
+    at most FOLLOW_UP_ITEMS_MAX (the caller sends the rest in further DMs). Each line
+    and its buttons carry the reminder DM's block ids, so "Mark done" strikes that
+    line only (bot/listeners/reminders.py)."""
+    shown = list(items)
+    if len(shown) > FOLLOW_UP_ITEMS_MAX:
+        raise ValueError(f"at most {FOLLOW_UP_ITEMS_MAX} items in one DM, not {len(shown)}")
     count = len(shown)
     noun = "an action item" if count == 1 else f"{count} action items"
     blocks = [section(f":bust_in_silhouette: *Reminder: {noun} of {user(customer)} (customer) you follow up*\n"

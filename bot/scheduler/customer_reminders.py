@@ -70,7 +70,10 @@ def route(context: JobContext, going: list[reminders.DueReminder], *, held_until
         for reminder in rows:
             by_follow_up.setdefault(reminder.facts.follow_up_id, []).append(reminder)
         for follow_up, theirs in by_follow_up.items():
-            sent += _tell_follow_up(context, follow_up, theirs, why, held_until=held_until, now=now)
+            # As many DMs as it takes: each row is recorded with the DM that showed it.
+            for start in range(0, len(theirs), messages.FOLLOW_UP_ITEMS_MAX):
+                sent += _tell_follow_up(context, follow_up, theirs[start:start + messages.FOLLOW_UP_ITEMS_MAX],
+                                        why, held_until=held_until, now=now)
     return [], sent
 
 

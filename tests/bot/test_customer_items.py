@@ -412,6 +412,29 @@ def _follow_up_dms(slack_api) -> list:
             if c.params["channel"] == MEMBER and "you follow up" in posted_text(c)]
 
 
+def test_more_customer_items_than_one_dm_holds_go_to_the_follow_up_owner_in_several(
+        settings, slack, slack_api, session_factory, plan_with_items):
+    """30 items of the customer due at once, no customer channel: every one is shown to
+    the follow-up owner (two DMs), none only recorded as told."""
+    plan_id, theirs, _kept, due = plan_with_items
+    owner = Actor(TEAM, OWNER)
+    with session_factory() as session, session.begin():
+        customer_items.set_customer_channel(session, owner, plan_id, None)
+        objective_id = session.get(ActionItem, theirs).objective_id
+        for n in range(28):
+            customer_items.add_item(session, owner, objective_id, ActionItemInput(
+                f"Customer task {n:02}", CUSTOMER, due, shared_with_customer=True),
+                customer_items.CustomerOwner(follow_up_id=MEMBER))
+    context = context_for(settings, session_factory)
+    passes.run_pass(context, dt.datetime.combine(due - dt.timedelta(days=8), dt.time(3, 0), tzinfo=UTC))
+    passes.run_pass(context, dt.datetime.combine(due - dt.timedelta(days=1), dt.time(0, 30), tzinfo=UTC))
+    told = _follow_up_dms(slack_api)
+    assert len(told) == 2
+    text = " ".join(posted_text(c) for c in told)
+    for title in (THEIR_ITEM, KEPT_ITEM, *(f"Customer task {n:02}" for n in range(28))):
+        assert title in text, title
+
+
 def test_mark_done_in_the_follow_up_owners_dm_strikes_only_that_line(
         settings, slack, slack_api, session_factory, plan_with_items):
     plan_id, theirs, kept, due = plan_with_items
