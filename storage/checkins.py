@@ -217,24 +217,37 @@ def owners_zones_changed(session: Session, team_id: str, owner_ids: Iterable[str
     """Their time zones are known now (or changed): their check-ins still to send (the
     DM, or its one reminder) move to 09:00 in the zone they have now, on the day each
     was meant for. A leased row stays (a DM on its way was right when it left). How
-    many rows moved; a query per thousand owners."""
-    moved = 0
-    for chunk in people.chunks(owner_ids):
-        rows = list(session.scalars(
-            select(CheckinRequest).where(
-                CheckinRequest.team_id == team_id, CheckinRequest.owner_id.in_(chunk),
+    many rows moved; a query per thousand owners, and an UPDATE per row that moves.
+
+    Each UPDATE repeats the conditions of the read (not leased, not answered, not
+    reminded, sent as it was read): a pass that claimed the row or sent its DM between
+    the read and the write keeps it as it made it. PostgreSQL re-checks them on the row
+    as committed after waiting for its lock; SQLite has one writer at a time."""
+    def movable(chunk):
+        return (CheckinRequest.team_id == team_id, CheckinRequest.owner_id.in_(chunk),
                 CheckinRequest.next_run_at.is_not(None), CheckinRequest.answered_at.is_(None),
                 CheckinRequest.reminded_at.is_(None),
                 or_(CheckinRequest.locked_until.is_(None), CheckinRequest.locked_until < now))
-        ))
+
+    moved = 0
+    for chunk in people.chunks(owner_ids):
+        rows = session.execute(
+            select(CheckinRequest.id, CheckinRequest.owner_id, CheckinRequest.send_on,
+                   CheckinRequest.sent_at, CheckinRequest.next_run_at).where(*movable(chunk))
+        ).all()
         zones = people.timezone_names(session, [(team_id, row.owner_id) for row in rows])
         for row in rows:
             tz = zone(zones.get((team_id, row.owner_id)), default_tz)
             slot = next_slot(now, tz, row.send_on) if row.sent_at is None \
                 else at_nine(reminder_day(local_day(row.sent_at, tz)), tz)
-            if slot != row.next_run_at:
-                row.next_run_at = slot
-                moved += 1
+            if slot == row.next_run_at:
+                continue
+            sent_as_read = (CheckinRequest.sent_at.is_(None) if row.sent_at is None
+                            else CheckinRequest.sent_at == row.sent_at)
+            moved += session.execute(
+                update(CheckinRequest).where(CheckinRequest.id == row.id, sent_as_read, *movable([row.owner_id]))
+                .values(next_run_at=slot).execution_options(synchronize_session=False)
+            ).rowcount
     return moved
 
 

@@ -339,3 +339,39 @@ def test_a_zone_learnt_after_the_rows_were_made_moves_them_to_nine_there(session
     people.record_timezone(session, MEMBER.team_id, MEMBER.user_id, "Asia/Tokyo", now=morning)
     assert checkins.owners_zones_changed(session, MEMBER.team_id, [MEMBER.user_id],
                                          now=at(dt.date(2025, 6, 10), 9, PARIS)) == 0
+
+
+def test_a_row_claimed_between_the_read_and_the_write_is_not_moved(session, session_factory, active):
+    """owners_zones_changed reads the rows it may move, then writes; a pass that claims
+    one in between (another instance) keeps it as it claimed it."""
+    from sqlalchemy import event
+
+    made = at(dt.date(2025, 6, 5), 12)
+    schedule(session_factory, made)
+    people.record_timezone(session, MEMBER.team_id, MEMBER.user_id, "Asia/Kolkata", now=made)
+    session.commit()
+    (row_id, before), = session.execute(select(CheckinRequest.id, CheckinRequest.next_run_at).where(
+        CheckinRequest.owner_id == MEMBER.user_id)).all()
+    due = before  # 09:00 in New York on the 6th: another instance claims it then
+    engine, seen, claimed, claiming = session.get_bind(), [], [], []
+
+    def between(conn, cursor, statement, *args):
+        if claiming:  # the claim's own statements
+            return
+        if "checkin_requests" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+        elif seen:  # the rows are read; the writes are still to come
+            claiming.append(True)
+            claimed.extend(checkins.claim_due_checkins(session_factory, now=due, lease=LEASE))
+
+    event.listen(engine, "before_cursor_execute", between)
+    try:
+        moved = checkins.owners_zones_changed(session, MEMBER.team_id, [MEMBER.user_id], now=made,
+                                              default_tz="America/New_York")
+        session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", between)
+    assert row_id in claimed and moved == 0
+    session.expire_all()
+    row = session.get(CheckinRequest, row_id)
+    assert row.next_run_at == before and row.locked_until == due + LEASE
