@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from blocks.forms import metadata
 from blocks.ids import Verb, parse_menu_value
 from bot.listeners import reminders as reminder_listeners
-from bot.listeners.plan_forms import confirm_delete, find_record
+from bot.listeners.plan_forms import confirm_delete
 from bot.runtime import ui
 from bot.runtime.after_ack import acked
 from bot.runtime.audience import looking
@@ -59,7 +59,7 @@ def handle_menu(level: Level, body: dict[str, Any], client: WebClient,
             plan_id = plans.set_action_item_done(session, actor, record_id, verb == Verb.DONE).plan_id
     else:
         with unit_of_work(context) as session:
-            record = find_record(session, actor, level.entity, record_id)
+            record = plans.get_part(session, actor.team_id, level.entity, record_id)
             plans.get_editable_plan(session, actor, record.plan_id)
             if verb == Verb.DELETE:
                 name = level.label(record)

@@ -22,7 +22,7 @@ from bot.runtime import ui
 from bot.runtime.middleware import actor_of, unit_of_work
 from storage import checkins, customer_items, plans, stakeholders, templates
 from storage.errors import NotFound, PlanError, ValidationError
-from storage.models import AccountPlan, ActionItem, Objective, PlanStatus, Stakeholder, Strategy, SwotEntry
+from storage.models import AccountPlan, PlanStatus
 from storage.plans import Actor, CopyOptions, PlanInput
 
 
@@ -149,7 +149,7 @@ def on_delete_submitted(ack: Ack, client: WebClient, context: BoltContext, view:
         if meta.get("entity") not in DELETERS:
             raise NotFound("That is gone already.")
         with unit_of_work(context, before_ack=True) as session:
-            record = find_record(session, actor_of(context), meta["entity"], ui.record_id(meta.get("id")))
+            record = plans.get_part(session, actor_of(context).team_id, meta["entity"], ui.record_id(meta.get("id")))
             plan_id = record.plan_id
             DELETERS[meta["entity"]](session, actor_of(context), record.id)
     except PlanError as error:
@@ -163,19 +163,6 @@ def on_delete_submitted(ack: Ack, client: WebClient, context: BoltContext, view:
     ui.later(context, ui.refresh_plan_view, client=client, context=context, view_id=meta["parent"],
              plan_id=plan_id, who=ui.from_form(context, view), page=meta.get("page", 0),
              mode=meta.get("mode", "plan"))
-
-
-_MODELS = {"strategy": Strategy, "objective": Objective, "action_item": ActionItem, "swot": SwotEntry,
-           "stakeholder": Stakeholder}
-
-
-def find_record(session: Session, actor: Actor, entity: str, record_id: int):
-    """The strategy, objective, action item or SWOT entry of this workspace (NotFound
-    when it is gone, or another workspace's)."""
-    record = session.get(_MODELS[entity], record_id)
-    if record is None or record.team_id != actor.team_id:
-        raise NotFound(f"That {entity.replace('_', ' ')} is gone already.")
-    return record
 
 
 def register(app: App) -> None:

@@ -24,7 +24,6 @@ from blocks import modals
 from blocks import progress as progress_blocks
 from blocks.forms import form_values, metadata
 from blocks.ids import Action, Callback
-from bot.listeners.plan_forms import find_record
 from bot.runtime import ui
 from bot.runtime.after_ack import acked
 from bot.runtime.audience import OUTSIDER_REFUSED, looking
@@ -62,7 +61,8 @@ def on_update_progress(*, body, client: WebClient, context: BoltContext, payload
         raise PermissionDenied(OUTSIDER_REFUSED)
     actor = actor_of(context)
     with unit_of_work(context) as session:
-        objective = find_record(session, actor, "objective", ui.record_id(payload.get("value"), what="objective"))
+        objective = plans.get_part(session, actor.team_id, "objective",
+                                   ui.record_id(payload.get("value"), what="objective"))
         plan = plans.get_plan(session, actor.team_id, objective.plan_id)
         if actor.user_id != progress.owner_of(objective, plan) and not plans.can_edit(plan, actor):
             raise PermissionDenied(f"Only the owner of this objective and the team of “{plan.name}” "
@@ -112,7 +112,7 @@ def redraw_checkin(*, client: WebClient, context: BoltContext, meta: dict[str, A
         objectives = []
         for objective_id in ids:
             try:
-                objectives.append(find_record(session, actor, "objective", objective_id))
+                objectives.append(plans.get_part(session, actor.team_id, "objective", objective_id))
             except NotFound:
                 continue  # deleted meanwhile: its line goes
         names = plans.plan_names(session, actor.team_id, {o.plan_id for o in objectives})

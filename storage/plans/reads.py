@@ -21,6 +21,7 @@ from storage.models import (
     Objective,
     PlanMember,
     PlanStatus,
+    Stakeholder,
     Strategy,
     SwotEntry,
 )
@@ -54,6 +55,17 @@ def get_record(session: Session, model, team_id: str, record_id: int, what: str)
     ).one_or_none()
     if record is None:
         raise NotFound(f"No {what} with id {record_id} in this workspace.")
+    return record
+
+
+def get_part(session: Session, team_id: str, entity: str, record_id: int):
+    """The strategy, objective, action item, SWOT entry or stakeholder a Slack action
+    names ("objective", 42), of this workspace; NotFound when it is gone, or another
+    workspace's (said the same way: nothing of another workspace is confirmed)."""
+    model = PARTS.get(entity) or (Stakeholder if entity == "stakeholder" else None)
+    record = session.get(model, record_id) if model is not None and is_id(record_id) else None
+    if record is None or record.team_id != team_id:
+        raise NotFound(f"That {entity.replace('_', ' ')} is gone already.")
     return record
 
 
