@@ -22,14 +22,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.domain import NAME_MAX, Actor, Audience
 from storage.errors import NotFound, PermissionDenied, PlanError, ValidationError
 from storage.models import ActionItem, ChangeLogEntry, Objective, PlanAgreement, Strategy, utcnow
 from storage.plans.permissions import get_editable_plan
-from storage.plans.reads import get_plan, is_id
+from storage.plans.reads import get_plan, is_id, item_shown_to_customer, with_parents
 from storage.plans.writes import UPDATED_INTERNALLY, log_change
 
 ENTITIES = ("strategy", "objective", "action_item")
@@ -162,35 +162,43 @@ def get_request(session: Session, team_id: str, request_id: int) -> PlanAgreemen
     return found
 
 
-def _changes_after(session: Session, team_id: str, plan_id: int, after: dt.datetime):
-    """(entity, entity id, at) of the change log's lines that may change an agreement."""
-    return session.execute(
-        select(ChangeLogEntry.entity, ChangeLogEntry.entity_id, ChangeLogEntry.at)
-        .where(ChangeLogEntry.team_id == team_id, ChangeLogEntry.plan_id == plan_id,
-               ChangeLogEntry.at > after, ChangeLogEntry.entity.in_(ENTITIES),
-               ChangeLogEntry.action.not_in(NOT_CHANGES))
-        .order_by(ChangeLogEntry.at, ChangeLogEntry.id)
-    ).all()
-
-
-def _first_change(request: PlanAgreement, changes, shown_now: _Shown) -> dt.datetime | None:
-    shown_then = {entity: set(ids) for entity, ids in (request.shown or {}).items()}
-    shown = shown_now.of(request.objective_id)
-    now = {entity: set(ids) for entity, ids in shown.items()}
-    for entity, entity_id, at in changes:
-        if at <= request.requested_at:
-            continue
-        if entity_id in shown_then.get(entity, ()) or entity_id in now.get(entity, ()):
-            return at
-    return None
+def _shown_now_ids(plan_id: int, objective_id: int | None) -> dict[str, Select]:
+    """Subqueries of the ids an external audience sees now of the request's scope."""
+    objectives = (select(Objective.id).join(Strategy, Strategy.id == Objective.strategy_id)
+                  .where(Objective.shared_with_customer.is_(True), Strategy.shared_with_customer.is_(True)))
+    items = with_parents(select(ActionItem.id)).where(item_shown_to_customer())
+    if objective_id is not None:
+        return {"objective": objectives.where(Objective.id == objective_id),
+                "action_item": items.where(ActionItem.objective_id == objective_id)}
+    return {"strategy": select(Strategy.id).where(Strategy.plan_id == plan_id,
+                                                  Strategy.shared_with_customer.is_(True)),
+            "objective": objectives.where(Objective.plan_id == plan_id),
+            "action_item": items.where(ActionItem.plan_id == plan_id)}
 
 
 def first_change(session: Session, request: PlanAgreement) -> dt.datetime | None:
-    """When something the request covers first changed after it was posted; None: never."""
-    changes = _changes_after(session, request.team_id, request.plan_id, request.requested_at)
-    if not changes:
-        return None
-    return _first_change(request, changes, _shown_now(session, request.plan_id))
+    """When something the request covers first changed after it was posted; None: never.
+
+    One query, its cost bounded whatever the plan's history: the change log's lines of
+    the plan after the request (index (plan_id, at), in order), about a part the request
+    showed or one shown now, and not progress nor an edit the customer cannot see; the
+    first one only."""
+    then = request.shown or {}
+    now = _shown_now_ids(request.plan_id, request.objective_id)
+    about = []
+    for entity in ENTITIES:
+        ids = [ChangeLogEntry.entity_id.in_(then[entity])] if then.get(entity) else []
+        if entity in now:
+            ids.append(ChangeLogEntry.entity_id.in_(now[entity]))
+        if ids:
+            about.append(and_(ChangeLogEntry.entity == entity, or_(*ids)))
+    return session.scalar(
+        select(ChangeLogEntry.at)
+        .where(ChangeLogEntry.plan_id == request.plan_id, ChangeLogEntry.team_id == request.team_id,
+               ChangeLogEntry.at > request.requested_at, ChangeLogEntry.action.not_in(NOT_CHANGES),
+               or_(*about))
+        .order_by(ChangeLogEntry.at, ChangeLogEntry.id).limit(1)
+    )
 
 
 def record_agreement(session: Session, actor: Actor, request_id: int, *, channel_id: str | None,
@@ -246,18 +254,22 @@ def agreement_states(session: Session, team_id: str, plan_id: int, *,
         latest.setdefault(request.objective_id, request)
     if not latest:
         return []
-    changes = _changes_after(session, team_id, plan_id, min(r.requested_at for r in latest.values()))
-    shown_now = _shown_now(session, plan_id)
     objective_ids = [o for o in latest if o is not None]
-    titles = dict(session.execute(select(Objective.id, Objective.title).where(
-        Objective.id.in_(objective_ids))).all()) if objective_ids else {}
+    # Each objective's title, and whether an external audience sees it now.
+    objectives = {row.id: row for row in session.execute(
+        select(Objective.id, Objective.title,
+               and_(Objective.shared_with_customer.is_(True), Strategy.shared_with_customer.is_(True))
+               .label("shown"))
+        .join(Strategy, Strategy.id == Objective.strategy_id).where(Objective.id.in_(objective_ids))
+    )} if objective_ids else {}
     states = []
     for objective_id, request in sorted(latest.items(), key=lambda pair: (pair[0] is not None, pair[0] or 0)):
-        if objective_id is not None and audience == Audience.EXTERNAL and objective_id not in shown_now.objectives:
+        row = objectives.get(objective_id)
+        if objective_id is not None and audience == Audience.EXTERNAL and not (row and row.shown):
             continue
         states.append(AgreementState(
-            request_id=request.id, objective_id=objective_id, objective_title=titles.get(objective_id, ""),
+            request_id=request.id, objective_id=objective_id, objective_title=row.title if row else "",
             name=request.agreed_name, organisation=request.agreed_organisation,
-            agreed_at=request.agreed_at, changed_at=_first_change(request, changes, shown_now),
+            agreed_at=request.agreed_at, changed_at=first_change(session, request),
         ))
     return states

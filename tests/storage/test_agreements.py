@@ -250,3 +250,40 @@ def test_the_change_log_says_which_fields_changed(session, plan):
         {"fields": ["notes"]}, {"fields": ["notes", "title"]}]
     assert [c.details for c in shared.changes if c.action.startswith("updated")] == [
         {"fields": ["notes", "title"]}]
+
+
+def _queries(session, work):
+    from sqlalchemy import event
+
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        result = work()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    return result, statements
+
+
+def test_reading_agreements_costs_a_fixed_few_queries_however_long_the_plans_history(session, plan):
+    """Every plan view and digest reads them: no agreement, one query; the whole plan's
+    agreement, one more (its first change, LIMIT 1); none reads every item of the plan."""
+    _, none = _queries(session, lambda: states(session, plan))
+    assert len(none) == 1
+    agreed(session, plan)
+    p = plan.parts
+    for n in range(40):  # history the customer never saw
+        ops.update_action_item(session, OWNER, p["secret"].id, ActionItemInput(f"Discount {n}", MEMBER.user_id))
+    session.flush()
+    [state], statements = _queries(session, lambda: states(session, plan))
+    assert state.current and len(statements) == 2
+    assert "LIMIT" in statements[1].upper()
+    agreed(session, plan, p["shared"].id)
+    ops.update_action_item(session, OWNER, p["item"].id, ActionItemInput("Send two studies", MEMBER.user_id))
+    session.flush()
+    found, statements = _queries(session, lambda: states(session, plan))
+    assert [s.current for s in found] == [False, False] and len(statements) == 4  # + titles, + its change
