@@ -40,6 +40,7 @@ from slack_sdk import WebClient
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session, sessionmaker
 
+from blocks import customer_items as customer_messages
 from blocks import reminders as messages
 from bot.config import Settings
 from bot.scheduler import customer_reminders
@@ -354,8 +355,22 @@ def send_weekly_summaries(context: JobContext, now: dt.datetime) -> int:
     return sent
 
 
+def _channel_redrawn(note: reminders.DueNotification) -> dict:
+    """A customer's reminder in the customer channel, redrawn: "done" for an item still
+    shown to customers (it, its objective and its strategy shared); anything else (not
+    shown any more, reassigned, deleted) a line naming nothing. No buttons either way."""
+    facts = note.facts
+    if note.details.get("state", "done") == "done" and facts is not None and facts.done and facts.shared:
+        return customer_messages.channel_done(facts, actor=note.actor_id)
+    return customer_messages.channel_closed()
+
+
 def _notification_send(note: reminders.DueNotification) -> Send:
     facts, details = note.facts, note.details
+    if note.kind == NotificationKind.DM_UPDATE and details.get("in_channel"):
+        message = _channel_redrawn(note)
+        return lambda client, throttle: update_dm(client, channel=details["channel"], ts=details["ts"],
+                                                  message=message, throttle=throttle)
     if note.kind == NotificationKind.DM_UPDATE and note.group:
         message = _group_redrawn(note)
         return lambda client, throttle: update_dm(client, channel=details["channel"], ts=details["ts"],
@@ -406,7 +421,11 @@ def _note_for(context: JobContext, note: reminders.DueNotification, *, held_unti
               now: dt.datetime) -> reminders.DueNotification | None:
     """The notification as its person may see it: about an item not shown to customers
     (or gone), none to a person from another organisation (withheld); a DM it redraws
-    keeps only the items shown. None when none goes now."""
+    keeps only the items shown. None when none goes now. A redraw of a customer's
+    reminder in the customer channel goes to no person: it says only what the channel
+    may see (_channel_redrawn)."""
+    if note.kind == NotificationKind.DM_UPDATE and note.details.get("in_channel"):
+        return note
     about_hidden = note.facts is None or not note.facts.shared
     if not about_hidden and all(f.shared for f in note.group):
         return note

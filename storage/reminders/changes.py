@@ -16,6 +16,7 @@ from storage.models import ActionItem, ItemReminder, NotificationKind, WeeklySum
 from storage.reminders.rows import (
     ASAP,
     about,
+    in_channel,
     item_row,
     notify,
     reschedule,
@@ -26,7 +27,10 @@ from storage.reminders.rows import (
 
 def _update_dm(session: Session, item: ActionItem, row: ItemReminder, actor: Actor,
                state: str, **extra: Any) -> None:
-    """Redraw the assignee's last DM about the item, without its buttons."""
+    """Redraw the assignee's last DM about the item, without its buttons (a customer's
+    reminder in the customer channel: `in_channel`, redrawn as the channel's own)."""
+    if in_channel(row.dm_channel_id):
+        extra["in_channel"] = True
     notify(session, item, NotificationKind.DM_UPDATE, row.assignee_id, actor,
             channel=row.dm_channel_id, ts=row.dm_ts, state=state, **about(session, item), **extra)
 

@@ -230,6 +230,13 @@ def about(session: Session, item: ActionItem) -> dict[str, Any]:
     return dict(title=item.title, plan_id=item.plan_id, plan_name=plan_name)
 
 
+def in_channel(channel: str | None) -> bool:
+    """The row's message is a post in a conversation, not a DM (D…): a customer's
+    reminder in the plan's customer channel (bot/scheduler/customer_reminders.py). Its
+    redraw is the channel's own, never a DM's (which names the plan, with "Open plan")."""
+    return bool(channel) and not channel.startswith("D")
+
+
 def redraw_if_overtaken(session: Session, item_id: int | None, user_id: str, channel: str | None,
                          ts: str | None) -> None:
     """A DM about the item just went out to `user_id`, but the item was done, reassigned
@@ -247,7 +254,8 @@ def redraw_if_overtaken(session: Session, item_id: int | None, user_id: str, cha
         return
     session.add(Notification(
         team_id=item.team_id, kind=NotificationKind.DM_UPDATE, user_id=user_id, action_item_id=item.id,
-        actor_id=actor, details=dict(channel=channel, ts=ts, state=state, **about(session, item), **extra),
+        actor_id=actor, details=dict(channel=channel, ts=ts, state=state, **about(session, item), **extra,
+                                     **({"in_channel": True} if in_channel(channel) else {})),
         next_run_at=ASAP, sends=0, failures=0, last_error="",
     ))
 

@@ -452,3 +452,41 @@ def test_mark_done_in_the_follow_up_owners_dm_strikes_only_that_line(
     assert _item(session_factory, kept).status == ItemStatus.OPEN
     assert THEIR_ITEM in posted_text(redrawn) and KEPT_ITEM in posted_text(redrawn)
     assert buttons(redrawn).count("Mark done") == 1
+
+
+def _done_elsewhere(settings, session_factory, item_id: int, due: dt.date) -> None:
+    """The team marks the item done away from the channel (the plan view: storage's
+    operation), and the scheduler's next pass sends what that set going."""
+    with session_factory() as session, session.begin():
+        ops.mark_action_item(session, Actor(TEAM, MEMBER), item_id, True)
+    passes.run_pass(context_for(settings, session_factory),
+                    dt.datetime.combine(due - dt.timedelta(days=1), dt.time(1, 0), tzinfo=UTC))
+
+
+def test_done_in_the_plan_view_redraws_the_channel_message_as_the_channel_sees_it(
+        settings, slack, slack_api, session_factory, plan_with_items):
+    """No DM-style redraw ("Open plan", the plan's name) in the shared channel: the
+    channel's own "done" line, no buttons."""
+    _plan_id, theirs, _kept, due = plan_with_items
+    post = channel_reminder(settings, slack_api, session_factory, due)
+    _done_elsewhere(settings, session_factory, theirs, due)
+    redraws = [c for c in slack_api.calls_to("chat.update") if c.params["channel"] == CHANNEL]
+    assert redraws and all(c.params["ts"] == post.response["ts"] for c in redraws)
+    for call in redraws:
+        assert buttons(call) == [] and "done, marked by" in posted_text(call), posted_text(call)
+        assert "Open plan" not in text_of(call.params)
+
+
+def test_done_in_the_plan_view_after_unsharing_names_nothing_in_the_channel(
+        settings, slack, slack_api, session_factory, plan_with_items):
+    _plan_id, theirs, _kept, due = plan_with_items
+    channel_reminder(settings, slack_api, session_factory, due)
+    renamed = "Internal: churn risk, discount them"
+    _unshare_and_rename(session_factory, theirs, renamed)
+    _done_elsewhere(settings, session_factory, theirs, due)
+    redraws = [c for c in slack_api.calls_to("chat.update") if c.params["channel"] == CHANNEL]
+    assert redraws
+    for call in redraws:
+        assert buttons(call) == []
+        for internal in (renamed, "Newton", "Open plan", *INTERNAL):
+            assert internal not in text_of(call.params), internal
