@@ -206,6 +206,22 @@ def _commitment_when(item, today: dt.date) -> str:
     return f"due {_date(item.due_date)}"
 
 
+def _who(item, contacts: dict[int, str], *, external: bool) -> Trusted | str:
+    """Who owes an item. A customer contact without Slack is named in a team channel
+    (followed up by the assignee, as the plan view says it); a customer channel names
+    no one for it: the contact is stakeholder data, kept within the team."""
+    if getattr(item, "customer_contact_id", None) is not None:
+        name = contacts.get(item.id)
+        if external:
+            return ""
+        if name:
+            # Here, not at the top: blocks.plan_view imports blocks.progress, which imports this.
+            from blocks.plan_view import contact_owner_text
+
+            return Trusted(contact_owner_text(item.assignee_id, name))
+    return _person(item.assignee_id) if item.assignee_id else ""
+
+
 def _commitments(content) -> list[dict[str, Any]]:
     """"Our commitments / your commitments": what each side owes next (nothing when
     neither side owes anything). The customer's side is "Your commitments" where the
@@ -220,7 +236,7 @@ def _commitments(content) -> list[dict[str, Any]]:
         out = []
         for item in items:
             late = item.due_date is not None and item.due_date < content.today
-            who = _person(item.assignee_id) if item.assignee_id else contacts.get(item.id, "")
+            who = _who(item, contacts, external=external)
             out.append(SimpleNamespace(mark=Trusted(":warning:" if late else ":calendar:"), title=item.title,
                                        who=who, when=_commitment_when(item, content.today)))
         return out

@@ -44,10 +44,27 @@ def test_both_sides_with_who_when_and_the_rest_counted():
     assert "Sign the pilot · <@UCUSTOMER> · due 11 Jun 2025" in text
     # User text is escaped (no channel ping); a contact without Slack is named.
     assert "<!channel>" not in text
-    assert "Share usage data &lt;!channel&gt; · Dr. Ada *Smith* · due 5 Jun 2025" in text
+    assert "Share usage data &lt;!channel&gt; · Dr. Ada *Smith* (customer contact) · due 5 Jun 2025" in text
     assert "…and 4 more." in text and "…and 0 more" not in text
     # Soonest first is storage's order; the summary keeps it.
     assert text.index("Book the demo") < text.index("Draft the summary")
+
+
+def test_a_contacts_item_names_the_contact_for_the_team_and_no_one_for_the_customer():
+    """A contact without Slack owns the item; its assignee is the team member who
+    follows it up. The team reads the contact's name (stakeholder data); a customer
+    channel reads no person at all for it."""
+    theirs = [item("Share usage data", TODAY + dt.timedelta(days=3), "UFOLLOW", contact=7, item_id=41),
+              item("Sign the pilot", TODAY + dt.timedelta(days=9), "UCUSTOMER")]
+    team = text_of(digest_messages(with_commitments(theirs=theirs, theirs_total=2,
+                                                    contacts={41: "Dr. Ada <Smith>"}))[0])
+    assert ("Share usage data · Dr. Ada &lt;Smith&gt; (customer contact, followed up by <@UFOLLOW>) · "
+            "due 5 Jun 2025") in team
+    [message] = digest_messages(with_commitments(Audience.EXTERNAL, theirs=theirs, theirs_total=2))
+    assert validate_message(message) == []
+    shared = text_of(message)
+    assert "Share usage data · due 5 Jun 2025" in shared and "UFOLLOW" not in shared
+    assert "Ada" not in shared and "Sign the pilot · <@UCUSTOMER> · due 11 Jun 2025" in shared
 
 
 def test_a_customer_channel_reads_your_commitments():
