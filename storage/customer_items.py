@@ -186,8 +186,10 @@ def check_item_actor(session: Session, actor: Actor, item_id: int) -> ActionItem
     return item
 
 
-def more_time(session: Session, actor: Actor, item_id: int, new_due: dt.date | None) -> ActionItem:
-    """"Need more time": a new due date within the plan (ValidationError "due_date"),
+def more_time(session: Session, actor: Actor, item_id: int, new_due: dt.date | None, *,
+              today: dt.date) -> ActionItem:
+    """"Need more time": a new due date within the plan, not before `today` (the
+    person's own day) nor before the current due date (ValidationError "due_date"),
     asked by the item's own customer person or the plan's team. Its reminders count
     again from the new date."""
     item = check_item_actor(session, actor, item_id)
@@ -198,6 +200,11 @@ def more_time(session: Session, actor: Actor, item_id: int, new_due: dt.date | N
     if new_due is None:
         raise ValidationError("due_date", "required")
     check_due_date(_Dates(start, end), new_due)
+    if new_due < today:
+        raise ValidationError("due_date", f"must be today ({today.isoformat()}) or later")
+    if item.due_date is not None and new_due < item.due_date:
+        raise ValidationError("due_date", f"more time means a date after the current one "
+                                          f"({item.due_date.isoformat()})")
     previous = item.due_date
     if new_due == previous:
         return item

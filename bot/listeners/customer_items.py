@@ -126,10 +126,10 @@ def on_more_time_submitted(ack: Ack, body: dict[str, Any], client: WebClient, co
     actor = actor_of(context)
     try:
         with unit_of_work(context, before_ack=True) as session:
-            item = customer_items.more_time(session, actor, ui.record_id(meta.get("item"), what="action item"),
-                                            form_values(view).get("due_date"))
-            facts = customer_items.item_or_none(session, actor.team_id, item.id)
             today = _today(session, context, actor)
+            item = customer_items.more_time(session, actor, ui.record_id(meta.get("item"), what="action item"),
+                                            form_values(view).get("due_date"), today=today)
+            facts = customer_items.item_or_none(session, actor.team_id, item.id)
     except ValidationError as error:
         ack(response_action="errors", errors={"due_date": error.message[:150]})
         return

@@ -490,3 +490,18 @@ def test_done_in_the_plan_view_after_unsharing_names_nothing_in_the_channel(
         assert buttons(call) == []
         for internal in (renamed, "Newton", "Open plan", *INTERNAL):
             assert internal not in text_of(call.params), internal
+
+
+def test_need_more_time_refuses_a_past_date_or_one_before_the_current_due_date(
+        settings, slack, slack_api, session_factory, plan_with_items):
+    """The field error where it was typed; nothing changes."""
+    _plan_id, theirs, _kept, due = plan_with_items
+    post = channel_reminder(settings, slack_api, session_factory, due)
+    slack.click(post, "Need more time", user=CUSTOMER)
+    modal = slack.wait_for("views.open", lambda c: c.params["view"]["callback_id"] == "customer_more_time_form").view
+    tokyo_today = dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date()
+    reply = slack.submit_view(modal, {"New due date": tokyo_today - dt.timedelta(days=1)}, user=CUSTOMER)
+    assert "today" in reply.json["errors"]["due_date"], reply.json
+    reply = slack.submit_view(modal, {"New due date": due - dt.timedelta(days=1)}, user=CUSTOMER)
+    assert "after the current one" in reply.json["errors"]["due_date"], reply.json
+    assert _item(session_factory, theirs).due_date == due

@@ -25,6 +25,7 @@ from .conftest import END, MEMBER, OWNER, START, STRANGER, TEAM, make_plan
 CUSTOMER = Actor(TEAM, "UCUSTOMER", external=True)
 OTHER_CUSTOMER = Actor(TEAM, "UOTHERCUST", external=True)
 DUE = dt.date(2025, 3, 5)
+TODAY = dt.date(2025, 2, 20)  # the asker's own day
 
 
 @pytest.fixture
@@ -122,15 +123,21 @@ def test_a_customer_asks_for_more_time_within_the_plan(session_factory, shared):
     _plan_id, item_id, _kept = shared
     with session_factory() as session, session.begin():
         with pytest.raises(ValidationError) as late:
-            customer_items.more_time(session, CUSTOMER, item_id, END + dt.timedelta(days=1))
+            customer_items.more_time(session, CUSTOMER, item_id, END + dt.timedelta(days=1), today=TODAY)
         assert late.value.field == "due_date" and "within the plan" in late.value.message
         with pytest.raises(ValidationError):
-            customer_items.more_time(session, CUSTOMER, item_id, None)
+            customer_items.more_time(session, CUSTOMER, item_id, None, today=TODAY)
+        with pytest.raises(ValidationError) as past:  # within the plan, but gone by
+            customer_items.more_time(session, CUSTOMER, item_id, TODAY - dt.timedelta(days=1), today=TODAY)
+        assert past.value.field == "due_date" and "today" in past.value.message
+        with pytest.raises(ValidationError) as sooner:  # not more time: before the current date
+            customer_items.more_time(session, CUSTOMER, item_id, DUE - dt.timedelta(days=2), today=TODAY)
+        assert sooner.value.field == "due_date" and "after the current one" in sooner.value.message
     assert _item(session_factory, item_id).due_date == DUE
     later = DUE + dt.timedelta(days=14)
     with session_factory() as session, session.begin():
         session.execute(ItemReminder.__table__.update().values(soon_sent=True, next_run_at=None))
-        assert customer_items.more_time(session, CUSTOMER, item_id, later).due_date == later
+        assert customer_items.more_time(session, CUSTOMER, item_id, later, today=TODAY).due_date == later
         row = session.scalars(select(ItemReminder).where(ItemReminder.action_item_id == item_id)).one()
         assert (row.due_date, row.soon_sent, row.needs_schedule) == (later, False, True)
     assert _item(session_factory, item_id).due_date == later
@@ -142,7 +149,7 @@ def test_anyone_else_is_refused_with_nothing_changed_and_nothing_named(session_f
     before = _item(session_factory, item_id)
     with session_factory() as session, session.begin():
         for act in (lambda: ops.mark_action_item(session, who, item_id, True),
-                    lambda: customer_items.more_time(session, who, item_id, DUE + dt.timedelta(days=1))):
+                    lambda: customer_items.more_time(session, who, item_id, DUE + dt.timedelta(days=1), today=TODAY)):
             try:
                 act()
             except PermissionDenied as refused:
