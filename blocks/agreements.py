@@ -6,7 +6,8 @@
 - `confirm_form`: where to post (the plan's customer channel by default) and what (the
   whole plan or one shared objective).
 - blocks/confirm_request.py: the request posted in the customer channel.
-- `agreed_blocks`: the request once agreed: who and when instead of "Agree".
+- blocks/confirm_request.py `agreed_blocks`: the request once agreed (who and when
+  instead of "Agree").
 - `comment_form` and `comment_message`: a comment, and how it reaches the team.
 
 Input is plain data (blocks never imports storage's functions): agreement states are
@@ -18,10 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import ConversationFilter, ConversationSelectElement, InputBlock
-
-from blocks.inputs import modal, select_input, text_input
-from blocks.kit import actions, button, context, esc, plain, section
+from blocks.inputs import channel_input, modal, select_input, text_input
+from blocks.kit import actions, button, context, esc, section
 from blocks.text import escape_mrkdwn, truncate
 from blocks.written_plan import agreement_text
 
@@ -34,7 +33,6 @@ COMMENT_FORM = "agreement_comment_form"
 ACTIONS_BLOCK = "agreement_actions"
 
 WHOLE_PLAN = "plan"  # the form's scope for the whole plan; else an objective id
-MESSAGE_BLOCKS_MAX = 50
 MAX_REPLIES = 5
 COMMENT_MAX = 2000
 FALLBACK_TEXT_MAX = 300
@@ -67,15 +65,6 @@ def agreement_blocks(states: Sequence, *, plan_id: int, can_ask: bool) -> list[d
 # "Ask customer to confirm"
 
 
-def _channel_input(initial: str | None) -> dict[str, Any]:
-    element = ConversationSelectElement(
-        action_id="value", initial_conversation=initial or None,
-        filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
-    )
-    return InputBlock(block_id="channel", label=plain("Customer channel", 2000), element=element,
-                      hint=plain("The channel you share with the customer (Slack Connect).", 2000)).to_dict()
-
-
 def confirm_form(plan_name: str, objectives: Sequence[tuple[int, str]], *, channel_id: str | None,
                  metadata: str) -> dict[str, Any]:
     """The form behind "Ask customer to confirm"."""
@@ -84,19 +73,11 @@ def confirm_form(plan_name: str, objectives: Sequence[tuple[int, str]], *, chann
     blocks = [
         section(f"*{esc(plan_name, 200)}*\nPosts the parts shared with the customer to the customer "
                 "channel with *Agree* and *Comment*. Nothing kept within the team is in it."),
-        _channel_input(channel_id),
+        channel_input("channel", "Customer channel", initial=channel_id,
+                      hint="The channel you share with the customer (Slack Connect)."),
         select_input("scope", "What to confirm", choices, initial=WHOLE_PLAN),
     ]
     return modal(CONFIRM_FORM, "Ask to confirm", blocks, submit="Post", private_metadata=metadata)
-
-
-def agreed_blocks(blocks: Sequence[dict[str, Any]], state, *, request_id: int) -> list[dict[str, Any]]:
-    """The request's message once agreed: who agreed and when instead of "Agree"."""
-    kept = [b for b in blocks if b.get("block_id") != ACTIONS_BLOCK]
-    return kept[:MESSAGE_BLOCKS_MAX - 2] + [
-        context(*agreement_lines([state])),
-        actions(button("Comment", COMMENT, str(request_id)), block_id=ACTIONS_BLOCK),
-    ]
 
 
 # ---------------------------------------------------------------------------
@@ -132,6 +113,6 @@ def comment_message(*, plan_name: str, name: str, organisation: str, text: str,
 
 __all__ = [
     "ACTIONS_BLOCK", "AGREE", "ASK_TO_CONFIRM", "COMMENT", "COMMENT_FORM", "CONFIRM_FORM",
-    "WHOLE_PLAN", "agreed_blocks", "agreement_blocks", "agreement_lines",
+    "WHOLE_PLAN", "agreement_blocks", "agreement_lines",
     "agreement_text", "comment_form", "comment_message", "confirm_form",
 ]

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
+from collections.abc import Sequence
 from typing import Any
 
-from blocks.agreements import ACTIONS_BLOCK, AGREE, COMMENT, FALLBACK_TEXT_MAX, MAX_REPLIES, MESSAGE_BLOCKS_MAX
+from blocks.agreements import ACTIONS_BLOCK, AGREE, COMMENT, FALLBACK_TEXT_MAX, MAX_REPLIES, agreement_lines
 from blocks.kit import actions, button, context, divider, esc, header, section, user
+from blocks.messages import MESSAGE_BLOCKS_MAX
 from blocks.plan_view import goals_blocks, hierarchy_blocks
 from blocks.text import escape_mrkdwn, truncate
 
@@ -74,3 +76,12 @@ def confirm_messages(plan, progress, *, request_id: int, objective_id: int | Non
         # The customer agrees to what the request recorded as shown: never post part of it.
         raise TooLong(TOO_LONG.format(replies=MAX_REPLIES))
     return [{"text": fallback, "blocks": first}] + [{"text": fallback, "blocks": reply} for reply in replies]
+
+
+def agreed_blocks(blocks: Sequence[dict[str, Any]], state, *, request_id: int) -> list[dict[str, Any]]:
+    """The request's message once agreed: who agreed and when instead of "Agree"."""
+    kept = [b for b in blocks if b.get("block_id") != ACTIONS_BLOCK]
+    return kept[:MESSAGE_BLOCKS_MAX - 2] + [
+        context(*agreement_lines([state])),
+        actions(button("Comment", COMMENT, str(request_id)), block_id=ACTIONS_BLOCK),
+    ]

@@ -13,13 +13,13 @@ from typing import Any
 from blocks.ids import Action, Callback, Verb
 from blocks.inputs import modal, select_input, text_input
 from blocks.kit import actions, button, confirm, context, esc, section, user
+from blocks.messages import MESSAGE_BLOCKS_MAX
 from storage.domain import NAME_MAX
 
 START_FROM = "template"  # the block id of "Start from"
 BLANK = "blank"
 TEMPLATE_NAME = "name"   # the block id of "Template name" (storage's field name)
 OPTIONS_MAX = 100
-MESSAGE_BLOCKS_MAX = 50
 CONFIRM_NAME_MAX = 180  # of the 300 characters of a confirmation dialog's text
 
 

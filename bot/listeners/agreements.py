@@ -187,7 +187,7 @@ def on_agree(*, body, client: WebClient, context: BoltContext, payload, respond)
         return
     original = (body.get("message") or {}).get("blocks") or []
     respond(replace_original=True, text=(body.get("message") or {}).get("text") or "Agreed",
-            blocks=blocks.agreed_blocks(original, state, request_id=request_id))
+            blocks=confirm_request.agreed_blocks(original, state, request_id=request_id))
 
 
 # ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from blocks import agreements as view
-from blocks.confirm_request import confirm_messages
+from blocks.confirm_request import agreed_blocks, confirm_messages
 from blocks.written_plan import render_written_plan
 from storage.agreements import AgreementState
 from tests.blockkit import validate_message, validate_view
@@ -98,7 +98,7 @@ def test_a_request_too_long_for_its_thread_is_not_built_rather_than_cut_short():
 def test_the_agreed_request_names_who_instead_of_agree():
     plan = build_plan()
     [message] = confirm_messages(plan, progress_of(plan), request_id=9)
-    blocks = view.agreed_blocks(message["blocks"], state(name="Jane Doe", organisation="Acme Health"), request_id=9)
+    blocks = agreed_blocks(message["blocks"], state(name="Jane Doe", organisation="Acme Health"), request_id=9)
     assert validate_message({"text": "x", "blocks": blocks}) == []
     text = text_of(blocks)
     assert "Agreed by Jane Doe (Acme Health) on 2 Dec 2026" in text
@@ -122,3 +122,19 @@ def test_the_written_plan_says_who_agreed():
     written = render_written_plan(plan, agreements=[state(name="Jane [Doe]", organisation="Acme")])
     assert "- **Customer agreement:** Agreed by Jane \\[Doe\\] (Acme) on 2 Dec 2026" in written
     assert "Customer agreement" not in render_written_plan(plan)
+
+
+def test_the_agreement_forms_use_the_shared_limits_and_channel_picker():
+    """One definition each: blocks/messages' MESSAGE_BLOCKS_MAX, blocks/inputs' channel_input."""
+    import inspect
+
+    from blocks import confirm_request, messages, plan_templates
+
+    for module in (view, confirm_request, plan_templates):
+        source = inspect.getsource(module)
+        assert "MESSAGE_BLOCKS_MAX = " not in source and "ConversationSelectElement(" not in source
+    assert confirm_request.MESSAGE_BLOCKS_MAX is messages.MESSAGE_BLOCKS_MAX
+    form = view.confirm_form("P", [], channel_id="C0SHARED", metadata="")
+    channel = next(b for b in form["blocks"] if b.get("block_id") == "channel")
+    assert channel["element"]["filter"] == {"include": ["public", "private"], "exclude_bot_users": True}
+    assert channel["hint"]["text"] == "The channel you share with the customer (Slack Connect)."
