@@ -4,8 +4,10 @@ An item is the customer's when its assignee is a person from another organisatio
 Slack Connect user of the plan's shared channel: storage.people keeps who is), or when
 it belongs to a customer contact without Slack (`customer_contact_id`, a customer-side
 stakeholder of the plan with no Slack user). Such an item has a follow-up owner
-(`follow_up_id`, a member of the plan's team; by default whoever assigned it): told when
-the customer marks it done, and reminded in place of a contact without Slack. For a
+(`follow_up_id`, a member of the plan's team; the item form stores whoever saves it when
+"Follow-up" is left empty; storage.reminders.follow_up_owner is the one rule for items
+without one): told when the customer marks it done, and reminded in place of a contact
+without Slack. For a
 contact without Slack the item's assignee IS its follow-up owner, so the reminders,
 `mine` and the weekly summary of the team member who follows it up list it.
 
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import plans, reminders
+from storage import people, plans, reminders
 from storage.domain import Actor, StakeholderSide
 from storage.errors import ValidationError
 from storage.models import AccountPlan, ActionItem, Objective, Stakeholder
@@ -116,6 +118,15 @@ def _contact(session: Session, plan: AccountPlan, contact_id) -> Stakeholder | N
     return found
 
 
+def _customer_person(session: Session, plan: AccountPlan, assignee_id: str | None) -> bool:
+    """The assignee is a Slack Connect user: not on the plan's team, and not known to
+    be of the workspace (storage.people; not known yet counts as another organisation)."""
+    user = (assignee_id or "").strip()
+    if not user or user == plan.owner_id or user in plan.member_ids:
+        return False
+    return people.organisations(session, [(plan.team_id, user)])[(plan.team_id, user)] is not False
+
+
 def _owner_fields(session: Session, actor: Actor, plan: AccountPlan, data: ActionItemInput,
                   owner: CustomerOwner) -> tuple[ActionItemInput, dict]:
     """Every field of the item form checked together (the item's own and the owner's),
@@ -137,6 +148,8 @@ def _owner_fields(session: Session, actor: Actor, plan: AccountPlan, data: Actio
     if owner.contact_id is not None:
         follow_up = follow_up or actor.user_id
         data = dataclasses.replace(data, assignee_id=follow_up)
+    elif not follow_up and _customer_person(session, plan, data.assignee_id):
+        follow_up = actor.user_id  # "Follow-up … (empty: you)"
     errors.check(item_fields, plan, data)
     errors.done()
     return data, dict(customer_contact_id=contact.id if contact else None, follow_up_id=follow_up)

@@ -94,6 +94,7 @@ from storage.reminders.rows import (
     SUMMARY_ITEMS_MAX,
     WITHHELD,
     ItemFacts,
+    follow_up_owner,
     item_facts,
     open_items_of,
 )
@@ -124,6 +125,7 @@ __all__ = [
     "SUMMARY_ITEMS_MAX",
     "WITHHELD",
     "ItemFacts",
+    "follow_up_owner",
     "item_facts",
     "open_items_of",
     "item_assigned",

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from storage import people
 from storage.domain import Actor
-from storage.models import ActionItem, ItemReminder, NotificationKind, WeeklySummary
+from storage.models import AccountPlan, ActionItem, ItemReminder, NotificationKind, WeeklySummary
 from storage.reminders.rows import (
     ASAP,
     about,
+    follow_up_owner,
     in_channel,
     item_row,
     notify,
@@ -69,9 +70,12 @@ def item_updated(session: Session, actor: Actor, item: ActionItem, *,
 
 
 def item_done(session: Session, actor: Actor, item: ActionItem) -> None:
-    """Whoever assigned the item is told; for a customer-owned item, its follow-up owner."""
+    """The item's follow-up owner is told (rows.follow_up_owner: its Follow-up, else
+    whoever assigned it, …)."""
     row = item_row(session, item.id, lock=True)
-    assigner = item.follow_up_id or (row.assigned_by if row is not None else None) or item.created_by
+    plan_owner = session.scalar(select(AccountPlan.owner_id).where(AccountPlan.id == item.plan_id))
+    assigner = follow_up_owner(item.follow_up_id, row.assigned_by if row is not None else None,
+                               item.created_by, plan_owner)
     if assigner and assigner != actor.user_id:
         notify(session, item, NotificationKind.DONE, assigner, actor)
     if row is not None:

@@ -64,7 +64,7 @@ class ItemFacts:
     shared: bool = False
     # A customer-owned item (storage.customer_items): the plan's "Customer channel", the
     # customer contact without Slack it belongs to (their name), and who follows it up
-    # (the item's follow-up owner, else whoever created it, else the plan's owner).
+    # (follow_up_owner: the one rule).
     customer_channel: str | None = None
     contact_name: str | None = None
     follow_up_id: str | None = None
@@ -81,6 +81,16 @@ class ItemFacts:
         return not self.done and self.assignee_id is not None and self.plan_status in REMINDING
 
 
+def follow_up_owner(follow_up_id: str | None, assigned_by: str | None, created_by: str | None,
+                    plan_owner: str | None) -> str | None:
+    """Who follows an item up (the one rule: the reminders forwarded to them, the "done"
+    and "more time" notices): its Follow-up, else whoever last set its assignee, else
+    its creator, else the plan's owner. The item form stores the Follow-up (the person
+    saving it when left empty) for a customer's item, so the rest covers items written
+    in bulk or before the Follow-up existed."""
+    return follow_up_id or assigned_by or created_by or plan_owner
+
+
 # An external audience sees the item (storage.plans.reads: the allow-list).
 SHOWN_TO_CUSTOMER = and_(ActionItem.shared_with_customer.is_(True), Objective.shared_with_customer.is_(True),
                          Strategy.shared_with_customer.is_(True))
@@ -93,21 +103,22 @@ def facts_query():
                ActionItem.status, ActionItem.assignee_id, ActionItem.plan_id, AccountPlan.name,
                AccountPlan.status, AccountPlan.reminder_lead_days, Objective.title, Strategy.title,
                SHOWN_TO_CUSTOMER, AccountPlan.customer_channel_id, Stakeholder.name,
-               ActionItem.follow_up_id, ActionItem.created_by, AccountPlan.owner_id)
+               ActionItem.follow_up_id, ItemReminder.assigned_by, ActionItem.created_by, AccountPlan.owner_id)
         .join(AccountPlan, AccountPlan.id == ActionItem.plan_id)
         .join(Objective, Objective.id == ActionItem.objective_id)
         .join(Strategy, Strategy.id == Objective.strategy_id)
         .outerjoin(Stakeholder, Stakeholder.id == ActionItem.customer_contact_id)
+        .outerjoin(ItemReminder, ItemReminder.action_item_id == ActionItem.id)
     )
 
 
 def facts_of(row) -> ItemFacts:
     (item_id, team_id, title, due, status, assignee, plan_id, plan_name, plan_status, lead,
-     objective, strategy, shared, channel, contact, follow_up, creator, owner) = row
+     objective, strategy, shared, channel, contact, follow_up, assigner, creator, owner) = row
     return ItemFacts(item_id, team_id, title, due, status == ItemStatus.DONE, assignee, plan_id,
                      plan_name, plan_status, lead, objective, strategy, bool(shared),
                      customer_channel=channel, contact_name=contact,
-                     follow_up_id=follow_up or creator or owner, follow_up_set=follow_up is not None)
+                     follow_up_id=follow_up_owner(follow_up, assigner, creator, owner), follow_up_set=follow_up is not None)
 
 
 def item_facts(session: Session, item_ids: Iterable[int]) -> dict[int, ItemFacts]:

@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from storage import customer_items, stakeholders
+from storage import customer_items, people, reminders, stakeholders
 from storage import plans as ops
 from storage.domain import StakeholderSide
 from storage.errors import PermissionDenied, ValidationError
@@ -172,3 +172,35 @@ def test_a_customer_may_not_close_their_item_the_team_keeps(session_factory, sha
         assert refused.value.message == NOT_YOURS
         # The team may.
         assert ops.mark_action_item(session, MEMBER, kept, True)[1]
+
+
+def test_a_slack_connect_users_item_saved_without_follow_up_is_followed_up_by_whoever_saved_it(
+        session_factory, shared):
+    """README: "Follow-up … (empty: you)", for a Slack Connect user as for a contact."""
+    plan_id, item_id, _kept = shared
+    with session_factory() as session, session.begin():
+        people.record_organisation(session, TEAM, CUSTOMER.user_id, True)
+        objective_id = session.get(ActionItem, item_id).objective_id
+        theirs = customer_items.add_item(session, MEMBER, objective_id,
+                                         ActionItemInput("Return the forms", CUSTOMER.user_id, DUE))
+        ours = customer_items.add_item(session, MEMBER, objective_id,
+                                       ActionItemInput("Our own task", OWNER.user_id, DUE))
+        assert (theirs.follow_up_id, ours.follow_up_id) == (MEMBER.user_id, None)
+
+
+def test_one_follow_up_owner_for_the_reminders_and_the_done_notice(session_factory, shared):
+    """An item without Follow-up (written before it existed), made the customer's by
+    MEMBER: the reminders forwarded and the "done" notice go to the same person."""
+    plan_id, item_id, _kept = shared
+    with session_factory() as session, session.begin():
+        objective_id = session.get(ActionItem, item_id).objective_id
+        item = ops.add_action_item(session, OWNER, objective_id, ActionItemInput(
+            "Return the forms", OWNER.user_id, DUE, shared_with_customer=True))
+        ops.update_action_item(session, MEMBER, item.id, ActionItemInput(
+            "Return the forms", CUSTOMER.user_id, DUE, shared_with_customer=True))
+        assert session.get(ActionItem, item.id).follow_up_id is None
+        reminded = reminders.item_facts(session, [item.id])[item.id].follow_up_id
+        ops.mark_action_item(session, CUSTOMER, item.id, True)
+        (told,) = session.scalars(select(Notification).where(
+            Notification.kind == NotificationKind.DONE, Notification.action_item_id == item.id)).all()
+    assert reminded == told.user_id == MEMBER.user_id
