@@ -44,14 +44,13 @@ from blocks.kit import (
     section,
     user,
 )
-from blocks.inputs import modal
+from blocks.inputs import MODAL_BLOCKS_MAX, modal
 from blocks.progress import objective_status_line
 from blocks.stakeholders import HEADING as STAKEHOLDERS_HEADING
 from blocks.stakeholders import stakeholder_blocks
 from blocks.written_plan import format_number
 from storage.domain import PlanHealth, shown_to_customer
 
-MODAL_BLOCKS_MAX = 100
 PAGE_PAGER_BLOCKS = 2  # the pager's actions + context
 SWOT_LABELS = {
     "strength": "Strengths",
