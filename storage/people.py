@@ -52,39 +52,31 @@ def _among(people: Iterable[tuple[str, str]]):
                  for team, users in sorted(by_team.items())))
 
 
-def timezone_names(session: Session, people: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
-    """{(team, user): zone name or None} for many people in one query."""
+def _known(session: Session, people: Iterable[tuple[str, str]], column) -> dict[tuple[str, str], object]:
+    """{(team, user): the person's `column`, None when not known} for many people in
+    one query."""
     wanted = set(people)
     if not wanted:
         return {}
-    rows = session.execute(
-        select(Person.team_id, Person.user_id, Person.timezone).where(_among(wanted))
-    )
-    found = {(team, user): zone for team, user, zone in rows}
+    rows = session.execute(select(Person.team_id, Person.user_id, column).where(_among(wanted)))
+    found = {(team, user): value for team, user, value in rows}
     return {key: found.get(key) for key in wanted}
+
+
+def timezone_names(session: Session, people: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    """{(team, user): zone name or None} for many people in one query."""
+    return _known(session, people, Person.timezone)
 
 
 def dm_channels(session: Session, people: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
     """{(team, user): the channel of our DMs with them, if known} in one query."""
-    wanted = set(people)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Person.team_id, Person.user_id, Person.dm_channel_id).where(_among(wanted))
-    )
-    found = {(team, user): channel for team, user, channel in rows}
-    return {key: found.get(key) for key in wanted}
+    return _known(session, people, Person.dm_channel_id)
 
 
 def organisations(session: Session, people: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bool | None]:
     """{(team, user): True when they belong to another organisation, False when to the
     workspace, None when not known yet} in one query."""
-    wanted = set(people)
-    if not wanted:
-        return {}
-    rows = session.execute(select(Person.team_id, Person.user_id, Person.external).where(_among(wanted)))
-    found = {(team, user): external for team, user, external in rows}
-    return {key: found.get(key) for key in wanted}
+    return _known(session, people, Person.external)
 
 
 def record_organisation(session: Session, team_id: str, user_id: str, external: bool) -> None:
