@@ -61,6 +61,7 @@ from storage.models import AccountPlan, ChangeLogEntry, CheckinRequest, Objectiv
 from storage.plans.permissions import get_editable_plan
 from storage.reminder_calendar import LOCAL_TIME, at_nine, is_working_day, local_day, next_working_day, zone
 from storage.reminders import Outgoing
+from storage.reminders.scheduling import delivered
 from storage.upsert import insert_missing
 
 DROPPED = "overtaken"  # last_error of a row whose round no longer held
@@ -403,12 +404,7 @@ def record_checkin_sent(session: Session, due: DueCheckin, *, held_until: dt.dat
     ).one_or_none()
     if row is None or row.locked_until != held_until:
         return False
-    row.sends = (row.sends or 0) + 1
-    row.last_sent_at = now
-    row.attempted_at = None
-    row.failures = 0
-    row.last_error = ""
-    row.locked_until = None
+    delivered(row, now)
     if due.reminder:
         row.reminded_at = now
         row.next_run_at = None

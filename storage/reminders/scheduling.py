@@ -201,6 +201,8 @@ def held_row(session: Session, model, row_id: int, held_until: dt.datetime):
 
 
 def delivered(row, now: dt.datetime) -> None:
+    """The DM of an outbox row (a reminder, a summary, a check-in) went out at `now`:
+    counted, its failures forgotten and its lease given back."""
     row.sends = (row.sends or 0) + 1
     row.last_sent_at = now
     row.attempted_at = None
