@@ -106,9 +106,14 @@ def item_deleting(session: Session, actor: Actor, item: ActionItem) -> None:
 def plan_changed(session: Session, plan_id: int) -> None:
     """The plan's status or lead time changed: every item's next reminder moves."""
     items = select(ActionItem.id).where(ActionItem.plan_id == plan_id).scalar_subquery()
+    _schedule_again(session, ItemReminder, ItemReminder.action_item_id.in_(items))
+
+
+def _schedule_again(session: Session, model: type[ItemReminder | WeeklySummary], *where) -> None:
+    """The rows `where` picks are worked out again at once, in one UPDATE. Unlike
+    rows.reschedule, a lease stays: a DM on its way is still recorded."""
     session.execute(
-        update(ItemReminder).where(ItemReminder.action_item_id.in_(items))
-        .values(needs_schedule=True, next_run_at=ASAP)
+        update(model).where(*where).values(needs_schedule=True, next_run_at=ASAP)
         .execution_options(synchronize_session=False)
     )
 
@@ -124,20 +129,10 @@ def reschedule_people(session: Session, team_id: str, user_ids: Iterable[str]) -
     users = sorted(set(user_ids))
     for start in range(0, len(users), people.CHUNK):
         chunk = users[start:start + people.CHUNK]
-        session.execute(
-            update(ItemReminder)
-            .where(ItemReminder.team_id == team_id, ItemReminder.assignee_id.in_(chunk),
-                   ItemReminder.next_run_at.is_not(None))
-            .values(needs_schedule=True, next_run_at=ASAP)
-            .execution_options(synchronize_session=False)
-        )
-        session.execute(
-            update(WeeklySummary)
-            .where(WeeklySummary.team_id == team_id, WeeklySummary.user_id.in_(chunk),
-                   WeeklySummary.muted.is_(False))
-            .values(needs_schedule=True, next_run_at=ASAP)
-            .execution_options(synchronize_session=False)
-        )
+        _schedule_again(session, ItemReminder, ItemReminder.team_id == team_id,
+                        ItemReminder.assignee_id.in_(chunk), ItemReminder.next_run_at.is_not(None))
+        _schedule_again(session, WeeklySummary, WeeklySummary.team_id == team_id,
+                        WeeklySummary.user_id.in_(chunk), WeeklySummary.muted.is_(False))
 
 
 def is_reminded(session: Session, team_id: str, user_id: str) -> bool:
