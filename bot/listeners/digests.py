@@ -95,10 +95,7 @@ def digest_command(*, respond, client: WebClient, command, context, args) -> Non
         if plan is None:
             return
         plan_id, name = plan.id, plan.name
-    posted = post_digest(client, context["database"].session_factory, team_id=actor.team_id,
-                         plan_id=plan_id, channel_id=channel_id, reason=DigestReason.ON_DEMAND,
-                         posted_by=actor.user_id, timezone=user_timezone(client, actor.user_id),
-                         chart_later=True)
+    posted = _post_on_demand(client, context, plan_id, channel_id)
     respond(messages.notice(outcome(name, posted)))
     if posted.upload_chart is not None:
         posted.upload_chart()
@@ -127,9 +124,21 @@ def on_publish_canvas(*, body, client: WebClient, context: BoltContext, payload,
     ui.open_or_push(client, context, body, view)
 
 
-def _checked_channel_form(ack: Ack, context: BoltContext, view: dict[str, Any], working: str):
-    """(plan id, plan name, channel) after acknowledging with a "working…" view; None
-    after answering with the form's errors."""
+def _post_on_demand(client: WebClient, context: BoltContext, plan_id: int, channel_id: str) -> Posted:
+    """This person's digest of the plan, posted now, its dates in their time zone; the
+    chart is left to `posted.upload_chart`, for after they have been told."""
+    actor = actor_of(context)
+    return post_digest(client, context["database"].session_factory, team_id=actor.team_id,
+                       plan_id=plan_id, channel_id=channel_id, reason=DigestReason.ON_DEMAND,
+                       posted_by=actor.user_id, timezone=user_timezone(client, actor.user_id),
+                       chart_later=True)
+
+
+def _submit_channel_form(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any],
+                         working: str, report) -> None:
+    """A channel form (digest, canvas): check what can be checked before the ack (errors
+    land on the form), acknowledge with a `working` view, then run
+    `report(client=, context=, view=, plan_id=, name=, channel_id=)` after the ack."""
     meta = metadata(view)
     channel_id = form_values(view).get("channel")
     try:
@@ -140,28 +149,20 @@ def _checked_channel_form(ack: Ack, context: BoltContext, view: dict[str, Any], 
             plan_id, name = plan.id, plan.name
     except PlanError as error:
         ack(response_action="errors", errors=ui.errors_for(view, error))
-        return None
+        return
     ack(response_action="update", view=modals.result_modal(view["title"]["text"], working))
-    return plan_id, name, channel_id
+    ui.later(context, report, client=client, context=context, view=view,
+             plan_id=plan_id, name=name, channel_id=channel_id)
 
 
 def on_digest_submitted(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any]) -> None:
-    checked = _checked_channel_form(ack, context, view, "Posting the digest…")
-    if checked is None:
-        return
-    plan_id, name, channel_id = checked
-    ui.later(context, _post_digest_and_report, client=client, context=context, view=view,
-             plan_id=plan_id, name=name, channel_id=channel_id)
+    _submit_channel_form(ack, client, context, view, "Posting the digest…", _post_digest_and_report)
 
 
 def _post_digest_and_report(*, client: WebClient, context: BoltContext, view: dict[str, Any],
                             plan_id: int, name: str, channel_id: str) -> None:
     """After the ack, on the after-ack pool (Slack calls never hold Bolt's threads)."""
-    actor = actor_of(context)
-    posted = post_digest(client, context["database"].session_factory, team_id=actor.team_id,
-                         plan_id=plan_id, channel_id=channel_id, reason=DigestReason.ON_DEMAND,
-                         posted_by=actor.user_id, timezone=user_timezone(client, actor.user_id),
-                         chart_later=True)
+    posted = _post_on_demand(client, context, plan_id, channel_id)
     title = "Digest posted" if posted.ok else "Digest not posted"
     update_view(client, view["id"], modals.result_modal(title, outcome(name, posted)))
     if posted.upload_chart is not None:  # drawn after the person has been told
@@ -169,12 +170,7 @@ def _post_digest_and_report(*, client: WebClient, context: BoltContext, view: di
 
 
 def on_canvas_submitted(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any]) -> None:
-    checked = _checked_channel_form(ack, context, view, "Publishing the canvas…")
-    if checked is None:
-        return
-    plan_id, name, channel_id = checked
-    ui.later(context, _publish_canvas_and_report, client=client, context=context, view=view,
-             plan_id=plan_id, name=name, channel_id=channel_id)
+    _submit_channel_form(ack, client, context, view, "Publishing the canvas…", _publish_canvas_and_report)
 
 
 def _publish_canvas_and_report(*, client: WebClient, context: BoltContext, view: dict[str, Any],
