@@ -67,21 +67,34 @@ def _today(session, context: BoltContext, actor) -> Any:
     return local_day(utcnow(), local_zone(session, actor.team_id, actor.user_id, settings_of(context).timezone))
 
 
-def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, payload, respond) -> None:
+def _pressed(context: BoltContext, payload, respond, work) -> Any:
+    """`work(session, actor, item_id)` for the item whose button was pressed, in one unit
+    of work; None once the person has been told why not: the item is gone, or storage
+    refused (both buttons say the same, naming nothing of the item to those refused)."""
     actor = actor_of(context)
-    channel, ts = ui.clicked_message(body)
     try:
         item_id = ui.record_id(payload.get("value"), what="action item")
         with unit_of_work(context) as session:
-            item, changed = plans.mark_action_item(session, actor, item_id, True)
-            done_by = item.done_by or actor.user_id
-            facts = customer_items.item_or_none(session, actor.team_id, item_id)
+            return work(session, actor, item_id)
     except NotFound:
         _tell(respond, GONE)
-        return
     except PlanError as refused:  # not theirs (says nothing of the item), or a conflict
         _tell(respond, _refusal(refused))
+    return None
+
+
+def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, payload, respond) -> None:
+    channel, ts = ui.clicked_message(body)
+
+    def mark_done(session, actor, item_id):
+        item, changed = plans.mark_action_item(session, actor, item_id, True)
+        return item_id, changed, item.done_by or actor.user_id, customer_items.item_or_none(
+            session, actor.team_id, item_id)
+
+    marked = _pressed(context, payload, respond, mark_done)
+    if marked is None:
         return
+    item_id, changed, done_by, facts = marked
     if changed:
         # The follow-up owner's DM and the reminder row's own redraw, now.
         reminder_listeners.after_item_change(client, context, item_id)
@@ -93,23 +106,21 @@ def on_done(*, body: dict[str, Any], client: WebClient, context: BoltContext, pa
 
 def on_more_time(*, body: dict[str, Any], client: WebClient, context: BoltContext, payload, respond) -> None:
     """Opens "Need more time" for those who may ask it; anyone else is told, ephemerally."""
-    actor = actor_of(context)
     channel, ts = ui.clicked_message(body)
-    try:
-        item_id = ui.record_id(payload.get("value"), what="action item")
-        with unit_of_work(context) as session:
-            customer_items.check_item_actor(session, actor, item_id)
-            facts = customer_items.item_or_none(session, actor.team_id, item_id)
-        if facts is None:
-            raise NotFound(GONE)
-        if facts.done:
-            _tell(respond, "That action item is done already.")
-            return
-    except NotFound:
+
+    def check(session, actor, item_id):
+        customer_items.check_item_actor(session, actor, item_id)
+        return item_id, customer_items.item_or_none(session, actor.team_id, item_id)
+
+    checked = _pressed(context, payload, respond, check)
+    if checked is None:
+        return
+    item_id, facts = checked
+    if facts is None:
         _tell(respond, GONE)
         return
-    except PlanError as refused:
-        _tell(respond, _refusal(refused))
+    if facts.done:
+        _tell(respond, "That action item is done already.")
         return
     # The modal stays as external as the conversation it was opened from (audience.looking).
     who = audience.looking(client, context, body)
