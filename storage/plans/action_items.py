@@ -13,7 +13,8 @@ from storage import reminders
 from storage.domain import Actor
 from storage.errors import NotFound
 from storage.models import ActionItem, ItemStatus, Objective, utcnow
-from storage.plans.permissions import get_editable_plan, require_item_actor
+from storage.plans.part_edits import editable_part, insert_part, save_edit
+from storage.plans.permissions import require_item_actor
 from storage.plans.reads import get_plan, get_record
 from storage.plans.rules import ActionItemInput, item_fields
 from storage.plans.writes import (
@@ -21,10 +22,8 @@ from storage.plans.writes import (
     flush_or_conflict,
     lock_plan,
     log_change,
-    log_edit,
     next_position,
     remove_child,
-    set_fields,
     still_there,
 )
 
@@ -38,8 +37,7 @@ class _Dates:
 def add_action_item(
     session: Session, actor: Actor, objective_id: int, data: ActionItemInput
 ) -> ActionItem:
-    objective = get_record(session, Objective, actor.team_id, objective_id, "objective")
-    plan = get_editable_plan(session, actor, objective.plan_id)
+    objective, plan = editable_part(session, actor, "objective", objective_id)
     # The plan's dates as they are now (someone may be changing them), checked with
     # every other field.
     dates = _Dates(*lock_plan(session, plan.id))
@@ -54,9 +52,7 @@ def add_action_item(
         created_by=actor.user_id,
         **fields,
     )
-    session.add(item)
-    flush_or_conflict(session)
-    log_change(session, actor, plan.id, "action_item", item.id, "created", f"added action item “{item.title}”")
+    insert_part(session, actor, item, "action_item")
     reminders.item_assigned(session, actor, item)
     return item
 
@@ -69,14 +65,11 @@ def update_action_item(
     *,
     expected_version: int | None = None,
 ) -> ActionItem:
-    item = get_record(session, ActionItem, actor.team_id, item_id, "action item")
-    plan = get_editable_plan(session, actor, item.plan_id)
+    item, plan = editable_part(session, actor, "action_item", item_id)
     check_version(item, expected_version)
     previous_assignee, previous_due = item.assignee_id, item.due_date
     fields = item_fields(_Dates(*lock_plan(session, plan.id)), data)
-    changed = set_fields(item, fields)
-    flush_or_conflict(session)
-    log_edit(session, actor, item, "action_item", changed, f"edited action item “{item.title}”")
+    save_edit(session, actor, item, "action_item", fields)
     reminders.item_updated(session, actor, item, previous_assignee=previous_assignee,
                            previous_due=previous_due)
     return item
@@ -131,8 +124,7 @@ def mark_action_item(
 
 
 def delete_action_item(session: Session, actor: Actor, item_id: int) -> None:
-    item = get_record(session, ActionItem, actor.team_id, item_id, "action item")
-    get_editable_plan(session, actor, item.plan_id)
+    item, _ = editable_part(session, actor, "action_item", item_id)
     # The plan before the item's reminder row, in the order every change takes them
     # (Mark done does too): two requests never wait for each other's second lock.
     lock_plan(session, item.plan_id)

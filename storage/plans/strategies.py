@@ -6,19 +6,10 @@ from sqlalchemy.orm import Session
 
 from storage.domain import Actor
 from storage.models import Strategy
+from storage.plans.part_edits import editable_part, insert_part, save_edit
 from storage.plans.permissions import get_editable_plan
-from storage.plans.reads import get_record
 from storage.plans.rules import strategy_fields
-from storage.plans.writes import (
-    check_version,
-    flush_or_conflict,
-    lock_plan,
-    log_change,
-    log_edit,
-    next_position,
-    remove_child,
-    set_fields,
-)
+from storage.plans.writes import check_version, lock_plan, next_position, remove_child
 
 
 def add_strategy(
@@ -36,9 +27,7 @@ def add_strategy(
         position=next_position(session, Strategy, Strategy.plan_id, plan.id),
         **fields,
     )
-    session.add(strategy)
-    flush_or_conflict(session)
-    log_change(session, actor, plan.id, "strategy", strategy.id, "created", f"added strategy “{strategy.title}”")
+    insert_part(session, actor, strategy, "strategy")
     return strategy
 
 
@@ -53,16 +42,12 @@ def update_strategy(
     shared_with_customer: bool | None = None,
 ) -> Strategy:
     """`shared_with_customer` None: left as it is."""
-    strategy = get_record(session, Strategy, actor.team_id, strategy_id, "strategy")
-    get_editable_plan(session, actor, strategy.plan_id)
+    strategy, _ = editable_part(session, actor, "strategy", strategy_id)
     check_version(strategy, expected_version)
-    changed = set_fields(strategy, strategy_fields(title, description, shared_with_customer))
-    flush_or_conflict(session)
-    log_edit(session, actor, strategy, "strategy", changed, f"edited strategy “{strategy.title}”")
+    save_edit(session, actor, strategy, "strategy", strategy_fields(title, description, shared_with_customer))
     return strategy
 
 
 def delete_strategy(session: Session, actor: Actor, strategy_id: int) -> None:
-    strategy = get_record(session, Strategy, actor.team_id, strategy_id, "strategy")
-    get_editable_plan(session, actor, strategy.plan_id)
+    strategy, _ = editable_part(session, actor, "strategy", strategy_id)
     remove_child(session, actor, strategy, "strategy", f"deleted strategy “{strategy.title}”")
