@@ -60,7 +60,7 @@ def confirm_messages(plan, progress, *, request_id: int, objective_id: int | Non
                  f"*{esc(plan.name, 200)}*. Press *Agree* if it is right, or *Comment* to tell us what "
                  "to change.")
         body = []
-    body += [factory() for _, factory in hierarchy_blocks(shown, progress, can_edit=False, today=today)]
+    body += [entry.build() for entry in hierarchy_blocks(shown, progress, can_edit=False, today=today)]
     buttons = actions(button("Agree", AGREE, str(request_id), style="primary"),
                       button("Comment", COMMENT, str(request_id)), block_id=ACTIONS_BLOCK)
     head = [header(truncate(title, 150)), section(intro)]

@@ -1,8 +1,10 @@
 """The plan view: one modal with the whole hierarchy and the SWOT.
 
 A plan of any size fits: the hierarchy is cut into pages that each stay inside a
-modal's 100 blocks (a page that starts inside a strategy says which one it continues),
-with "Previous page" / "Next page" buttons. People who may not change the plan see it
+modal's 100 blocks (blocks/paging.py; a page that starts inside a strategy says which
+one it continues), with "Previous page" / "Next page" buttons. A page can be cut from
+the item outline alone ({objective id: item ids}), so a caller loads only the items
+of the page it shows (plan_page_item_ids). People who may not change the plan see it
 without the controls (the storage layer enforces the rule anyway).
 
 Input is plain data: a plan with its tree loaded (duck-typed: name, account.name,
@@ -44,14 +46,14 @@ from blocks.kit import (
     section,
     user,
 )
-from blocks.inputs import MODAL_BLOCKS_MAX, modal
+from blocks.inputs import modal
+from blocks.paging import Entry, Page, build_page, pager, paginate
 from blocks.progress import objective_status_line
 from blocks.stakeholders import HEADING as STAKEHOLDERS_HEADING
 from blocks.stakeholders import stakeholder_blocks
 from blocks.written_plan import format_number
 from storage.domain import PlanHealth, shown_to_customer
 
-PAGE_PAGER_BLOCKS = 2  # the pager's actions + context
 SWOT_LABELS = {
     "strength": "Strengths",
     "weakness": "Weaknesses",
@@ -61,10 +63,8 @@ SWOT_LABELS = {
 TITLE = "Account plan"
 
 
-@dataclass(frozen=True)
-class Page:
-    number: int  # 0-based
-    count: int
+# {objective id: its action items' ids, in order}: the shape of a plan's items without them.
+ItemOutline = Mapping[int, Sequence[int]]
 
 
 def _status(plan) -> str:
@@ -209,10 +209,14 @@ def item_line(item, *, today: dt.date | None = None, tag: str = "", owner: str |
 def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = None,
                      statuses: bool = False,
                      stale_objective_ids: Collection[int] = (),
-                     contact_names: Mapping[int, str] | None = None) -> list[tuple[int, Any]]:
-    """(strategy index, block factory) for the whole tree, in reading order.
+                     contact_names: Mapping[int, str] | None = None,
+                     outline: ItemOutline | None = None,
+                     items: Mapping[int, Any] | None = None) -> list[Entry]:
+    """An Entry for every block of the whole tree, in reading order.
 
-    Factories, not blocks: a page of a big plan builds only its own blocks.
+    Factories, not blocks: a page of a big plan builds only its own blocks. The items
+    come from the tree (objective.action_items), or, with `outline`, from `items`
+    ({id: item}), which needs only the items of the blocks that get built.
     `statuses` (the team view) adds each objective's owner, status and note, marked
     stale when its id is in `stale_objective_ids`, and the sharing tags; with
     `contact_names` ({stakeholder id: name}) an item of a customer contact without Slack
@@ -222,10 +226,15 @@ def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = 
     def tag(*records) -> str:
         return shared_tag(*records) if statuses else ""
 
-    out: list[tuple[int, Any]] = []
+    out: list[Entry] = []
     if not plan.strategies:
-        out.append((-1, lambda: section("This plan has no strategies yet. Start with *Add strategy*.")))
+        out.append(Entry(-1, lambda: section("This plan has no strategies yet. Start with *Add strategy*.")))
         return out
+    if outline is None:
+        objectives = [o for s in plan.strategies for o in s.objectives]
+        outline = {o.id: [i.id for i in o.action_items] for o in objectives}
+        items = {i.id: i for o in objectives for i in o.action_items}
+    found = items or {}
 
     def strategy_block(number: int, strategy) -> dict[str, Any]:
         text = (f"*{number}. {esc(strategy.title)}*{tag(strategy)}\n"
@@ -250,15 +259,15 @@ def hierarchy_blocks(plan, progress, *, can_edit: bool, today: dt.date | None = 
 
     no_objectives = "No objectives yet: use *Add objective* in the strategy's menu."
     for s_index, strategy in enumerate(plan.strategies):
-        out.append((s_index, lambda n=s_index + 1, s=strategy: strategy_block(n, s)))
+        out.append(Entry(s_index, lambda n=s_index + 1, s=strategy: strategy_block(n, s)))
         if not strategy.objectives:
-            out.append((s_index, lambda: context(no_objectives)))
+            out.append(Entry(s_index, lambda: context(no_objectives)))
         for o_index, objective in enumerate(strategy.objectives):
             number = f"{s_index + 1}.{o_index + 1}"
-            out.append((s_index, lambda n=number, o=objective, s=strategy: objective_block(n, o, s)))
-            out += [(s_index, lambda i=item, o=objective, s=strategy: item_block(i, o, s))
-                    for item in objective.action_items]
-        out.append((s_index, divider))
+            out.append(Entry(s_index, lambda n=number, o=objective, s=strategy: objective_block(n, o, s)))
+            out += [Entry(s_index, lambda i=item_id, o=objective, s=strategy: item_block(found[i], o, s), item_id)
+                    for item_id in outline.get(objective.id, ())]
+        out.append(Entry(s_index, divider))
     return out
 
 
@@ -278,50 +287,59 @@ def swot_summary_blocks(plan, *, can_edit: bool) -> list[dict[str, Any]]:
     return blocks
 
 
-def _pager(plan_id: int, page: Page) -> list[dict[str, Any]]:
-    if page.count <= 1:
-        return []
-    buttons = []
-    if page.number > 0:
-        buttons.append(button("Previous page", Action.PREVIOUS_PAGE, f"{plan_id}:{page.number - 1}"))
-    if page.number < page.count - 1:
-        buttons.append(button("Next page", Action.NEXT_PAGE, f"{plan_id}:{page.number + 1}"))
-    return [actions(*buttons, block_id="pager"), context(f"Page {page.number + 1} of {page.count}")]
+@dataclass(frozen=True)
+class _Layout:
+    head: list[dict[str, Any]]
+    pages: list[list[Entry]]
+    number: int  # the page shown, clamped to the pages there are
 
 
-def paginate(
-    head: list[dict[str, Any]],
-    body: list[tuple[int, Any]],
-    tail: list[dict[str, Any]],
-    continued,
+def _layout(
+    plan,
+    progress,
     *,
-    limit: int = MODAL_BLOCKS_MAX,
-) -> list[list[tuple[int, Any]]]:
-    """Cut `body` ((group, block factory) pairs) into pages that fit `limit` with `head`
-    on each and `tail` (blocks) at the end. A page that starts inside a group
-    (a strategy) gets `continued(group)` first. Returns each page's factories.
-    """
-    room = limit - len(head) - PAGE_PAGER_BLOCKS - 1  # 1: a "continued" line
-    pages: list[list[tuple[int, Any]]] = []
-    current: list[tuple[int, Any]] = []
-    last_group = None
-    for group, factory in body:
-        if len(current) >= room:
-            pages.append(current)
-            starts_inside = continued is not None and group == last_group and group >= 0
-            current = [(group, lambda g=group: continued(g))] if starts_inside else []
-        current.append((group, factory))
-        last_group = group
-    if tail and len(current) + len(tail) > room + 1:
-        pages.append(current)
-        current = []
-    current += [(-1, lambda b=block: b) for block in tail]
-    pages.append(current)
-    return pages
+    can_edit: bool,
+    page: int = 0,
+    today: dt.date | None = None,
+    customer: bool = False,
+    note: str | None = None,
+    stakeholders: Sequence[tuple[Any, int]] | None = None,
+    health: PlanHealth | None = None,
+    stale_objective_ids: Collection[int] | None = None,
+    save_template: bool = False,
+    agreements: Sequence = (),
+    outline: ItemOutline | None = None,
+    items: Mapping[int, Any] | None = None,
+) -> _Layout:
+    if customer and (stakeholders is not None or health is not None):
+        raise ValueError("the customer view never shows stakeholders or health")
+    can_edit = can_edit and not customer
+    today = today or dt.date.today()
+    if stale_objective_ids is None:
+        stale_objective_ids = health.stale_objective_ids if health is not None else frozenset()
+    head = plan_header_blocks(plan, progress, can_edit=can_edit, customer=customer, health=health,
+                              save_template=save_template, agreements=agreements)
+    if note:
+        head.append(context(note))
+    body = [Entry(-1, lambda b=b: b) for b in goals_blocks(plan)] + [Entry(-1, divider)]
+    body += hierarchy_blocks(plan, progress, can_edit=can_edit, today=today, statuses=not customer,
+                             stale_objective_ids=stale_objective_ids,
+                             contact_names={s.id: s.name for s, _ in stakeholders or ()},
+                             outline=outline, items=items)
+    people_group = len(plan.strategies)  # after the strategies' groups: its own "continued"
+    if stakeholders is not None:
+        body += [Entry(people_group, factory) for factory in
+                 stakeholder_blocks(plan.id, stakeholders, can_edit=can_edit, today=today)]
+        body.append(Entry(-1, divider))
+    tail = [] if customer else swot_summary_blocks(plan, can_edit=can_edit)
 
+    def continued(group: int) -> dict[str, Any]:
+        if group == people_group:
+            return context(f"_continued: {STAKEHOLDERS_HEADING}_")
+        return context(f"_continued: {group + 1}. {esc(plan.strategies[group].title, 200)}_")
 
-def _build(page: list[tuple[int, Any]]) -> list[dict[str, Any]]:
-    return [factory() for _, factory in page]
+    pages = paginate(head, body, tail, continued)
+    return _Layout(head, pages, max(0, min(page, len(pages) - 1)))
 
 
 def plan_view(
@@ -338,6 +356,8 @@ def plan_view(
     stale_objective_ids: Collection[int] | None = None,
     save_template: bool = False,
     agreements: Sequence = (),
+    outline: ItemOutline | None = None,
+    items: Mapping[int, Any] | None = None,
 ) -> dict[str, Any]:
     """The plan modal, showing page `page` (clamped to the pages there are).
 
@@ -354,39 +374,27 @@ def plan_view(
     `save_template` the "Save as template" button. Both views: `agreements` (see
     plan_header_blocks). A customer view given stakeholders
     or health raises ValueError: the caller must not load them for a customer.
+
+    The items come from the plan's tree, or, for a big plan, from `outline` and `items`:
+    `plan_page_item_ids` (same arguments) says which items the page shows, the caller
+    loads only those and passes them as `items` ({id: item}).
     """
-    if customer and (stakeholders is not None or health is not None):
-        raise ValueError("the customer view never shows stakeholders or health")
-    today = today or dt.date.today()
-    can_edit = can_edit and not customer
-    if stale_objective_ids is None:
-        stale_objective_ids = health.stale_objective_ids if health is not None else frozenset()
-    head = plan_header_blocks(plan, progress, can_edit=can_edit, customer=customer, health=health,
-                              save_template=save_template, agreements=agreements)
-    if note:
-        head.append(context(note))
-    body = [(-1, lambda b=b: b) for b in goals_blocks(plan)] + [(-1, divider)]
-    body += hierarchy_blocks(plan, progress, can_edit=can_edit, today=today, statuses=not customer,
-                             stale_objective_ids=stale_objective_ids,
-                             contact_names={s.id: s.name for s, _ in stakeholders or ()})
-    people_group = len(plan.strategies)  # after the strategies' groups: its own "continued"
-    if stakeholders is not None:
-        body += [(people_group, factory) for factory in
-                 stakeholder_blocks(plan.id, stakeholders, can_edit=can_edit, today=today)]
-        body.append((-1, divider))
-    tail = [] if customer else swot_summary_blocks(plan, can_edit=can_edit)
-
-    def continued(group: int) -> dict[str, Any]:
-        if group == people_group:
-            return context(f"_continued: {STAKEHOLDERS_HEADING}_")
-        return context(f"_continued: {group + 1}. {esc(plan.strategies[group].title, 200)}_")
-
-    pages = paginate(head, body, tail, continued)
-    number = max(0, min(page, len(pages) - 1))
-    blocks = head + _build(pages[number]) + _pager(plan.id, Page(number, len(pages)))
+    layout = _layout(plan, progress, can_edit=can_edit, page=page, today=today,
+                     customer=customer, note=note, stakeholders=stakeholders, health=health,
+                     stale_objective_ids=stale_objective_ids, save_template=save_template,
+                     agreements=agreements, outline=outline, items=items)
+    number = layout.number
+    blocks = layout.head + build_page(layout.pages[number]) + pager(plan.id, Page(number, len(layout.pages)))
     metadata = encode_metadata(plan=plan.id, page=number, version=plan.version,
                                audience=CUSTOMER_AUDIENCE if customer else None)
     return modal(Callback.PLAN_VIEW, TITLE, blocks, submit=None, close="Close", private_metadata=metadata)
+
+
+def plan_page_item_ids(plan, progress, *, outline: ItemOutline, page: int = 0, **options: Any) -> list[int]:
+    """The ids of the action items that page `page` of `plan_view(plan, progress,
+    outline=outline, **options)` shows: the page is cut from the outline alone."""
+    layout = _layout(plan, progress, page=page, outline=outline, items=None, **options)
+    return [entry.item_id for entry in layout.pages[layout.number] if entry.item_id is not None]
 
 
 def swot_view(plan, *, can_edit: bool, page: int = 0) -> dict[str, Any]:
@@ -404,15 +412,15 @@ def swot_view(plan, *, can_edit: bool, page: int = 0) -> dict[str, Any]:
         menu = record_menu(Action.SWOT_MENU, _SWOT_MENU, entry.id) if can_edit else None
         return section(esc(entry.text, 2800), accessory=menu)
 
-    body: list[tuple[int, Any]] = []
+    body: list[Entry] = []
     for kind, label in SWOT_LABELS.items():
         entries = [e for e in plan.swot_entries if e.kind.value == kind]
         heading = f"*{label}*" + ("" if entries else "\n_none yet_")
-        body.append((-1, lambda h=heading: section(h)))
-        body += [(-1, lambda e=entry: entry_block(e)) for entry in entries]
+        body.append(Entry(-1, lambda h=heading: section(h)))
+        body += [Entry(-1, lambda e=entry: entry_block(e)) for entry in entries]
     # SWOT entries have no groups (-1), so no page says "continued".
     pages = paginate(head, body, [], continued=None)
     number = max(0, min(page, len(pages) - 1))
-    blocks = head + _build(pages[number]) + _pager(plan.id, Page(number, len(pages)))
+    blocks = head + build_page(pages[number]) + pager(plan.id, Page(number, len(pages)))
     metadata = encode_metadata(plan=plan.id, page=number, mode="swot")
     return modal(Callback.PLAN_VIEW, "SWOT", blocks, submit=None, close="Close", private_metadata=metadata)

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import Select, and_, case, false, func, select, true, union
-from sqlalchemy.orm import Session, selectinload, with_loader_criteria
+from sqlalchemy.orm import Session, raiseload, selectinload, with_loader_criteria
 
 from storage.errors import NotFound
 from storage.models import (
@@ -95,9 +95,13 @@ def item_shown_to_customer():
 
 
 def load_plan_tree(
-    session: Session, team_id: str, plan_id: int, *, audience: Audience = Audience.TEAM
+    session: Session, team_id: str, plan_id: int, *, audience: Audience = Audience.TEAM,
+    with_items: bool = True,
 ) -> AccountPlan:
     """The plan with its whole hierarchy, SWOT, team and reviews: a fixed 7 queries.
+
+    `with_items=False` stops at the objectives (their `action_items` raise when read):
+    for a view that shows one page of a big plan, with `item_outline` and `items_by_id`.
 
     For `Audience.EXTERNAL` (a customer, or a conversation shared with one) only the
     allow-list is read: the strategies marked "Shared with customer", their shared
@@ -122,9 +126,10 @@ def load_plan_tree(
             selectinload(AccountPlan.members),
             selectinload(AccountPlan.swot_entries.and_(nothing_if_external)),
             selectinload(AccountPlan.reviews.and_(nothing_if_external)),
-            selectinload(AccountPlan.strategies)
-            .selectinload(Strategy.objectives)
-            .selectinload(Objective.action_items),
+            (selectinload(AccountPlan.strategies)
+             .selectinload(Strategy.objectives)
+             .options(selectinload(Objective.action_items) if with_items
+                      else raiseload(Objective.action_items))),
             *(shared_only if external else []),
         )
         .execution_options(populate_existing=True)
@@ -133,6 +138,39 @@ def load_plan_tree(
         raise NotFound(f"No plan with id {plan_id} in this workspace.")
     return plan
 
+
+
+def item_outline(
+    session: Session, team_id: str, plan_id: int, *, audience: Audience = Audience.TEAM
+) -> dict[int, list[int]]:
+    """{objective id: its action items' ids in plan order} for `audience` (external: the
+    items shown to a customer only). Two integers a row from the (plan_id, status)
+    index's plan: what paging a plan of 1,500 items needs, without loading them."""
+    query = (select(ActionItem.objective_id, ActionItem.id)
+             .where(ActionItem.plan_id == plan_id, ActionItem.team_id == team_id)
+             .order_by(ActionItem.objective_id, ActionItem.position, ActionItem.id))
+    if audience == Audience.EXTERNAL:
+        query = with_parents(query).where(item_shown_to_customer())
+    outline: dict[int, list[int]] = {}
+    for objective_id, item_id in session.execute(query):
+        outline.setdefault(objective_id, []).append(item_id)
+    return outline
+
+
+def items_by_id(
+    session: Session, team_id: str, item_ids: Sequence[int], *, audience: Audience = Audience.TEAM
+) -> dict[int, ActionItem]:
+    """The action items `item_ids` of this workspace, by id (read again: populate_existing),
+    for `audience`: one page of a plan view."""
+    if not item_ids:
+        return {}
+    # By primary key alone, the workspace checked on the rows: with `team_id = ?` in the
+    # query SQLite reads the workspace's items by the team index and tests each id.
+    query = select(ActionItem).where(ActionItem.id.in_(list(item_ids)))
+    if audience == Audience.EXTERNAL:
+        query = with_parents(query).where(item_shown_to_customer())
+    found = session.scalars(query.execution_options(populate_existing=True))
+    return {item.id: item for item in found if item.team_id == team_id}
 
 def _fragment(text: str) -> str | None:
     """Typed search text as it may match a name: lone surrogates dropped; None when it

@@ -3,7 +3,7 @@ import json
 import re
 
 from blocks.ids import Action
-from blocks.plan_view import plan_view, swot_view
+from blocks.plan_view import plan_page_item_ids, plan_view, swot_view
 from tests.blockkit import validate_view
 from tests.blocks.builders import build_plan, progress_of
 
@@ -63,6 +63,29 @@ def test_plan_with_1500_items_pages_inside_block_kit_limits():
     assert "Strengths" in _texts(plan_view(plan, progress, can_edit=True, page=pages - 1))
     # A page beyond the end shows the last one instead of failing.
     assert plan_view(plan, progress, can_edit=True, page=999)["blocks"] == view["blocks"]
+
+
+def test_a_page_built_from_the_outline_needs_only_its_own_items():
+    """The plan view of a big plan is cut from the item outline: `plan_page_item_ids`
+    names the items a page shows, and given only those the page is the same as the one
+    built from the whole tree. An item the page does not show is never asked for."""
+    plan = build_plan(strategies=5, objectives=10, items=30, swot=12)
+    progress = progress_of(plan)
+    objectives = [o for s in plan.strategies for o in s.objectives]
+    outline = {o.id: [i.id for i in o.action_items] for o in objectives}
+    every = {i.id: i for o in objectives for i in o.action_items}
+    options = dict(can_edit=True, today=TODAY)
+    shown_overall = []
+    for number in (0, 7, 17):
+        wanted = plan_page_item_ids(plan, progress, outline=outline, page=number, **options)
+        assert 0 < len(wanted) <= 100
+        page_items = {i: every[i] for i in wanted}
+        view = plan_view(plan, progress, outline=outline, items=page_items, page=number, **options)
+        assert view == plan_view(plan, progress, page=number, **options)
+        shown = [int(n) for n in re.findall(r"Share results (\d+)\b", _texts(view))]
+        assert len(shown) == len(wanted)
+        shown_overall += wanted
+    assert len(set(shown_overall)) == len(shown_overall)  # pages do not overlap
 
 
 def test_page_starting_inside_a_strategy_says_which_it_continues():

@@ -120,6 +120,20 @@ def test_the_customer_tree_holds_only_shared_records_under_shared_parents(sessio
         assert len(team.strategies) == 2 and len(team.swot_entries) == 1 and len(team.reviews) == 1
 
 
+def test_a_customer_page_outline_and_items_are_the_allow_list(session, mixed):
+    """The plan view's page reads (item_outline, items_by_id) keep the same allow-list
+    as the whole tree: asked by id for an item customers do not see, they give nothing."""
+    session.expire_all()
+    tree = ops.load_plan_tree(session, mixed.team_id, mixed.id, audience=EXTERNAL, with_items=False)
+    outline = ops.item_outline(session, mixed.team_id, mixed.id, audience=EXTERNAL)
+    (shown,) = [o for s in tree.strategies for o in s.objectives]
+    assert list(outline) == [shown.id] and len(outline[shown.id]) == 1
+    every_id = [i for ids in ops.item_outline(session, mixed.team_id, mixed.id).values() for i in ids]
+    assert len(every_id) == 4
+    found = ops.items_by_id(session, mixed.team_id, every_id, audience=EXTERNAL)
+    assert [i.title for i in found.values()] == ["Shown item"]
+
+
 def test_the_team_tree_after_a_customer_tree_in_one_session_is_whole(session, mixed):
     """A request that drew the customer view and then the team's (a digest to a shared
     channel, then the plan view for its author) must not hand the team the customer's

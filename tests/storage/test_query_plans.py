@@ -373,6 +373,12 @@ OPERATIONS = [
     Operation("find_plans name", _read(lambda s, f: ops.find_plans(s, TEAM, f.plan_name.upper()))),
     Operation("load_plan_tree", _read(lambda s, f: ops.load_plan_tree(s, TEAM, f.plan_id))),
     Operation("plan_progress", _read(lambda s, f: ops.plan_progress(s, TEAM, f.plan_id))),
+    # A plan view page: the tree without items, the item outline, then one page's items.
+    Operation("load_plan_tree without items", _read(lambda s, f: ops.load_plan_tree(
+        s, TEAM, f.plan_id, with_items=False))),
+    Operation("item_outline", _read(lambda s, f: ops.item_outline(s, TEAM, f.plan_id))),
+    Operation("items_by_id", _read(lambda s, f: ops.items_by_id(
+        s, TEAM, [i for ids in ops.item_outline(s, TEAM, f.plan_id).values() for i in ids][:PAGE]))),
     Operation("open_items_for", _read(lambda s, f: ops.open_items_for(s, TEAM, "UMEM3", limit=PAGE))),
     Operation("count_open_items", _read(lambda s, f: ops.count_open_items(s, TEAM, "UMEM3"))),
     # What an external audience reads: the same indexes, the allow-list on the way.
@@ -382,6 +388,11 @@ OPERATIONS = [
         s, TEAM, f.plan_id, audience=Audience.EXTERNAL))),
     Operation("plan_progress external", _read(lambda s, f: ops.plan_progress(
         s, TEAM, f.plan_id, audience=Audience.EXTERNAL))),
+    Operation("item_outline external", _read(lambda s, f: ops.item_outline(
+        s, TEAM, f.plan_id, audience=Audience.EXTERNAL))),
+    Operation("items_by_id external", _read(lambda s, f: ops.items_by_id(
+        s, TEAM, [i for ids in ops.item_outline(s, TEAM, f.plan_id).values() for i in ids][:PAGE],
+        audience=Audience.EXTERNAL))),
     Operation("open_items_for external", _read(lambda s, f: ops.open_items_for(
         s, TEAM, "UMEM3", limit=PAGE, audience=Audience.EXTERNAL))),
     Operation("digest_content team", _read(lambda s, f: digests.digest_content(
