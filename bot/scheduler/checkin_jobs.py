@@ -23,15 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from functools import partial
 from types import SimpleNamespace
 
 from blocks.progress import checkin_message
 from bot.scheduler.job_context import JobContext, by_turns
-from bot.scheduler.reminder_jobs import BATCH, LEASE, MAX_BATCHES, post_grouped_dm
+from bot.scheduler.sending import MAX_BATCHES, post_grouped_dm, send_due
 from storage import checkins
 from storage.checkins import CheckinObjective, DueCheckin
-from storage.claims import begin_attempt, claim_due_groups, lease_end
+from storage.claims import begin_attempt
 from storage.db import transaction
 from storage.models import CheckinRequest, utcnow
 
@@ -51,19 +50,9 @@ def schedule_checkin_rounds(context: JobContext, now: dt.datetime) -> int:
 
 def send_checkins(context: JobContext, now: dt.datetime) -> int:
     """What is due: one DM per person, listing their objectives of every plan."""
-    sent = 0
-    for _ in range(MAX_BATCHES):
-        ids = claim_due_groups(context.session_factory, CheckinRequest, now=now, lease=LEASE,
-                               group_by=OWNER, limit=BATCH)
-        if not ids:
-            break
-        held = lease_end(now, LEASE)
-        with transaction(context.session_factory) as session:
-            due = checkins.prepare_checkins(session, ids, now=now, default_tz=context.default_timezone,
-                                            held_until=held)
-        sent += context.each(partial(_deliver, context, held_until=held, now=now),
-                             by_turns(checkin_dms(due), key=lambda dm: (dm[0].team_id, dm[0].user_id)))
-    return sent
+    return send_due(context, CheckinRequest, now, prepare=checkins.prepare_checkins, deliver=_deliver,
+                    group_by=OWNER,
+                    dms=lambda due: by_turns(checkin_dms(due), key=lambda dm: (dm[0].team_id, dm[0].user_id)))
 
 
 def checkin_dms(due: Sequence[DueCheckin]) -> list[list[DueCheckin]]:

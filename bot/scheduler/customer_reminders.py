@@ -42,7 +42,7 @@ from storage.models import ItemReminder
 
 log = logging.getLogger(__name__)
 
-# reminder_jobs.outside_organisation (passed in: that module imports this one).
+# sending.outside_organisation, passed in by bot/scheduler/reminder_jobs.py.
 Outside = Callable[[JobContext, reminders.Outgoing, "bool | None"], "bool | None"]
 
 

@@ -9,20 +9,14 @@ with the time zone jobs of bot/scheduler/time_zone_jobs.py around the sending on
   everything due at once (at most REMINDERS_MAX items a DM; more go in several);
 - send_weekly_summaries: Monday's list of open items.
 
-Each sending job claims due rows in batches (storage.claims: a lease, committed before
-anything is sent), lets storage decide in one transaction what each row needs (most
-only move on: storage.reminders.prepare_*), then sends the DMs on a few threads,
-every Web API call first taking a slot from the rate limiter, and records each outcome
-under the lease. Right before each send `begin_attempt` checks that the lease is still
-this pass's and notes the attempt: a pass whose lease ran out, or a row that changed
-meanwhile, sends nothing, and a send whose outcome is unknown is looked for in the DM
-before it is tried again (bot/slack/dms.py). So each DM goes out once.
+Each sending job is bot/scheduler/sending.py's `send_due`: rows claimed in batches
+under a lease, storage deciding what each needs, each DM sent once at Slack's pace.
 
 A person from another organisation (Slack Connect) is told only of action items shown
 to customers (shared, under a shared objective and strategy: ItemFacts.shared). Before
-a DM that would tell of anything else goes out, `outside_organisation` asks (storage
-keeps what Slack said; users.info when it never said): theirs, the items they may not
-see are left out of it, and a DM left with nothing is withheld (recorded, never
+a DM that would tell of anything else goes out, `sending.outside_organisation` asks
+(storage keeps what Slack said; users.info when it never said): theirs, the items they
+may not see are left out of it, and a DM left with nothing is withheld (recorded, never
 posted); when Slack cannot say, those items wait for a later pass. Reminders are the
 exception: a customer's are not DMed to them at all (bot/scheduler/customer_reminders.py
 posts them in the plan's customer channel, or tells the item's follow-up owner).
@@ -32,9 +26,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 
 from slack_sdk import WebClient
 from sqlalchemy import ColumnElement
@@ -45,32 +38,30 @@ from blocks import reminders as messages
 from bot.config import Settings
 from bot.scheduler import customer_reminders
 from bot.scheduler.job_context import JobContext, by_turns
+from bot.scheduler.sending import (
+    CHECK_FAILED,
+    MAX_BATCHES,
+    Send,
+    deliver_row,
+    outside_or_wait,
+    outside_organisation,
+    post,
+    post_grouped_dm,
+    send_due,
+)
 from bot.scheduler.time_zone_jobs import fetch_time_zone
-from bot.slack.dms import Outcome, Throttle, channel_of, find_posted_keys, outcome_of, post_dm, update_dm
+from bot.slack.dms import update_dm
 from bot.slack.ratelimit import Unlimited
-from bot.slack.users import from_elsewhere
-from bot.slack.workspaces import NotInstalled
 from storage import people, reminders
-from storage.claims import begin_attempt, claim_due, claim_due_groups, lease_end
+from storage.claims import begin_attempt
 from storage.db import transaction
 from storage.models import ItemReminder, Notification, NotificationKind, WeeklySummary, utcnow
 from storage.reminder_calendar import zone
 
 log = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(minutes=10)  # a batch is sent well within it, even paused by 429s
-# A batch is a few seconds of sending at Slack's pace: claiming more would only make
-# other instances wait for rows this one cannot send yet.
-BATCH = 25
-MAX_BATCHES = 2000  # per job and pass: 50,000 DMs; the next pass goes on
 # context.carry: reminder DMs that came due this pass (its report and /metrics count them)
 DUE_COUNT = "reminder DMs due"
-# The error a row waits with when Slack could not say whether its person belongs to
-# another organisation (the row is tried again later, like any passing error).
-CHECK_FAILED = "person_check_failed"
-
-Send = Callable[[WebClient, Throttle], Outcome]
-RecordSent = Callable[[Session, Outcome], bool]
 
 
 # ---------------------------------------------------------------------------
@@ -86,144 +77,21 @@ def sync_new_plans(context: JobContext, now: dt.datetime) -> int:
 
 
 # ---------------------------------------------------------------------------
-# People from another organisation
-
-
-def outside_organisation(context: JobContext, out: reminders.Outgoing, known: bool | None) -> bool | None:
-    """Whether the person `out` goes to belongs to another organisation: `known` (what
-    storage kept), else users.info's answer (kept from now on). None: Slack could not say."""
-    if known is not None:
-        return known
-    try:
-        client = context.client_for_team(out.team_id)
-    except NotInstalled:
-        return False  # nothing goes to anyone there: sending says so (not_installed, for good)
-    try:
-        context.limiter.acquire(out.team_id, "users.info")
-        user = client.users_info(user=out.user_id)["user"]
-    except Exception as error:  # noqa: BLE001 - Slack's error or a bug: cannot say
-        log.info("%s: whether %s is from another organisation is unknown (%s)", out.key, out.user_id,
-                 type(error).__name__)
-        return None
-    external = from_elsewhere(user, out.team_id)
-    with transaction(context.session_factory) as session:
-        people.record_organisation(session, out.team_id, out.user_id, external)
-    return external
-
-
-def _wait_for_check(context: JobContext, model, row_id: int, *, held_until: dt.datetime, now: dt.datetime) -> None:
-    with transaction(context.session_factory) as session:
-        reminders.record_failure(session, model, row_id, held_until=held_until, now=now, error=CHECK_FAILED,
-                                 permanent=False)
-
-
-# ---------------------------------------------------------------------------
-# Sending
-def post_grouped_dm(context: JobContext, going: Sequence, message_of: Callable[[list], dict], *,
-                    what: str) -> tuple[str | None, dict[str, str], Outcome]:
-    """One DM to one person carrying the rows `going` (each with key, user_id, team_id,
-    dm_channel, maybe_sent_since): rows whose DM an earlier attempt may have posted are
-    looked for first (found: {key: ts}, not posted again), the rest go in one message.
-    Returns (channel, found, outcome); a 429 pauses the workspace for every pass."""
-    first = going[0]
-    channel, found, outcome = first.dm_channel, {}, Outcome(error="internal_error", uncertain=True)
-    try:
-        client = context.client_for_team(first.team_id)
-        throttle = partial(context.limiter.acquire, first.team_id)
-        earlier = [r for r in going if r.maybe_sent_since is not None]
-        if earlier:
-            channel = channel or channel_of(client, first.user_id, throttle)
-            found = find_posted_keys(client, channel=channel, keys=[r.key for r in earlier],
-                                     since=min(r.maybe_sent_since for r in earlier), throttle=throttle)
-            if found:
-                log.info("%d %s to %s had arrived before their answer was lost: not posted again",
-                         len(found), what, first.user_id)
-        posting = [r for r in going if r.key not in found]
-        if posting:
-            outcome = post_dm(client, user_id=first.user_id, message=message_of(posting),
-                              key=posting[0].key, keys=[r.key for r in posting] if len(posting) > 1 else None,
-                              dm_channel=channel, throttle=throttle)
-    except NotInstalled:
-        outcome = Outcome(error="not_installed", permanent=True)
-    except Exception as error:  # noqa: BLE001 - the lookup failed, or a bug / a failed token refresh
-        try:
-            failed = outcome_of(error)
-        except Exception:  # noqa: BLE001 - not Slack's: later, carefully
-            log.exception("%s to %s: sending failed", what, first.user_id)
-            failed = Outcome(error="internal_error")
-        outcome = replace(failed, uncertain=True)  # an earlier attempt's DM is looked for again
-    if outcome.error == "ratelimited":
-        context.limiter.pause(first.team_id, outcome.retry_after or 1.0)
-    return channel, found, outcome
-
-
-
-def _batches(context: JobContext, model, now: dt.datetime, where: Sequence[ColumnElement[bool]]):
-    """Claimed ids, a batch at a time, with the lease they are held by."""
-    for _ in range(MAX_BATCHES):
-        ids = claim_due(context.session_factory, model, now=now, lease=LEASE, limit=BATCH, where=where)
-        if not ids:
-            return
-        yield ids, lease_end(now, LEASE)
-
-
-def _deliver(context: JobContext, model, out: reminders.Outgoing, *, held_until: dt.datetime,
-             now: dt.datetime, send: Send, record_sent: RecordSent) -> bool:
-    with transaction(context.session_factory) as session:
-        # Wall-clock time: it is compared with Slack's message times if the outcome is lost.
-        if not begin_attempt(session, model, out.row_id, held_until=held_until, now=utcnow()):
-            log.info("%s: no longer held by this pass; not sent", out.key)
-            return False
-    try:
-        client = context.client_for_team(out.team_id)
-        outcome = send(client, partial(context.limiter.acquire, out.team_id))
-    except NotInstalled:
-        outcome = Outcome(error="not_installed", permanent=True)
-    except Exception:  # noqa: BLE001 - a bug or a failed token refresh: later, carefully
-        log.exception("%s: sending failed", out.key)
-        outcome = Outcome(error="internal_error", uncertain=True)
-    if outcome.error == "ratelimited":
-        context.limiter.pause(out.team_id, outcome.retry_after or 1.0)
-    with transaction(context.session_factory) as session:
-        if outcome.sent:
-            kept = record_sent(session, outcome)
-        else:
-            kept = reminders.record_failure(
-                session, model, out.row_id, held_until=held_until, now=now, error=outcome.error,
-                permanent=outcome.permanent, uncertain=outcome.uncertain, retry_after=outcome.retry_after)
-    if outcome.error:
-        log.warning("%s to %s not sent: %s (%s)", out.key, out.user_id, outcome.error,
-                    "for good" if outcome.permanent else "will retry")
-    if not kept:
-        log.info("%s: the row changed while its DM went out; its new state stands", out.key)
-    return outcome.sent
-
-
-def _post(out: reminders.Outgoing, message: dict) -> Send:
-    return lambda client, throttle: post_dm(
-        client, user_id=out.user_id, message=message, key=out.key, dm_channel=out.dm_channel,
-        maybe_sent_since=out.maybe_sent_since, throttle=throttle)
+# Item reminders
 
 
 def send_item_reminders(context: JobContext, now: dt.datetime, *,
                         where: Sequence[ColumnElement[bool]] = ()) -> int:
     """Claims a person's due reminders together (storage.claims.claim_due_groups), so
     they go out as one DM however many passes run."""
-    sent = 0
-    for _ in range(MAX_BATCHES):
-        ids = claim_due_groups(context.session_factory, ItemReminder, now=now, lease=LEASE,
-                               limit=BATCH, where=where)
-        if not ids:
-            break
-        held = lease_end(now, LEASE)
-        with transaction(context.session_factory) as session:
-            due = reminders.prepare_item_reminders(session, ids, now=now, held_until=held,
-                                                   default_tz=context.default_timezone)
+
+    def counted(due: list[reminders.DueReminder]) -> list[list[reminders.DueReminder]]:
         dms = reminder_dms(due)
         context.carry[DUE_COUNT] = context.carry.get(DUE_COUNT, 0) + len(dms)
-        sent += context.each(partial(_deliver_reminders, context, held_until=held, now=now),
-                             by_turns(dms, key=lambda dm: (dm[0].team_id, dm[0].user_id)))
-    return sent
+        return by_turns(dms, key=lambda dm: (dm[0].team_id, dm[0].user_id))
+
+    return send_due(context, ItemReminder, now, prepare=reminders.prepare_item_reminders,
+                    deliver=_deliver_reminders, dms=counted, where=where, group_by=("team_id", "assignee_id"))
 
 
 def reminder_dms(due: Sequence[reminders.DueReminder]) -> list[list[reminders.DueReminder]]:
@@ -314,16 +182,19 @@ def _shown_to(context: JobContext, going: list[reminders.DueReminder], *, held_u
     return [r for r in going if r.facts.shared]
 
 
+# ---------------------------------------------------------------------------
+# Weekly summaries
+
+
 def _summary_for(context: JobContext, summary: reminders.DueSummary, *, held_until: dt.datetime,
                  now: dt.datetime) -> reminders.DueSummary | None:
     """The summary as its person may see it (see _shown_to); None when none goes now."""
     if summary.all_shown:
         return summary
-    outside = outside_organisation(context, summary, summary.external)
+    outside = outside_or_wait(context, WeeklySummary, summary, held_until=held_until, now=now)
     if outside is False:
         return summary
-    if outside is None:
-        _wait_for_check(context, WeeklySummary, summary.row_id, held_until=held_until, now=now)
+    if outside is None:  # waits for a later pass
         return None
     with transaction(context.session_factory) as session:
         items, more = reminders.open_items_of(session, summary.team_id, summary.user_id,
@@ -335,24 +206,23 @@ def _summary_for(context: JobContext, summary: reminders.DueSummary, *, held_unt
 
 
 def send_weekly_summaries(context: JobContext, now: dt.datetime) -> int:
-    sent = 0
-    for ids, held in _batches(context, WeeklySummary, now, ()):
-        with transaction(context.session_factory) as session:
-            due = reminders.prepare_summaries(session, ids, now=now, held_until=held,
-                                              default_tz=context.default_timezone)
+    return send_due(context, WeeklySummary, now, prepare=reminders.prepare_summaries, deliver=_deliver_summary)
 
-        def one(summary: reminders.DueSummary, held=held) -> bool:
-            summary = _summary_for(context, summary, held_until=held, now=now)
-            if summary is None:
-                return False
-            message = messages.summary_message(summary.items, today=summary.today, more=summary.more)
-            return _deliver(
-                context, WeeklySummary, summary, held_until=held, now=now, send=_post(summary, message),
-                record_sent=lambda session, outcome: reminders.record_summary_sent(
-                    session, summary, held_until=held, now=now, channel=outcome.channel, ts=outcome.ts))
 
-        sent += context.each(one, due)
-    return sent
+def _deliver_summary(context: JobContext, summary: reminders.DueSummary, *, held_until: dt.datetime,
+                     now: dt.datetime) -> bool:
+    summary = _summary_for(context, summary, held_until=held_until, now=now)
+    if summary is None:
+        return False
+    message = messages.summary_message(summary.items, today=summary.today, more=summary.more)
+    return deliver_row(
+        context, WeeklySummary, summary, held_until=held_until, now=now, send=post(summary, message),
+        record_sent=lambda session, outcome: reminders.record_summary_sent(
+            session, summary, held_until=held_until, now=now, channel=outcome.channel, ts=outcome.ts))
+
+
+# ---------------------------------------------------------------------------
+# Notifications
 
 
 def _channel_redrawn(note: reminders.DueNotification) -> dict:
@@ -391,7 +261,7 @@ def _notification_send(note: reminders.DueNotification) -> Send:
             title=details.get("title") or (facts.title if facts else "An action item"),
             plan_id=details.get("plan_id"), plan_name=details.get("plan_name"),
             actor=note.actor_id, to=details.get("to"))
-    return _post(note, message)
+    return post(note, message)
 
 
 @dataclass(frozen=True)
@@ -429,11 +299,10 @@ def _note_for(context: JobContext, note: reminders.DueNotification, *, held_unti
     about_hidden = note.facts is None or not note.facts.shared
     if not about_hidden and all(f.shared for f in note.group):
         return note
-    outside = outside_organisation(context, note, note.external)
+    outside = outside_or_wait(context, Notification, note, held_until=held_until, now=now)
     if outside is False:
         return note
-    if outside is None:
-        _wait_for_check(context, Notification, note.row_id, held_until=held_until, now=now)
+    if outside is None:  # waits for a later pass
         return None
     if about_hidden:
         with transaction(context.session_factory) as session:
@@ -445,24 +314,21 @@ def _note_for(context: JobContext, note: reminders.DueNotification, *, held_unti
 
 def deliver_notifications(context: JobContext, now: dt.datetime, *,
                           where: Sequence[ColumnElement[bool]] = ()) -> int:
-    sent = 0
-    for ids, held in _batches(context, Notification, now, where):
-        with transaction(context.session_factory) as session:
-            due = reminders.prepare_notifications(session, ids, now=now, held_until=held,
-                                                  default_tz=context.default_timezone)
+    return send_due(context, Notification, now, prepare=reminders.prepare_notifications,
+                    deliver=_deliver_notification, where=where,
+                    dms=lambda due: by_turns(due, key=lambda n: (n.team_id, n.user_id)))
 
-        def one(note: reminders.DueNotification, held=held) -> bool:
-            note = _note_for(context, note, held_until=held, now=now)
-            if note is None:
-                return False
-            return _deliver(
-                context, Notification, note, held_until=held, now=now, send=_notification_send(note),
-                record_sent=lambda session, outcome: reminders.record_notification_sent(
-                    session, note.row_id, held_until=held, now=now, channel=outcome.channel, ts=outcome.ts,
-                    default_tz=context.default_timezone))
 
-        sent += context.each(one, by_turns(due, key=lambda n: (n.team_id, n.user_id)))
-    return sent
+def _deliver_notification(context: JobContext, note: reminders.DueNotification, *, held_until: dt.datetime,
+                          now: dt.datetime) -> bool:
+    note = _note_for(context, note, held_until=held_until, now=now)
+    if note is None:
+        return False
+    return deliver_row(
+        context, Notification, note, held_until=held_until, now=now, send=_notification_send(note),
+        record_sent=lambda session, outcome: reminders.record_notification_sent(
+            session, note.row_id, held_until=held_until, now=now, channel=outcome.channel, ts=outcome.ts,
+            default_tz=context.default_timezone))
 
 
 # ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.scheduler import passes as scheduler
 from bot.scheduler.job_context import JobContext
-from bot.scheduler.reminder_jobs import LEASE
+from bot.scheduler.sending import LEASE
 from bot.slack.dms import post_dm
 from bot.slack.ratelimit import Limit, RateLimiter
 from bot.slack.workspaces import Workspaces
