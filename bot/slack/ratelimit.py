@@ -143,6 +143,15 @@ class RateLimiter:
         return credits
 
     def _wait_for_slot(self, team_id: str, method: str, channel: str | None = None) -> float:
+        """Take a slot and wait for it (the subclass's way: `_take_slot`); the seconds
+        waited, counted in `waited` whichever limiter it is."""
+        waited = self._take_slot(team_id, method, channel)
+        with self._lock:
+            self.waited += waited
+        return waited
+
+    def _take_slot(self, team_id: str, method: str, channel: str | None) -> float:
+        """This process's buckets; the pause is waited out too. The seconds waited."""
         with self._lock:
             now = self._clock()
             go = self._bucket((team_id, method), self.limits.get(method, self.other), now).reserve(now)
@@ -157,14 +166,18 @@ class RateLimiter:
                 break
             self._sleep(go - now)
             waited += go - now
-        with self._lock:
-            self.waited += waited
         return waited
 
     def pause(self, team_id: str, seconds: float) -> None:
-        """Slack said 429: nothing more to this workspace for `seconds`."""
+        """Slack said 429: nothing more to this workspace for `seconds` (the subclass's
+        way: `_hold`), counted in `pauses` whichever limiter it is."""
         with self._lock:
             self.pauses += 1
+        self._hold(team_id, seconds)
+
+    def _hold(self, team_id: str, seconds: float) -> None:
+        """The pause in this process's memory (a longer one already there stands)."""
+        with self._lock:
             until = self._clock() + max(0.0, seconds)
             self._paused_until[team_id] = max(self._paused_until.get(team_id, 0.0), until)
 
@@ -172,7 +185,7 @@ class RateLimiter:
 class Unlimited(RateLimiter):
     """For single calls made right after a request: Slack's 429 handling is enough."""
 
-    def _wait_for_slot(self, team_id: str, method: str, channel: str | None = None) -> float:
+    def _take_slot(self, team_id: str, method: str, channel: str | None) -> float:
         return 0.0
 
 
@@ -206,7 +219,7 @@ class SharedRateLimiter(RateLimiter):
             buckets.append(("#" + channel, 1.0 / self.per_channel.per_second, self.per_channel.burst))
         return buckets
 
-    def _wait_for_slot(self, team_id: str, method: str, channel: str | None = None) -> float:
+    def _take_slot(self, team_id: str, method: str, channel: str | None) -> float:
         buckets = self._budgets(method, channel)
         waited = 0.0
         while True:
@@ -220,13 +233,9 @@ class SharedRateLimiter(RateLimiter):
                 break
             self._sleep(until - now)  # then a new slot, queued behind the pause
             waited += until - now
-        with self._lock:
-            self.waited += waited
         return waited
 
-    def pause(self, team_id: str, seconds: float) -> None:
-        with self._lock:
-            self.pauses += 1
+    def _hold(self, team_id: str, seconds: float) -> None:
         try:
             rate_budget.pause(self.engine, team_id, seconds, now=self._now())
         except SQLAlchemyError:  # the call itself still waits Retry-After
