@@ -21,7 +21,6 @@ channel it only shows our people's names, which the customer knows anyway.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,7 +29,7 @@ from blocks.health import health_headline
 from blocks.ids import Action
 from blocks.kit import actions, button, context, day, header, progress_bar, section, user
 from blocks.text import ELLIPSIS, Trusted, escape_mrkdwn, render, truncate
-from blocks.written_plan import format_number
+from blocks.written_plan import measure_text
 from storage.domain import PlanHealth
 
 MESSAGE_BLOCKS_MAX = 50
@@ -98,23 +97,6 @@ def progress_text(progress) -> str:
     if not progress.total:
         return "no action items yet"
     return f"{progress_bar(progress.percent)} {progress.percent}% · {progress.done} of {progress.total} done"
-
-
-def measure_text(objective) -> str:
-    """"3 of 5 IDNs (60%)": raw text (the unit is the user's), escaped by the template."""
-    target = getattr(objective, "target_value", None)
-    if target is None:
-        return ""
-    current = getattr(objective, "current_value", None) or 0
-    text = f"{format_number(current)} of {format_number(target)}"
-    if getattr(objective, "measure_unit", ""):
-        text += f" {objective.measure_unit}"
-    try:
-        if Decimal(str(target)) > 0:
-            text += f" ({round(100 * Decimal(str(current)) / Decimal(str(target)))}%)"
-    except (InvalidOperation, ValueError):
-        pass
-    return text
 
 
 def _person(user_id: str | None) -> Trusted:

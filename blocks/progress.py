@@ -19,13 +19,12 @@ from typing import Any
 
 from slack_sdk.models.blocks import RadioButtonsElement
 
-from blocks.digest import measure_text
 from blocks.forms import block_errors, encode_metadata
 from blocks.ids import Action, Callback
 from blocks.inputs import _input, modal, number_input, text_input
 from blocks.kit import button, context, day, esc, option, section, user
 from blocks.text import escape_mrkdwn
-from blocks.written_plan import format_number
+from blocks.written_plan import format_number, measure_text
 from storage.domain import (
     CHECKIN_REMINDER_WORKING_DAYS,
     OBJECTIVE_STALE_DAYS,

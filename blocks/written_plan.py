@@ -84,8 +84,9 @@ def _value(enum_or_text) -> str:
     return str(getattr(enum_or_text, "value", enum_or_text) or "")
 
 
-def _measure(objective) -> str:
-    """"3 of 5 IDNs (60%)" for a measurable objective, "" otherwise."""
+def measure_text(objective) -> str:
+    """"3 of 5 IDNs (60%)" for a measurable objective, "" otherwise: raw text (the unit
+    is the user's), escaped where it is shown (here, the digest, the check-in DM)."""
     target = getattr(objective, "target_value", None)
     if target is None:
         return ""
@@ -184,7 +185,10 @@ def plan_view(
     agreements: Sequence = (),
 ) -> SimpleNamespace:
     """The plain data the template shows (all user text still raw: the template escapes).
-    `agreements`: the customer's (storage.agreements.agreement_states, for the same
+    `names`: {user_id: display name}; `include_team_only=False`: the customer's document
+    (module docstring); `stakeholders` ([(stakeholder, depth)], team audience only) adds
+    the "Key stakeholders" table, in which `today` marks who was not contacted for 60+
+    days; `agreements`: the customer's (storage.agreements.agreement_states, for the same
     audience), each a line under the plan's header."""
     if stakeholders is not None and not include_team_only:
         raise ValueError("stakeholders are team only: never in a customer's document")
@@ -245,7 +249,7 @@ def plan_view(
                     number=Trusted(f"{s_index}.{o_index}"),
                     title=objective.title,
                     description=getattr(objective, "description", "") or "",
-                    measure=_measure(objective),
+                    measure=measure_text(objective),
                     progress=format_progress(o_done, o_total),
                     shared=mark(strategy, objective),
                     owner=person(getattr(objective, "owner_id", None) or plan.owner_id)
@@ -314,23 +318,10 @@ def plan_view(
     )
 
 
-def render_written_plan(
-    plan,
-    progress=None,
-    *,
-    names: Mapping[str, str] | None = None,
-    include_team_only: bool = True,
-    stakeholders: Sequence | None = None,
-    today: dt.date | None = None,
-    agreements: Sequence = (),
-) -> str:
-    """The whole plan as one Markdown document (the canvas's too). `stakeholders`
-    ([(stakeholder, depth)], team audience only) adds the "Key stakeholders" table;
-    `today` marks in it who was not contacted for 60+ days; `agreements` (storage's
-    agreement_states for the document's audience) the customer's agreement."""
-    view = plan_view(plan, progress, names=names, include_team_only=include_team_only,
-                     stakeholders=stakeholders, today=today, agreements=agreements)
-    return render(TEMPLATE, plan=view)
+def render_written_plan(plan, progress=None, **options) -> str:
+    """The whole plan as one Markdown document (the canvas's too); `options` are
+    plan_view's (names, include_team_only, stakeholders, today, agreements)."""
+    return render(TEMPLATE, plan=plan_view(plan, progress, **options))
 
 
 __all__ = [
@@ -341,6 +332,7 @@ __all__ = [
     "format_day",
     "format_number",
     "format_progress",
+    "measure_text",
     "plan_view",
     "render_written_plan",
 ]
