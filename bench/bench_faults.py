@@ -96,7 +96,7 @@ PLANS, CLICK_ITEMS, LIVE_ITEMS, FUTURE_ITEMS = 4, 25, 10, 10  # items per plan
 TOKEN = "xoxb-test"
 ACK_LIMIT = 3.0  # seconds Slack waits for an ack
 HTTP_TIMEOUT = 15.0
-LEASE_PLUS = dt.timedelta(minutes=11)  # bot/scheduler/reminder_jobs.py LEASE is 10 minutes
+LEASE_PLUS = dt.timedelta(minutes=11)  # bot/scheduler/sending.py LEASE is 10 minutes
 CONFLICT = "Someone else changed"
 KINDS = ("cmd_show", "cmd_list", "cmd_mine", "cmd_edit", "strategy_add", "plan_edit", "mark_done")
 

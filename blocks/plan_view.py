@@ -292,6 +292,7 @@ class _Layout:
     head: list[dict[str, Any]]
     pages: list[list[Entry]]
     number: int  # the page shown, clamped to the pages there are
+    customer: bool
 
 
 def _layout(
@@ -311,6 +312,26 @@ def _layout(
     outline: ItemOutline | None = None,
     items: Mapping[int, Any] | None = None,
 ) -> _Layout:
+    """Page `page` of the plan view (clamped to the pages there are), cut into blocks.
+
+    `customer`: the customer view, for someone from another organisation or a
+    conversation shared with one. The caller loads the plan without its internal parts
+    (storage: the parts shared with the customer only); this leaves out every control and the SWOT
+    section, and marks the view so that everything opened from it stays a customer view.
+    `note` (our own text) explains why the view is the customer's.
+
+    The team view only: `stakeholders` ([(stakeholder, depth)], storage's
+    stakeholder_tree; None: no section) adds "Key stakeholders" after the strategies,
+    paged with the rest; `health` the health line and its parts in the header;
+    `stale_objective_ids` (default: health.stale_objective_ids) the stale marks;
+    `save_template` the "Save as template" button. Both views: `agreements` (see
+    plan_header_blocks). A customer view given stakeholders
+    or health raises ValueError: the caller must not load them for a customer.
+
+    The items come from the plan's tree, or, for a big plan, from `outline` and `items`:
+    `plan_page_item_ids` (same options) says which items the page shows, the caller
+    loads only those and passes them as `items` ({id: item}).
+    """
     if customer and (stakeholders is not None or health is not None):
         raise ValueError("the customer view never shows stakeholders or health")
     can_edit = can_edit and not customer
@@ -339,60 +360,24 @@ def _layout(
         return context(f"_continued: {group + 1}. {esc(plan.strategies[group].title, 200)}_")
 
     pages = paginate(head, body, tail, continued)
-    return _Layout(head, pages, max(0, min(page, len(pages) - 1)))
+    return _Layout(head, pages, max(0, min(page, len(pages) - 1)), customer)
 
 
-def plan_view(
-    plan,
-    progress,
-    *,
-    can_edit: bool,
-    page: int = 0,
-    today: dt.date | None = None,
-    customer: bool = False,
-    note: str | None = None,
-    stakeholders: Sequence[tuple[Any, int]] | None = None,
-    health: PlanHealth | None = None,
-    stale_objective_ids: Collection[int] | None = None,
-    save_template: bool = False,
-    agreements: Sequence = (),
-    outline: ItemOutline | None = None,
-    items: Mapping[int, Any] | None = None,
-) -> dict[str, Any]:
-    """The plan modal, showing page `page` (clamped to the pages there are).
-
-    `customer`: the customer view, for someone from another organisation or a
-    conversation shared with one. The caller loads the plan without its internal parts
-    (storage: the parts shared with the customer only); this leaves out every control and the SWOT
-    section, and marks the view so that everything opened from it stays a customer view.
-    `note` (our own text) explains why the view is the customer's.
-
-    The team view only: `stakeholders` ([(stakeholder, depth)], storage's
-    stakeholder_tree; None: no section) adds "Key stakeholders" after the strategies,
-    paged with the rest; `health` the health line and its parts in the header;
-    `stale_objective_ids` (default: health.stale_objective_ids) the stale marks;
-    `save_template` the "Save as template" button. Both views: `agreements` (see
-    plan_header_blocks). A customer view given stakeholders
-    or health raises ValueError: the caller must not load them for a customer.
-
-    The items come from the plan's tree, or, for a big plan, from `outline` and `items`:
-    `plan_page_item_ids` (same arguments) says which items the page shows, the caller
-    loads only those and passes them as `items` ({id: item}).
-    """
-    layout = _layout(plan, progress, can_edit=can_edit, page=page, today=today,
-                     customer=customer, note=note, stakeholders=stakeholders, health=health,
-                     stale_objective_ids=stale_objective_ids, save_template=save_template,
-                     agreements=agreements, outline=outline, items=items)
+def plan_view(plan, progress, **options: Any) -> dict[str, Any]:
+    """The plan modal: page `page` of the plan, for the team or a customer. The options
+    (can_edit, page, today, customer, note, stakeholders, health, stale_objective_ids,
+    save_template, agreements, outline, items) are `_layout`'s, described there."""
+    layout = _layout(plan, progress, **options)
     number = layout.number
     blocks = layout.head + build_page(layout.pages[number]) + pager(plan.id, Page(number, len(layout.pages)))
     metadata = encode_metadata(plan=plan.id, page=number, version=plan.version,
-                               audience=CUSTOMER_AUDIENCE if customer else None)
+                               audience=CUSTOMER_AUDIENCE if layout.customer else None)
     return modal(Callback.PLAN_VIEW, TITLE, blocks, submit=None, close="Close", private_metadata=metadata)
 
 
 def plan_page_item_ids(plan, progress, *, outline: ItemOutline, page: int = 0, **options: Any) -> list[int]:
     """The ids of the action items that page `page` of `plan_view(plan, progress,
-    outline=outline, **options)` shows: the page is cut from the outline alone."""
+    outline=outline, page=page, **options)` shows: the page is cut from the outline alone."""
     layout = _layout(plan, progress, page=page, outline=outline, items=None, **options)
     return [entry.item_id for entry in layout.pages[layout.number] if entry.item_id is not None]
 
