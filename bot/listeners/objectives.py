@@ -77,5 +77,4 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
 def register(app: App) -> None:
     app.action(Action.ADD_OBJECTIVE)(acked(on_add))
     app.action(Action.OBJECTIVE_MENU)(menu_listener(LEVEL))
-    app.view(Callback.OBJECTIVE_FORM)(
-        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))
+    app.view(Callback.OBJECTIVE_FORM)(ui.form_submission(save))

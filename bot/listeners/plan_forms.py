@@ -166,10 +166,7 @@ def on_delete_submitted(ack: Ack, client: WebClient, context: BoltContext, view:
 
 
 def register(app: App) -> None:
-    app.view(Callback.PLAN_NEW)(
-        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save_new_plan))
-    app.view(Callback.PLAN_EDIT)(
-        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save_plan))
-    app.view(Callback.COPY_FORM)(
-        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save_copy))
+    app.view(Callback.PLAN_NEW)(ui.form_submission(save_new_plan))
+    app.view(Callback.PLAN_EDIT)(ui.form_submission(save_plan))
+    app.view(Callback.COPY_FORM)(ui.form_submission(save_copy))
     app.view(Callback.DELETE_FORM)(on_delete_submitted)

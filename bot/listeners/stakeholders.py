@@ -123,5 +123,4 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
 def register(app: App) -> None:
     app.action(Action.ADD_STAKEHOLDER)(acked(on_add))
     app.action(Action.STAKEHOLDER_MENU)(acked(on_menu))
-    app.view(Callback.STAKEHOLDER_FORM)(
-        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))
+    app.view(Callback.STAKEHOLDER_FORM)(ui.form_submission(save))

@@ -44,5 +44,4 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
 def register(app: App) -> None:
     app.action(Action.ADD_STRATEGY)(acked(on_add))
     app.action(Action.STRATEGY_MENU)(menu_listener(LEVEL))
-    app.view(Callback.STRATEGY_FORM)(
-        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))
+    app.view(Callback.STRATEGY_FORM)(ui.form_submission(save))

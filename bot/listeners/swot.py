@@ -41,5 +41,4 @@ def save(session: Session, actor: Actor, values: dict[str, Any], meta: dict[str,
 def register(app: App) -> None:
     app.action(Action.ADD_SWOT)(acked(on_add))
     app.action(Action.SWOT_MENU)(menu_listener(LEVEL))
-    app.view(Callback.SWOT_FORM)(
-        lambda ack, client, context, view: ui.save_form(ack, client, context, view, save))
+    app.view(Callback.SWOT_FORM)(ui.form_submission(save))

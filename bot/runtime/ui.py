@@ -159,6 +159,13 @@ def errors_for(view: dict[str, Any], error: PlanError) -> dict[str, str]:
     return {field: message[:150] for field, message in found.items()}
 
 
+def form_submission(save: SaveFunction) -> Callable[..., None]:
+    """The view_submission listener of a form whose submission `save` handles (save_form)."""
+    def on_submit(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any]) -> None:
+        save_form(ack, client, context, view, save)
+    return on_submit
+
+
 def save_form(ack: Ack, client: WebClient, context: BoltContext, view: dict[str, Any], save: SaveFunction) -> None:
     """Save a submitted form and answer Slack, all before the ack.
 
