@@ -7,9 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from blocks.ids import Action
-from blocks.kit import actions, button, context, divider, esc, header, section
-from blocks.messages import plan_line
-from blocks.plan_view import item_line
+from blocks.kit import actions, button, context, divider, header, section
+from blocks.messages import open_item_block, plan_line
 from storage.domain import PlanHealth
 
 HOME_BLOCKS_MAX = 100
@@ -46,11 +45,7 @@ def home_view(
     blocks.append(header("My open action items"))
     if not items:
         blocks.append(context("Nothing open. :tada:"))
-    for item, plan_name in items[:ITEMS_MAX]:
-        blocks.append(section(
-            f"{item_line(item, today=today)}\n_{esc(plan_name, 200)}_",
-            accessory=button("Mark done", Action.MARK_DONE, str(item.id), style="primary"),
-        ))
+    blocks += [open_item_block(item, plan_name, today=today) for item, plan_name in items[:ITEMS_MAX]]
     if more_items:
         blocks.append(context(f"…and {more_items} more: `/accountplan mine` lists them."))
     blocks += [divider(), header("My plans")]

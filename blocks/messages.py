@@ -74,6 +74,15 @@ def plan_choices(query: str, plans: Sequence[Any]) -> dict[str, Any]:
     return message(f"Several plans match {esc(query, 200)}", blocks)
 
 
+def open_item_block(item, plan_name: str, *, today: dt.date | None = None) -> dict[str, Any]:
+    """One of a person's open action items, under its plan's name, with "Mark done"
+    (`/accountplan mine` and App Home)."""
+    return section(
+        f"{item_line(item, today=today)}\n_{esc(plan_name, 200)}_",
+        accessory=button("Mark done", Action.MARK_DONE, str(item.id), style="primary"),
+    )
+
+
 def my_items(
     items: Sequence[tuple[Any, str]], *, today: dt.date, more: int = 0
 ) -> dict[str, Any]:
@@ -81,11 +90,7 @@ def my_items(
     if not items:
         return notice("You have no open action items. :tada:")
     blocks = [section("*Your open action items*")]
-    for item, plan_name in items[:LIST_MAX]:
-        blocks.append(section(
-            f"{item_line(item, today=today)}\n_{esc(plan_name, 200)}_",
-            accessory=button("Mark done", Action.MARK_DONE, str(item.id), style="primary"),
-        ))
+    blocks += [open_item_block(item, plan_name, today=today) for item, plan_name in items[:LIST_MAX]]
     if more:
         blocks.append(context(f"…and {more} more on your App Home."))
     return message(f"You have {len(items)} open action items", blocks)
