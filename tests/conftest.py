@@ -95,11 +95,78 @@ def empty_engine(request, tmp_path) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def engine(empty_engine: Engine) -> Engine:
-    """An engine on a database with the current schema, on SQLite and PostgreSQL."""
-    Base.metadata.create_all(empty_engine)
-    return empty_engine
+# `engine`: the current schema is built once per backend per run and emptied before
+# every test. Building it for each test (create_all, and on PostgreSQL a schema created
+# and dropped) took 0.13 s of the 0.16 s a typical bot test costs; emptying takes 2-5 ms.
+# Migrations are still tested on brand-new databases (`empty_engine`).
+
+
+@pytest.fixture(scope="session")
+def _sqlite_engine(tmp_path_factory) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('shared') / 'test.db'}")
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _postgres_engine(postgres_schema) -> Iterator[Engine]:
+    schema = f"{postgres_schema}_shared"
+    admin = _postgres_admin_engine()
+    with admin.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    engine = postgres_engine_in(schema, pool_size=5, max_overflow=5)
+    try:
+        Base.metadata.create_all(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'drop schema "{schema}" cascade'))
+        admin.dispose()
+
+
+_OURS = {table.name for table in Base.metadata.sorted_tables}
+# Children first. One round trip: 22 DELETEs on empty tables cost 2 ms, where TRUNCATE
+# costs 110-160 ms on PostgreSQL (it makes new files for every table).
+_EMPTY_ALL = "; ".join(f'delete from "{table.name}"' for table in reversed(Base.metadata.sorted_tables))
+# As in a new database, ids start at 1 again (SQLite does so by itself: no AUTOINCREMENT).
+_RESTART_IDS = """select setval(c.oid, 1, false) from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind = 'S' and n.nspname = current_schema()"""
+
+
+def empty_database(engine: Engine) -> None:
+    """As good as a database made just now: every row deleted, every id restarted, and
+    tables that are not ours dropped (slack_sdk's OAuth stores create theirs on use)."""
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        if postgres:
+            # A connection some earlier test left in a transaction holding locks would
+            # make this wait for ever: an error saying so instead.
+            connection.exec_driver_sql("set local lock_timeout = '10s'")
+            names = connection.exec_driver_sql(
+                "select tablename from pg_tables where schemaname = current_schema()").scalars()
+        else:
+            names = connection.exec_driver_sql(
+                "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"
+            ).scalars()
+        for name in set(names) - _OURS:
+            connection.exec_driver_sql(f'drop table "{name}"' + (" cascade" if postgres else ""))
+        if postgres:
+            connection.exec_driver_sql(_EMPTY_ALL)
+            connection.exec_driver_sql(_RESTART_IDS)
+        else:
+            for table in reversed(Base.metadata.sorted_tables):  # sqlite3 runs one statement a call
+                connection.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request) -> Engine:
+    """An engine on a database with the current schema and no rows, on SQLite and PostgreSQL."""
+    engine = request.getfixturevalue(f"_{request.param}_engine")
+    empty_database(engine)
+    return engine
 
 
 @pytest.fixture

@@ -828,7 +828,7 @@ def test_nothing_reaches_a_customer_whatever_they_send(world, engine):
 # Regressions: each a bug the properties above found (a traceback in the log and
 # "Sorry, something went wrong" instead of the reason), sent once more as it was found.
 
-sqlite_only = pytest.mark.parametrize("empty_engine", ["sqlite"], indirect=True)
+sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
 def field_errors(outcome: Outcome) -> dict[str, str]:

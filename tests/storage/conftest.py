@@ -12,13 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, event, select
 
 from storage import plans as ops
-from storage.db import make_engine
-from storage.models import ActionItem, Base, ItemStatus, Objective, Strategy
+from storage.models import ActionItem, ItemStatus, Objective, Strategy
 from storage.plans import ActionItemInput, Actor, ObjectiveInput, PlanInput
-from tests.conftest import _postgres_admin_engine, postgres_engine_in
 
 TEAM = "T0TEAM"
 OWNER = Actor(TEAM, "UOWNER")
@@ -30,46 +28,9 @@ START = dt.date(2025, 1, 1)
 END = dt.date(2025, 12, 31)
 
 
-# ---------------------------------------------------------------------------
-# Databases. tests/conftest.py's `engine` builds a new schema for every test: about
-# 80 ms on PostgreSQL, most of this suite's run time. Here each backend's schema is
-# built once per run and emptied before every test instead (a few ms); migrations are
-# still tested on brand-new databases (`empty_engine`, test_migrations.py).
-
-
-@pytest.fixture(scope="session")
-def _sqlite_engine(tmp_path_factory) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('storage') / 'test.db'}")
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def _postgres_engine(postgres_schema) -> Iterator[Engine]:
-    schema = f"{postgres_schema}_storage"
-    admin = _postgres_admin_engine()
-    with admin.begin() as connection:
-        connection.execute(text(f'create schema "{schema}"'))
-    engine = postgres_engine_in(schema, pool_size=5, max_overflow=5)
-    try:
-        Base.metadata.create_all(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request) -> Engine:
-    """The current schema on SQLite and PostgreSQL, with no rows in it."""
-    engine = request.getfixturevalue(f"_{request.param}_engine")
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-    return engine
+# Databases: `engine` (tests/conftest.py) is each backend's schema, built once per run
+# and emptied before every test; migrations are tested on brand-new databases
+# (`empty_engine`, test_migrations.py).
 
 
 def plan_input(**overrides) -> PlanInput:
