@@ -26,7 +26,8 @@ Programmable:
     api.rate_limit("chat.postMessage", after=40)      # …for the 41st call
     api.server_error("views.open", times=2)           # HTTP 500
     api.error("conversations.info", "channel_not_found")          # ok: false
-    api.slow("chat.postMessage", seconds=5)           # answer late (every call)
+    slow = api.slow("chat.postMessage", seconds=5)    # answer late (every call)…
+    slow.release()                                    # …or now, once the test saw enough
     api.scopes = ["commands", "chat:write"]           # x-oauth-scopes a bot token holds
     api.app_token_scopes = []                         # …and an xapp- token (connections:write)
 
@@ -157,6 +158,13 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     after: int = 0  # calls of the method that pass before the fault starts
+    # Ends the delay early: a test that has seen what it waited for (the ack came
+    # back while the call hung) need not wait the delay out. See release().
+    released: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def release(self) -> None:
+        """Answer the calls this fault holds back now, and later ones without delay."""
+        self.released.set()
 
 
 class Bucket:
@@ -408,7 +416,7 @@ class FakeSlackAPI:
 
         fault = self._take_fault(method)
         if fault is not None and fault.delay:
-            time.sleep(fault.delay)
+            fault.released.wait(fault.delay)
         if fault is not None and (fault.status != 200 or fault.error):
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             body = {"ok": False, "error": fault.error or "internal_error"}
