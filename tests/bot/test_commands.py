@@ -54,16 +54,18 @@ def router_table(app) -> dict:
 
 def test_subcommands_route_through_the_table_after_the_ack(slack, slack_api, monkeypatch, bolt_app):
     calls = []
-    finished = threading.Event()
+    acked, finished = threading.Event(), threading.Event()
 
     def show(*, respond, client, command, context, args):
-        time.sleep(1)  # slow work happens after the ack
+        # Slow work happens after the ack: this waits until the test has the ack.
+        assert acked.wait(5), "the ack waited for the work"
         calls.append((args, command["user_id"], context["actor"].user_id))
         respond(text="shown", response_type="ephemeral")
         finished.set()
 
     monkeypatch.setitem(router_table(bolt_app), "show", show)
     reply = slack.command("/accountplan", "  Show   Newton Memorial 2025 ", user="U7")
+    acked.set()
     assert reply.status == 200 and reply.body == ""
     assert reply.elapsed < 1
     assert finished.wait(5)

@@ -123,7 +123,7 @@ def test_a_time_out_after_slack_posted_is_not_posted_again(settings, session_fac
     scheduler.run_pass(jobs, NOW)
     note = notification(session_factory)
     assert note.sends == 0 and note.attempted_at is not None  # outcome unknown
-    time.sleep(1.2)  # the slow answer lands in the fake's store
+    slack_api.wait_for("chat.postMessage")  # the slow answer lands in the fake's store
     assert len(delivered(slack_api)) == 1
     scheduler.run_pass(jobs, NOW + dt.timedelta(minutes=5))
     assert len(slack_api.calls_to("conversations.history")) == 1
@@ -216,7 +216,7 @@ def test_a_dm_listing_several_reminders_whose_answer_was_lost_is_not_posted_agai
     with session_factory() as session:
         rows = session.scalars(select(ItemReminder)).all()
         assert {(r.sends, r.attempted_at is not None) for r in rows} == {(0, True)}  # outcome unknown
-    time.sleep(1.2)  # the slow answer lands in the fake's store
+    slack_api.wait_for("chat.postMessage")  # the slow answer lands in the fake's store
     (dm,) = delivered(slack_api)
     assert len(dm["metadata"]["event_payload"]["keys"].split()) == 3
     scheduler.run_pass(jobs, tuesday + dt.timedelta(minutes=5))
