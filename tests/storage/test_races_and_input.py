@@ -48,13 +48,32 @@ from .conftest import MEMBER, OWNER, TEAM, make_plan, plan_input, positions
 WAIT = 0.4  # long enough for the second request to reach the first one's lock
 
 
+def _until_blocked_or_done(held, future, pid: list[int]) -> None:
+    """Wait (at most WAIT) until the second request has reached the first one's lock
+    or finished without needing it. PostgreSQL says when a backend waits for a lock;
+    SQLite's busy wait cannot be seen from outside, so there it is WAIT or done."""
+    deadline = time.monotonic() + WAIT
+    postgres = held.get_bind().dialect.name == "postgresql"
+    with held.get_bind().connect() as watcher:
+        while not future.done() and time.monotonic() < deadline:
+            if postgres and pid and watcher.exec_driver_sql(
+                    "select wait_event_type = 'Lock' from pg_stat_activity where pid = %s",
+                    (pid[0],)).scalar():
+                return
+            time.sleep(0.01)
+
+
 def _while_held(session_factory, first: Callable, second: Callable) -> Any:
     """Run `first(session)` and keep its transaction open while `second(session)` runs
     on another thread; commit the first, then return what the second returned (or
     raise what it raised). The second commits if it succeeds."""
+    pid: list[int] = []  # the second one's server process (PostgreSQL)
 
     def run_second():
         with session_factory() as session:
+            connection = session.connection().connection.dbapi_connection
+            if hasattr(connection, "info"):  # psycopg: no statement sent for this
+                pid.append(connection.info.backend_pid)
             result = second(session)
             session.commit()
             return result
@@ -64,7 +83,7 @@ def _while_held(session_factory, first: Callable, second: Callable) -> Any:
         held.flush()
         with ThreadPoolExecutor(1) as pool:
             future = pool.submit(run_second)
-            time.sleep(WAIT)
+            _until_blocked_or_done(held, future, pid)
             held.commit()
             return future.result(timeout=60)
 
