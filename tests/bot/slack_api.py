@@ -229,7 +229,8 @@ class FakeSlackAPI:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+        # stop() waits for the loop to notice, up to one poll: every bot test pays it once.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.005},
                                         name="fake-slack-api", daemon=True)
         self._thread.start()
         return self
