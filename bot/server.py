@@ -214,8 +214,7 @@ def _serve_socket_mode(app: App, settings: Settings, engine: Engine) -> int:
         pass
     finally:
         if server is not None:
-            server.close()
-            server.task_dispatcher.shutdown()
+            stop_monitoring(server)
     return 0
 
 
@@ -225,8 +224,21 @@ def start_monitoring(wsgi_app: WsgiApp, port: int, host: str = "0.0.0.0") -> Any
     import waitress  # noqa: PLC0415
 
     server = waitress.create_server(wsgi_app, host=host, port=port, threads=2, ident="accountplan")
-    threading.Thread(target=server.run, name="monitoring", daemon=True).start()
+    server.loop_thread = threading.Thread(target=server.run, name="monitoring", daemon=True)
+    server.loop_thread.start()
     return server
+
+
+def stop_monitoring(server: Any, wait_seconds: float = 2.0) -> None:
+    """Stop a server from start_monitoring: the port is closed when this returns.
+
+    The close runs on the server's own loop thread (a trigger thunk). Closed from here,
+    the listening socket stayed open while that thread's poll() still held it (up to
+    its 1 s timeout): a connection made meanwhile was accepted by the kernel, then reset.
+    """
+    server.trigger.pull_trigger(server.close)
+    server.loop_thread.join(wait_seconds)  # the loop ends when its last connection does
+    server.task_dispatcher.shutdown()
 
 
 def _serve_http(wsgi_app: WsgiApp, port: int, *, oauth: bool = False) -> int:
