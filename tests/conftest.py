@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine, event, text
@@ -65,6 +66,22 @@ def postgres_engine_in(schema: str, **kwargs) -> Engine:
     return engine
 
 
+@contextmanager
+def schema_with_models(admin: Engine, schema: str, **kwargs) -> Iterator[Engine]:
+    """An engine on a new PostgreSQL schema `schema` holding the models' tables (created
+    with `admin`, and dropped with everything in it afterwards)."""
+    with admin.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    engine = postgres_engine_in(schema, **kwargs)
+    try:
+        Base.metadata.create_all(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'drop schema "{schema}" cascade'))
+
+
 def _fresh_postgres_schema(request) -> str:
     """A new empty schema for one test, inside this run's schema namespace."""
     base = request.getfixturevalue("postgres_schema")
@@ -111,18 +128,11 @@ def _sqlite_engine(tmp_path_factory) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def _postgres_engine(postgres_schema) -> Iterator[Engine]:
-    schema = f"{postgres_schema}_shared"
     admin = _postgres_admin_engine()
-    with admin.begin() as connection:
-        connection.execute(text(f'create schema "{schema}"'))
-    engine = postgres_engine_in(schema, pool_size=5, max_overflow=5)
     try:
-        Base.metadata.create_all(engine)
-        yield engine
+        with schema_with_models(admin, f"{postgres_schema}_shared", pool_size=5, max_overflow=5) as engine:
+            yield engine
     finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'drop schema "{schema}" cascade'))
         admin.dispose()
 
 

@@ -15,7 +15,7 @@ from storage import migrate
 from storage import plans as ops
 from storage.db import make_engine
 from storage.models import Base
-from tests.conftest import postgres_engine_in
+from tests.conftest import schema_with_models
 
 from .conftest import OWNER, make_tree
 
@@ -74,15 +74,8 @@ def models_engine(empty_engine, tmp_path) -> Iterator[Engine]:
         return
     with empty_engine.begin() as connection:
         schema = connection.execute(text("select current_schema()")).scalar() + "_models"
-        connection.execute(text(f'create schema "{schema}"'))
-    engine = postgres_engine_in(schema, pool_size=1, max_overflow=0)
-    try:
-        Base.metadata.create_all(engine)
+    with schema_with_models(empty_engine, schema, pool_size=1, max_overflow=0) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with empty_engine.begin() as connection:
-            connection.execute(text(f'drop schema "{schema}" cascade'))
 
 
 def test_constraint_and_index_names_match_the_models(empty_engine, models_engine):
