@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from storage.domain import Actor
 from storage.errors import ValidationError
 from storage.models import ActionItem, Objective, Strategy
-from storage.plans.permissions import get_editable_plan
+from storage.plans.part_edits import editable_part
 from storage.plans.reads import PARTS, get_record
 from storage.plans.writes import (
     flush_or_conflict,
@@ -34,8 +34,7 @@ def move(
     model = PARTS.get(entity)
     if model is None:
         raise ValidationError("entity", f"cannot move a {entity}")
-    record = get_record(session, model, actor.team_id, record_id, entity.replace("_", " "))
-    get_editable_plan(session, actor, record.plan_id)
+    record, _ = editable_part(session, actor, entity, record_id)
 
     if to_parent_id is not None:
         if model is Objective:

@@ -139,7 +139,6 @@ def load_plan_tree(
     return plan
 
 
-
 def item_outline(
     session: Session, team_id: str, plan_id: int, *, audience: Audience = Audience.TEAM
 ) -> dict[int, list[int]]:
@@ -171,6 +170,7 @@ def items_by_id(
         query = with_parents(query).where(item_shown_to_customer())
     found = session.scalars(query.execution_options(populate_existing=True))
     return {item.id: item for item in found if item.team_id == team_id}
+
 
 def _fragment(text: str) -> str | None:
     """Typed search text as it may match a name: lone surrogates dropped; None when it
